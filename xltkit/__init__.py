@@ -1,0 +1,3 @@
+"""xltkit: zero-shot cross-lingual transfer research toolkit."""
+
+__version__ = "0.1.0"

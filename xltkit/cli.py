@@ -1,0 +1,94 @@
+"""``xltkit`` command line: run an experiment, show its status, analyse it, inspect the lab."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+from xltkit.config import ParamsError, load_experiment
+
+
+def _run(args) -> int:
+    from xltkit.runner import Runner
+
+    exp = load_experiment(args.params)  # validated before any work starts
+    runner = Runner(exp, outputs=args.outputs, workers=args.workers)
+    runner.run()
+    code = 1 if runner.failed else 0
+    if not args.no_analysis:
+        print(f"{exp.experiment}: analysis -> {runner.exp_dir / 'analysis'}", flush=True)
+        try:
+            runner.analyze()
+        except RuntimeError as e:
+            print(f"xltkit: analysis failed: {e}", file=sys.stderr)
+            return 1
+        summary = runner.exp_dir / "analysis" / "summary.txt"
+        if summary.is_file():
+            print(summary.read_text())
+    return code
+
+
+def _status(args) -> int:
+    from xltkit.runner import status
+
+    df = status(args.experiment_dir)
+    if df.empty:
+        print(f"no runs under {Path(args.experiment_dir) / 'runs'}")
+        return 1
+    with pd.option_context("display.width", 200, "display.max_rows", 500):
+        print(df.to_string(index=False))
+    print("\n" + ", ".join(f"{k}: {v}" for k, v in df.status.value_counts().items()))
+    return 0
+
+
+def _analyze(args) -> int:
+    from xltkit.analysis import analyze
+    from xltkit.config import AnalysisParams
+
+    p = AnalysisParams(experiment_dir=args.experiment_dir, n_boot=args.n_boot)
+    print(analyze(p).summary())
+    return 0
+
+
+def _languages(args) -> int:
+    from xltkit.lab import PRESETS
+
+    cols = ["code", "name", "imitates", "word_order", "order_freedom", "case_marking", "adjective_position",
+            "morphology", "verb_affixes", "noun_categories", "verb_categories", "resource"]
+    df = pd.DataFrame([{c: getattr(s, c) for c in cols} for s in PRESETS.values()])
+    with pd.option_context("display.width", 250, "display.max_columns", 20):
+        print(df.to_string(index=False))
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="xltkit", description=__doc__)
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    r = sub.add_parser("run", help="expand PARAMS.yaml into runs, execute the stage notebooks, analyse")
+    r.add_argument("params")
+    r.add_argument("--outputs", default="outputs", help="output root (default: outputs)")
+    r.add_argument("--workers", type=int, default=None, help="parallel notebook processes (default: the file's)")
+    r.add_argument("--no-analysis", action="store_true", help="skip the analysis notebook")
+    r.set_defaults(fn=_run)
+    s = sub.add_parser("status", help="table of an experiment's runs and their state")
+    s.add_argument("experiment_dir")
+    s.set_defaults(fn=_status)
+    a = sub.add_parser("analyze", help="rerun the analysis of an experiment folder")
+    a.add_argument("experiment_dir")
+    a.add_argument("--n-boot", type=int, default=2000)
+    a.set_defaults(fn=_analyze)
+    lg = sub.add_parser("languages", help="typology of the lab's language presets")
+    lg.set_defaults(fn=_languages)
+    args = ap.parse_args(argv)
+    try:
+        return args.fn(args)
+    except (ParamsError, FileNotFoundError) as e:
+        print(f"xltkit: error: {e}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

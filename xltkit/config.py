@@ -1,0 +1,328 @@
+"""Typed parameters of every pipeline stage, and experiment files that expand into runs.
+
+Each stage's parameters are one pydantic class whose field names are the notebook's
+parameter names.  Downstream stages inherit upstream fields, because a stage's result
+depends on everything upstream of it: the hash of a stage's *relevant* fields is the
+key of its cached output, so two runs that share a pretraining share it on disk.
+
+An experiment file (YAML) holds ``shared`` settings plus a ``grid`` (a mapping of lists,
+or a list of such mappings whose products are joined, like scikit-learn's
+``ParameterGrid``).  Unknown keys and bad values are refused before any work starts, with
+the key, the allowed values and a suggestion.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import itertools
+import json
+from pathlib import Path
+from typing import Any, ClassVar
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from xltkit.controls import RULES
+from xltkit.lab import DEFAULT_LANGS, PRESETS
+from xltkit.tasks import TASKS
+
+LAB_MODELS = ("lab-bert", "lab-bert-untrained")
+MODELS = LAB_MODELS + RULES
+NOISE_METHODS = ("none",)  # noise injection methods arrive with the robust-training issue
+
+
+class ParamsError(ValueError):
+    """Bad parameters: the message names the key, the value and what is allowed."""
+
+
+class StageParams(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+    #: fields that say where or how fast, not what: never part of a cache key
+    NON_SEMANTIC: ClassVar[frozenset[str]] = frozenset({"cache_dir", "threads", "run_dir", "experiment", "experiment_dir"})
+
+    def relevant(self) -> dict[str, Any]:
+        """The fields that determine this stage's result (its cache key is their hash)."""
+        return {k: v for k, v in self.model_dump().items() if k not in self.NON_SEMANTIC}
+
+    def key(self) -> str:
+        blob = json.dumps(self.relevant(), sort_keys=True, default=str)
+        return hashlib.sha1(blob.encode()).hexdigest()[:12]
+
+    @classmethod
+    def field_names(cls) -> list[str]:
+        return list(cls.model_fields)
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any], where: str = "parameters"):
+        """Validate ``values`` into this class, raising :class:`ParamsError` with a readable message."""
+        unknown = [k for k in values if k not in cls.model_fields]
+        if unknown:
+            raise ParamsError(_unknown_key_message(unknown[0], cls.field_names(), where))
+        try:
+            return cls(**values)
+        except ValidationError as e:
+            raise ParamsError(f"{where}: " + _format_validation_error(e)) from None
+
+
+class DataParams(StageParams):
+    """Stage 00, data: the lab's languages, corpora and tokenizer."""
+
+    langs: list[str] = Field(default_factory=lambda: list(DEFAULT_LANGS), description="lab languages")
+    lab_seed: int = Field(0, description="seed of the world, the lexicons and every corpus and task set")
+    shared_share: float = Field(0.2, ge=0, le=1, description="share of concepts with one form in all languages")
+    sentences_high: int = Field(2000, ge=10, description="pretraining sentences of a high-resource language")
+    low_resource_ratio: float = Field(0.125, gt=0, le=1, description="low-resource sentences = ratio x sentences_high")
+    vocab_size: int = Field(800, ge=100, description="WordPiece vocabulary size of the lab tokenizer")
+    n_train: int = Field(600, ge=10, description="training examples per task and language")
+    n_dev: int = Field(100, ge=10, description="dev examples per task and language (parallel across languages)")
+    n_test: int = Field(200, ge=10, description="test examples per task and language (parallel across languages)")
+    cache_dir: str = Field("outputs/cache", description="where stage outputs are cached, keyed by parameters")
+
+    @field_validator("langs")
+    @classmethod
+    def _langs_known(cls, v: list[str]) -> list[str]:
+        for code in v:
+            if code not in PRESETS:
+                raise ValueError(f"unknown lab language {code!r}; allowed: {', '.join(PRESETS)}")
+        if len(set(v)) != len(v):
+            raise ValueError("langs lists a language twice")
+        return v
+
+    def relevant(self) -> dict[str, Any]:
+        d = super().relevant()
+        for k in ("n_train", "n_dev", "n_test"):  # task sets are built on demand by the stages that use them
+            d.pop(k)
+        return d
+
+
+class PretrainParams(DataParams):
+    """Stage 01, pretrain: masked language modelling of a tiny BERT on the lab corpora."""
+
+    model: str = Field("lab-bert", description=f"encoder or control, one of {', '.join(MODELS)}")
+    hidden_size: int = Field(128, ge=8)
+    num_layers: int = Field(2, ge=1)
+    num_heads: int = Field(4, ge=1)
+    max_length: int = Field(32, ge=8, description="maximum tokens per sentence, [CLS] and [SEP] included")
+    pretrain_steps: int = Field(20, ge=0, description="MLM optimisation steps")
+    pretrain_batch_size: int = Field(128, ge=1)
+    pretrain_lr: float = Field(2e-3, gt=0)
+    mask_prob: float = Field(0.2, gt=0, lt=1)
+    language_alpha: float = Field(0.5, ge=0, le=1, description="exponent of language sampling by corpus size (XLM)")
+    pretrain_seed: int = Field(0)
+    threads: int = Field(1, ge=1, description="torch threads (one thread per worker is fastest on small CPUs)")
+
+    @field_validator("model")
+    @classmethod
+    def _model_known(cls, v: str) -> str:
+        if v not in MODELS:
+            raise ValueError(f"unknown model {v!r}; allowed: {', '.join(MODELS)}")
+        return v
+
+    @model_validator(mode="after")
+    def _heads_divide(self):
+        if self.hidden_size % self.num_heads:
+            raise ValueError(f"hidden_size={self.hidden_size} must be a multiple of num_heads={self.num_heads}")
+        return self
+
+    def relevant(self) -> dict[str, Any]:
+        d = super().relevant()
+        if self.model != "lab-bert":  # untrained encoders and rules ignore the pretraining recipe
+            for k in ("pretrain_steps", "pretrain_batch_size", "pretrain_lr", "mask_prob", "language_alpha"):
+                d.pop(k, None)
+        return d
+
+
+class IntermediateParams(PretrainParams):
+    """Stage 02, intermediate: task training in one language before the target task."""
+
+    intermediate_task: str = Field("roles", description=f"one of {', '.join(TASKS)}")
+    intermediate_lang: str = Field("none", description="lab language of the intermediate task, or 'none'")
+    intermediate_steps: int = Field(20, ge=1)
+    intermediate_lr: float = Field(5e-4, gt=0)
+    batch_size: int = Field(32, ge=1)
+    seed: int = Field(0, description="seed of intermediate and target training")
+
+    @field_validator("intermediate_task")
+    @classmethod
+    def _task_known(cls, v: str) -> str:
+        if v not in TASKS:
+            raise ValueError(f"unknown task {v!r}; allowed: {', '.join(TASKS)}")
+        return v
+
+    @model_validator(mode="after")
+    def _lang_in_lab(self):
+        if self.intermediate_lang != "none" and self.intermediate_lang not in self.langs:
+            raise ValueError(f"intermediate_lang {self.intermediate_lang!r} is not in langs; allowed: none, {', '.join(self.langs)}")
+        if self.model in RULES and self.intermediate_lang != "none":
+            raise ValueError(f"model {self.model!r} is a surface-cue rule: it takes no intermediate training "
+                             "(set intermediate_lang: none)")
+        return self
+
+    def relevant(self) -> dict[str, Any]:
+        d = super().relevant()
+        d["n_train"] = self.n_train
+        if self.intermediate_lang == "none":
+            for k in ("intermediate_task", "intermediate_steps", "intermediate_lr"):
+                d.pop(k)
+        return d
+
+
+class FinetuneParams(IntermediateParams):
+    """Stage 03, target fine-tuning in the source language (English-like by default)."""
+
+    target_task: str = Field("anim", description=f"one of {', '.join(TASKS)}")
+    source_lang: str = Field("lab_eng", description="language of the target-task training data")
+    finetune_steps: int = Field(20, ge=1)
+    finetune_lr: float = Field(5e-4, gt=0)
+    freeze_embeddings: bool = Field(True, description="keep input embeddings fixed while fine-tuning (helps transfer)")
+    noise: str = Field("none", description=f"noise injection method, one of {', '.join(NOISE_METHODS)}")
+    noise_scale: float = Field(0.0, ge=0)
+
+    @field_validator("target_task")
+    @classmethod
+    def _target_known(cls, v: str) -> str:
+        if v not in TASKS:
+            raise ValueError(f"unknown task {v!r}; allowed: {', '.join(TASKS)}")
+        return v
+
+    @field_validator("noise")
+    @classmethod
+    def _noise_known(cls, v: str) -> str:
+        if v not in NOISE_METHODS:
+            raise ValueError(f"unknown noise method {v!r}; allowed: {', '.join(NOISE_METHODS)}")
+        return v
+
+    @model_validator(mode="after")
+    def _source_in_lab(self):
+        if self.source_lang not in self.langs:
+            raise ValueError(f"source_lang {self.source_lang!r} is not in langs; allowed: {', '.join(self.langs)}")
+        return self
+
+
+class EvaluateParams(FinetuneParams):
+    """Stage 04, zero-shot evaluation in every language; the fields of one whole run."""
+
+    eval_langs: list[str] | None = Field(None, description="languages to evaluate (default: all langs)")
+    experiment: str = Field("scratch", description="experiment name (a column of the metrics table)")
+    run_dir: str = Field("outputs/scratch/run", description="where the run's metrics are written")
+
+    @model_validator(mode="after")
+    def _eval_in_lab(self):
+        for code in self.eval_langs or []:
+            if code not in self.langs:
+                raise ValueError(f"eval_langs: {code!r} is not in langs; allowed: {', '.join(self.langs)}")
+        return self
+
+    def relevant(self) -> dict[str, Any]:
+        return {**super().relevant(), "n_dev": self.n_dev, "n_test": self.n_test}
+
+    def run_id(self) -> str:
+        return self.key()
+
+
+RunParams = EvaluateParams
+
+
+class AnalysisParams(StageParams):
+    """Stage 05, analysis: gains with confidence intervals, a mixed model, figures."""
+
+    experiment_dir: str = Field("outputs/scratch", description="the experiment's output folder")
+    n_boot: int = Field(2000, ge=100, description="bootstrap resamples for confidence intervals")
+    confidence: float = Field(0.95, gt=0.5, lt=1)
+    analysis_seed: int = Field(0)
+
+
+STAGES: dict[str, type[StageParams]] = {
+    "data": DataParams,
+    "pretrain": PretrainParams,
+    "intermediate": IntermediateParams,
+    "finetune": FinetuneParams,
+    "evaluate": EvaluateParams,
+    "analysis": AnalysisParams,
+}
+
+
+class Experiment(BaseModel):
+    """An experiment file: shared settings plus a grid that expands into runs."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    experiment: str = Field(pattern=r"^[A-Za-z0-9_.-]+$", description="name; outputs go to outputs/<experiment>")
+    description: str = ""
+    workers: int = Field(2, ge=1, description="parallel papermill processes")
+    shared: dict[str, Any] = Field(default_factory=dict)
+    grid: dict[str, list[Any]] | list[dict[str, list[Any]]] = Field(default_factory=dict)
+    analysis: dict[str, Any] = Field(default_factory=dict)
+
+    def grids(self) -> list[dict[str, list[Any]]]:
+        return self.grid if isinstance(self.grid, list) else [self.grid]
+
+    def runs(self, outputs: str | Path = "outputs") -> list[RunParams]:
+        """Every run of the grid, validated, in file order, without duplicates."""
+        allowed = RunParams.field_names()
+        for k in self.shared:
+            if k not in RunParams.model_fields or k in ("experiment", "run_dir"):
+                raise ParamsError(_unknown_key_message(k, allowed, f"{self.experiment}: shared"))
+        runs: dict[str, RunParams] = {}
+        for gi, g in enumerate(self.grids()):
+            for k, vals in g.items():
+                if k not in RunParams.model_fields or k in ("experiment", "run_dir"):
+                    raise ParamsError(_unknown_key_message(k, allowed, f"{self.experiment}: grid"))
+                if not isinstance(vals, list) or not vals:
+                    raise ParamsError(f"{self.experiment}: grid key {k!r} must be a non-empty list, got {vals!r}")
+            keys = list(g)
+            for combo in itertools.product(*(g[k] for k in keys)):
+                values = {**self.shared, **dict(zip(keys, combo)), "experiment": self.experiment}
+                where = f"{self.experiment}: run {dict(zip(keys, combo))}"
+                p = RunParams.from_dict(values, where)
+                rid = p.run_id()
+                p.run_dir = str(Path(outputs) / self.experiment / "runs" / rid)
+                runs.setdefault(rid, p)
+        if not runs:
+            raise ParamsError(f"{self.experiment}: the grid expands to no runs")
+        return list(runs.values())
+
+    def analysis_params(self, outputs: str | Path = "outputs") -> AnalysisParams:
+        vals = {"experiment_dir": str(Path(outputs) / self.experiment), **self.analysis}
+        return AnalysisParams.from_dict(vals, f"{self.experiment}: analysis")
+
+
+def load_experiment(path: str | Path) -> Experiment:
+    """Read and validate an experiment YAML file (raises :class:`ParamsError`)."""
+    path = Path(path)
+    if not path.is_file():
+        raise ParamsError(f"params file not found: {path}")
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as e:
+        raise ParamsError(f"{path}: not valid YAML ({e})") from None
+    if not isinstance(raw, dict):
+        raise ParamsError(f"{path}: expected a mapping with keys experiment, shared, grid; got {type(raw).__name__}")
+    unknown = [k for k in raw if k not in Experiment.model_fields]
+    if unknown:
+        raise ParamsError(_unknown_key_message(unknown[0], list(Experiment.model_fields), str(path)))
+    try:
+        exp = Experiment(**raw)
+    except ValidationError as e:
+        raise ParamsError(f"{path}: " + _format_validation_error(e)) from None
+    exp.runs()  # validate every run now, before any work starts
+    exp.analysis_params()
+    return exp
+
+
+def _unknown_key_message(key: str, allowed: list[str], where: str) -> str:
+    close = difflib.get_close_matches(key, allowed, n=1)
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    return f"{where}: unknown key {key!r}{hint}; allowed keys: {', '.join(allowed)}"
+
+
+def _format_validation_error(e: ValidationError) -> str:
+    parts = []
+    for err in e.errors():
+        loc = ".".join(str(x) for x in err["loc"]) or "value"
+        msg = err["msg"].removeprefix("Value error, ")
+        parts.append(f"{loc}: {msg} (got {err.get('input')!r})" if loc != "value" else msg)
+    return "; ".join(parts)
+

@@ -1,0 +1,66 @@
+"""Tokenizers and encoders: the lab's tiny BERT, built through the same transformers API
+that loads hub models (``from_pretrained`` on a folder), so one code path serves both."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tokenizers import Tokenizer, models, pre_tokenizers, processors, trainers
+from transformers import (
+    AutoModelForSequenceClassification,
+    AutoModelForTokenClassification,
+    AutoTokenizer,
+    BertConfig,
+    BertForMaskedLM,
+    PreTrainedTokenizerFast,
+)
+from transformers.utils import logging as hf_logging
+
+hf_logging.set_verbosity_error()
+hf_logging.disable_progress_bar()
+
+SPECIALS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+
+
+def train_tokenizer(texts, vocab_size: int, max_length: int) -> PreTrainedTokenizerFast:
+    """A WordPiece tokenizer trained on ``texts`` (an iterable of sentences).
+
+    Words are split on whitespace only; subwords carry the '##' prefix, as in BERT.
+    """
+    tok = Tokenizer(models.WordPiece(unk_token="[UNK]"))
+    tok.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
+    tok.train_from_iterator(texts, trainers.WordPieceTrainer(vocab_size=vocab_size, special_tokens=SPECIALS))
+    cls, sep = tok.token_to_id("[CLS]"), tok.token_to_id("[SEP]")
+    tok.post_processor = processors.TemplateProcessing(
+        single="[CLS] $A [SEP]", pair="[CLS] $A [SEP] $B:1 [SEP]:1", special_tokens=[("[CLS]", cls), ("[SEP]", sep)]
+    )
+    return PreTrainedTokenizerFast(
+        tokenizer_object=tok, unk_token="[UNK]", pad_token="[PAD]", cls_token="[CLS]", sep_token="[SEP]",
+        mask_token="[MASK]", model_max_length=max_length,
+    )
+
+
+def load_tokenizer(path: str | Path):
+    return AutoTokenizer.from_pretrained(str(path))
+
+
+def lab_bert(vocab_size: int, hidden_size: int, num_layers: int, num_heads: int, max_length: int) -> BertForMaskedLM:
+    """A tiny BERT for masked language modelling (defaults: ~0.6M encoder parameters)."""
+    cfg = BertConfig(
+        vocab_size=vocab_size, hidden_size=hidden_size, num_hidden_layers=num_layers, num_attention_heads=num_heads,
+        intermediate_size=4 * hidden_size, max_position_embeddings=max_length, type_vocab_size=2,
+        hidden_dropout_prob=0.1, attention_probs_dropout_prob=0.1,
+    )
+    return BertForMaskedLM(cfg)
+
+
+def load_for_task(path: str | Path, kind: str, num_labels: int):
+    """An encoder from ``path`` with a fresh head for a task of ``kind`` ("sequence" | "token")."""
+    auto = AutoModelForSequenceClassification if kind == "sequence" else AutoModelForTokenClassification
+    return auto.from_pretrained(str(path), num_labels=num_labels)
+
+
+def save_encoder(model, tokenizer, path: str | Path) -> None:
+    """Save the bare encoder (no task head) and its tokenizer, ready for :func:`load_for_task`."""
+    model.base_model.save_pretrained(str(path))
+    tokenizer.save_pretrained(str(path))

@@ -1,0 +1,80 @@
+"""Figures (seaborn / matplotlib, saved as PNG)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import matplotlib
+
+matplotlib.use("Agg") if not matplotlib.get_backend().lower().startswith(("module://", "inline")) else None
+import matplotlib.pyplot as plt  # noqa: E402
+import pandas as pd  # noqa: E402
+import seaborn as sns  # noqa: E402
+
+if TYPE_CHECKING:
+    from xltkit.analysis import Analysis
+
+
+def accuracy_by_language(controls: pd.DataFrame, path: Path) -> Path:
+    """Zero-shot accuracy per evaluation language for every condition, with 95% CIs, beside
+    the no-pretraining control and the best surface-cue rule."""
+    langs = sorted(controls.eval_lang.unique())
+    conds = sorted(controls.condition.unique())
+    fig, ax = plt.subplots(figsize=(1.2 * len(langs) + 3, 4))
+    width = 0.8 / max(len(conds), 1)
+    palette = sns.color_palette("deep", len(conds))
+    for i, cond in enumerate(conds):
+        g = controls[controls.condition == cond].set_index("eval_lang").reindex(langs)
+        x = [j + (i - (len(conds) - 1) / 2) * width for j in range(len(langs))]
+        ax.errorbar(x, g.accuracy, yerr=[g.accuracy - g.ci_low, g.ci_high - g.accuracy], fmt="o", ms=4,
+                    color=palette[i], label=cond, capsize=2)
+    first = controls.drop_duplicates("eval_lang").set_index("eval_lang").reindex(langs)
+    ax.scatter(range(len(langs)), first.untrained, marker="_", s=900, color="black", label="no-pretraining control")
+    ax.scatter(range(len(langs)), first.best_rule, marker="_", s=900, color="red", label="best surface rule")
+    ax.set_xticks(range(len(langs)), langs, rotation=30)
+    ax.set_ylabel("accuracy (test)")
+    ax.set_title("Zero-shot accuracy by evaluation language")
+    ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1, 0.5))
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
+
+
+def gain_heatmap(gains: pd.DataFrame, path: Path) -> Path:
+    """Gain (points) of each intermediate language over the baseline, per evaluation
+    language; '*' marks cells whose 95% interval excludes zero."""
+    g = gains.assign(pts=100 * gains.gain)
+    val = g.pivot_table(index="intermediate_lang", columns="eval_lang", values="pts")
+    sig = g.pivot_table(index="intermediate_lang", columns="eval_lang", values="significant", aggfunc="max")
+    annot = val.round(1).astype(str) + sig.reindex_like(val).map(lambda s: "*" if s else "")
+    fig, ax = plt.subplots(figsize=(1.0 * val.shape[1] + 2.5, 0.6 * val.shape[0] + 1.8))
+    lim = max(abs(val.min().min()), abs(val.max().max()), 1.0)
+    sns.heatmap(val, annot=annot, fmt="", cmap="RdBu", center=0, vmin=-lim, vmax=lim, ax=ax,
+                cbar_kws={"label": "gain (accuracy points)"})
+    ax.set_title("Gain over no intermediate task (* : 95% CI excludes 0)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
+
+
+def analysis_figures(a: "Analysis", out: Path) -> dict[str, Path]:
+    figs = {}
+    if not a.controls.empty:
+        figs["accuracy_by_language"] = accuracy_by_language(a.controls, out / "accuracy_by_language.png")
+    if not a.gains.empty:
+        figs["gain_heatmap"] = gain_heatmap(a.gains, out / "gain_heatmap.png")
+    return figs
+
+
+def loss_curve(stats: dict, title: str):
+    """Training loss per logging step, for the stage notebooks."""
+    fig, ax = plt.subplots(figsize=(5, 3))
+    ax.plot(stats.get("loss_curve", []))
+    ax.set_xlabel("logging step")
+    ax.set_ylabel("loss")
+    ax.set_title(title)
+    fig.tight_layout()
+    return fig
