@@ -106,11 +106,12 @@ def analyze(p: AnalysisParams) -> Analysis:
     notes += [m for m in msgs if m not in notes]
 
     model = None
-    if not sg.empty and sg.intermediate_lang.nunique() >= 1 and len(sg) >= 6:
-        sg = sg.assign(gain_pts=100 * sg["gain"])
-        rhs = "C(intermediate_lang)" if sg.intermediate_lang.nunique() > 1 else "1"
+    sg = sg.assign(gain_pts=100 * sg["gain"]) if not sg.empty else sg
+    zero_shot = sg[sg.eval_lang != sg.source_lang] if not sg.empty else sg
+    if len(zero_shot) >= 6:
+        # one coefficient per intermediate language: its mean zero-shot gain in points
         try:
-            model = fit_mixed(sg, f"gain_pts ~ {rhs}", random=["eval_lang"], reml=True)
+            model = fit_mixed(zero_shot, "gain_pts ~ 0 + C(intermediate_lang)", random=["eval_lang"], reml=True)
         except ValueError as e:
             notes.append(f"mixed model not fitted: {e}")
     elif sg.empty:

@@ -253,7 +253,7 @@ class Experiment(BaseModel):
     description: str = ""
     workers: int = Field(2, ge=1, description="parallel papermill processes")
     shared: dict[str, Any] = Field(default_factory=dict)
-    grid: dict[str, list[Any]] | list[dict[str, list[Any]]] = Field(default_factory=dict)
+    grid: dict[str, Any] | list[dict[str, Any]] = Field(default_factory=dict)
     analysis: dict[str, Any] = Field(default_factory=dict)
 
     def grids(self) -> list[dict[str, list[Any]]]:

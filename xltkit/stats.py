@@ -52,15 +52,14 @@ def fit_mixed(df: pd.DataFrame, formula: str, random: list[str], reml: bool = Tr
             notes.append(f"random intercept for {c!r} dropped: it has a single level")
         else:
             used.append(c)
-    data = df.assign(_all=1)
-    vc = {c: f"0 + C({c})" for c in used}
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
-            if vc:
-                model = smf.mixedlm(formula, data, groups="_all", vc_formula=vc, re_formula="0")
-            else:
-                model = smf.mixedlm(formula, data, groups="_all", re_formula="0")
+            if len(used) == 1:  # one factor: its levels are the groups, with a random intercept
+                model = smf.mixedlm(formula, df, groups=used[0])
+            else:  # crossed factors: variance components over one all-encompassing group
+                vc = {c: f"0 + C({c})" for c in used}
+                model = smf.mixedlm(formula, df.assign(_all=1), groups="_all", vc_formula=vc or None, re_formula="0")
         except Exception as e:  # patsy names the missing column; say it plainly
             raise ValueError(f"cannot build the model {formula!r}: {e}") from None
         res = model.fit(reml=reml, method=["lbfgs"])
@@ -74,7 +73,10 @@ def fit_mixed(df: pd.DataFrame, formula: str, random: list[str], reml: bool = Tr
     fixed = pd.DataFrame({"term": fe_names, "estimate": res.fe_params.values, "std_error": res.bse_fe.values,
                           "ci_low": ci[0].values, "ci_high": ci[1].values,
                           "p_value": res.pvalues.loc[fe_names].values})
-    vcomp = dict(zip(used, np.atleast_1d(res.vcomp).tolist())) if used else {}
+    if len(used) == 1:
+        vcomp = {used[0]: float(np.asarray(res.cov_re).ravel()[0])}
+    else:
+        vcomp = dict(zip(used, np.atleast_1d(res.vcomp).tolist())) if used else {}
     return MixedResult(formula=formula, random=used, fixed=fixed, variance_components=vcomp,
                        residual_variance=float(res.scale), n_obs=int(res.nobs), converged=bool(res.converged),
                        warnings=notes, summary=str(res.summary()))

@@ -1,0 +1,77 @@
+import numpy as np
+import pandas as pd
+import pytest
+from statsmodels.stats.proportion import proportion_confint
+
+from xltkit.gains import gain_table, hierarchical_bootstrap, pooled_accuracy, seed_gains
+
+
+def _fake(acc_by_run: dict, n=400, seed=0):
+    """results + predictions for runs keyed (intermediate_lang, seed, eval_lang) -> accuracy."""
+    rng = np.random.default_rng(seed)
+    res, preds = [], []
+    for (inter, s, lang), acc in acc_by_run.items():
+        rid = f"{inter}-{s}"
+        correct = (rng.random(n) < acc).astype(float)
+        res.append(dict(experiment="e", run_id=rid, model="lab-bert", intermediate_task="roles" if inter != "none" else "none",
+                        intermediate_lang=inter, target_task="anim", source_lang="lab_eng", noise="none",
+                        noise_scale=0.0, seed=s, eval_lang=lang, split="test", metric="accuracy",
+                        value=correct.mean(), n_examples=n, phenomenon="all"))
+        preds.append(pd.DataFrame(dict(run_id=rid, eval_lang=lang, split="test", example_id=np.arange(n),
+                                       label=0, pred=0, correct=correct, phenomena="")))
+    return pd.DataFrame(res), pd.concat(preds, ignore_index=True)
+
+
+def test_bootstrap_of_a_constant_difference_is_exact():
+    d = np.full((3, 50), 0.2)
+    mean, lo, hi = hierarchical_bootstrap(d, 200, np.random.default_rng(0))
+    assert mean == pytest.approx(0.2) and lo == pytest.approx(0.2) and hi == pytest.approx(0.2)
+
+
+def test_bootstrap_interval_covers_the_truth_most_of_the_time():
+    rng = np.random.default_rng(1)
+    hits = 0
+    for _ in range(40):
+        d = (rng.random((4, 300)) < 0.6).astype(float) - (rng.random((4, 300)) < 0.5).astype(float)
+        _, lo, hi = hierarchical_bootstrap(d, 300, rng)
+        hits += lo <= 0.1 <= hi
+    assert hits >= 34
+
+
+def test_gains_are_paired_by_seed_and_find_a_planted_effect():
+    cells = {}
+    for s in range(3):
+        for lang in ("lab_fin", "lab_tur"):
+            cells[("none", s, lang)] = 0.55
+            cells[("lab_fin", s, lang)] = 0.75 if lang == "lab_fin" else 0.55
+    res, preds = _fake(cells)
+    g, msgs = gain_table(res, preds, n_boot=300)
+    assert msgs == []
+    fin = g[g.eval_lang == "lab_fin"].iloc[0]
+    tur = g[g.eval_lang == "lab_tur"].iloc[0]
+    assert fin.significant and fin.ci_low > 0.1 and fin.n_seeds == 3
+    assert tur.ci_low < 0 < tur.ci_high
+    sg, _ = seed_gains(res)
+    assert len(sg) == 6
+    row = sg[(sg.seed == 1) & (sg.eval_lang == "lab_fin")].iloc[0]
+    assert row.gain == pytest.approx(row.value - row.baseline)
+
+
+def test_missing_baseline_is_reported_and_the_rest_still_runs():
+    cells = {("none", 0, "lab_fin"): 0.5, ("lab_fin", 0, "lab_fin"): 0.6, ("lab_fin", 1, "lab_fin"): 0.6}
+    res, preds = _fake(cells)
+    g, msgs = gain_table(res, preds, n_boot=100)
+    assert len(g) == 1 and g.iloc[0].n_seeds == 1
+    assert any("no baseline for seed 1" in m for m in msgs)
+    sg, msgs = seed_gains(res)
+    assert len(sg) == 1 and any("no baseline" in m for m in msgs)
+
+
+def test_pooled_accuracy_uses_wilson_on_pooled_counts():
+    cells = {("none", s, "lab_fin"): 0.6 for s in range(3)}
+    res, _ = _fake(cells, n=200)
+    acc = pooled_accuracy(res).iloc[0]
+    k = (res.value * res.n_examples).sum()
+    lo, hi = proportion_confint(k, 600, method="wilson")
+    assert acc.n == 600 and acc.accuracy == pytest.approx(k / 600)
+    assert (acc.ci_low, acc.ci_high) == pytest.approx((lo, hi))

@@ -1,0 +1,145 @@
+"""End to end: stage functions in process, the stage notebooks under papermill, and the
+runner (grid expansion, caching, skipping finished work, failure isolation)."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pandas as pd
+import pytest
+import yaml
+
+from xltkit import results, stages
+from xltkit.config import STAGES, EvaluateParams, Experiment, ParamsError
+from xltkit.notebooks import stage_notebook
+from xltkit.runner import NOTEBOOKS, Runner
+
+REPO = Path(__file__).resolve().parent.parent
+pytestmark = pytest.mark.slow
+
+
+def _param_cell(nb):
+    return next(c for c in nb.cells if "parameters" in c.metadata.get("tags", []))
+
+
+@pytest.mark.parametrize("stage", list(STAGES))
+def test_notebook_parameters_are_the_stage_class(stage):
+    nb = nbformat.read(REPO / "notebooks" / NOTEBOOKS[stage], as_version=4)
+    assert _param_cell(nb).source == _param_cell(stage_notebook(stage)).source, \
+        "notebook out of date: run `make notebooks`"
+    ns: dict = {}
+    exec(_param_cell(nb).source, ns)
+    ns.pop("__builtins__")
+    assert ns == STAGES[stage]().model_dump()
+    assert nb.metadata["kernelspec"]["name"] == "python3"
+
+
+def test_each_stage_trains_saves_loads_and_evaluates(tiny_params, tmp_path):
+    p = EvaluateParams(**tiny_params(intermediate_lang="lab_fin", target_task="anim", run_dir=str(tmp_path / "r")))
+    m = stages.evaluate(p)
+    assert set(m.eval_lang) == set(p.langs)
+    for stage in ("data", "pretrain", "intermediate", "finetune"):
+        assert results.is_done(Path(p.cache_dir) / stage / STAGES[stage](**p.model_dump(include=set(
+            STAGES[stage].model_fields))).key())
+    acc = m[(m.metric == "accuracy") & (m.phenomenon == "all")]
+    assert acc.value.between(0, 1).all() and (acc.n_examples == acc.split.map({"dev": 40, "test": 60})).all()
+    assert (tmp_path / "r" / "predictions.parquet").is_file()
+    # a token task as target: span F1 from seqeval beside token accuracy
+    q = EvaluateParams(**tiny_params(target_task="roles", run_dir=str(tmp_path / "q")))
+    mq = stages.evaluate(q)
+    assert {"token_accuracy", "span_f1"} <= set(mq.metric)
+
+
+def test_notebook_rejects_unknown_parameters(tiny_params):
+    fields = STAGES["pretrain"].model_fields
+    ns = {**{k: v for k, v in tiny_params().items() if k in fields}, "pretrain_stepz": 3}
+    with pytest.raises(ParamsError, match="unknown key 'pretrain_stepz'.*did you mean 'pretrain_steps'"):
+        stages.run_from_notebook("pretrain", ns)
+
+
+def _papermill(nb, out, pfile):
+    return subprocess.run([sys.executable, "-m", "papermill", str(REPO / "notebooks" / nb), str(out), "-f", str(pfile),
+                           "--no-progress-bar"], capture_output=True, text=True, cwd=REPO)
+
+
+def test_plain_papermill_cli_runs_a_stage_and_validates(tiny_params, tmp_path):
+    params = {k: v for k, v in tiny_params(run_dir=str(tmp_path / "run")).items()
+              if k in STAGES["evaluate"].model_fields}
+    pfile = tmp_path / "p.yaml"
+    pfile.write_text(yaml.safe_dump(params))
+    proc = _papermill("04_evaluate.ipynb", tmp_path / "out.ipynb", pfile)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert (tmp_path / "run" / "metrics.parquet").is_file()
+    pfile.write_text(yaml.safe_dump({**params, "finetune_stepz": 3}))
+    proc = _papermill("04_evaluate.ipynb", tmp_path / "bad.ipynb", pfile)
+    assert proc.returncode != 0 and "unknown key 'finetune_stepz'" in proc.stderr
+
+
+def _experiment(cache_dir, name, grid):
+    shared = {k: v for k, v in _tiny_shared(cache_dir).items()}
+    return Experiment(experiment=name, workers=2, shared=shared, grid=grid, analysis={"n_boot": 200})
+
+
+def _tiny_shared(cache_dir):
+    from conftest import tiny
+    return tiny(cache_dir)
+
+
+def test_runner_runs_grid_skips_finished_work_and_analyses(cache_dir, tmp_path):
+    exp = _experiment(cache_dir, "t", [{"intermediate_lang": ["none", "lab_fin"], "seed": [0, 1]},
+                                       {"model": ["lab-bert-untrained", "rule-bow"]}])
+    log: list[str] = []
+    runner = Runner(exp, outputs=tmp_path, echo=log.append)
+    df = runner.run()
+    assert not runner.failed
+    assert list(df.columns[: len(results.METRIC_COLUMNS)]) == results.METRIC_COLUMNS
+    assert df.run_id.nunique() == 6 and set(df.eval_lang) == {"lab_eng", "lab_fin", "lab_tur"}
+    assert set(df.model) == {"lab-bert", "lab-bert-untrained", "rule-bow"}
+    man = results.read_json(next((tmp_path / "t" / "runs").glob("*/manifest.json")))
+    assert man["status"] == "done" and man["versions"]["torch"] and "evaluate" in man["timings_s"]
+    assert Path(man["notebooks"]["evaluate"]).is_file()
+    assert sum("[pretrain" in line for line in log) == 2  # one pretraining (and one untrained init) for all runs
+    stamp = {p: p.stat().st_mtime_ns for p in (tmp_path / "t" / "runs").glob("*/metrics.parquet")}
+
+    log2: list[str] = []
+    Runner(exp, outputs=tmp_path, echo=log2.append).run()
+    assert "0 of" in log2[0] and "6 already done" in log2[0]
+    assert stamp == {p: p.stat().st_mtime_ns for p in (tmp_path / "t" / "runs").glob("*/metrics.parquet")}
+
+    runner.analyze()
+    out = tmp_path / "t" / "analysis"
+    for f in ("gains.csv", "controls.csv", "summary.txt", "gain_heatmap.png", "accuracy_by_language.png",
+              "05_analysis.ipynb"):
+        assert (out / f).is_file(), f
+    gains = pd.read_csv(out / "gains.csv")
+    assert set(gains.intermediate_lang) == {"lab_fin"} and (gains.ci_low <= gains.gain).all()
+
+
+def test_a_failing_run_is_recorded_while_the_others_go_on_then_resumes(cache_dir, tmp_path, monkeypatch):
+    nbdir = tmp_path / "nb"
+    nbdir.mkdir()
+    for name in NOTEBOOKS.values():
+        nb = nbformat.read(REPO / "notebooks" / name, as_version=4)
+        if name == NOTEBOOKS["finetune"]:
+            idx = nb.cells.index(_param_cell(nb))
+            nb.cells.insert(idx + 1, nbformat.v4.new_code_cell(
+                "if seed == 1:\n    raise RuntimeError('planted failure')"))
+        nbformat.write(nb, nbdir / name)
+    monkeypatch.setenv("XLTKIT_NOTEBOOKS", str(nbdir))
+    exp = _experiment(cache_dir, "f", [{"seed": [0, 1, 2]}])
+    runner = Runner(exp, outputs=tmp_path, echo=lambda s: None)
+    df = runner.run()
+    assert len(runner.failed) == 1
+    by_seed = {results.read_json(m)["params"]["seed"]: results.read_json(m)
+               for m in (tmp_path / "f" / "runs").glob("*/manifest.json")}
+    assert by_seed[1]["status"] == "failed" and "planted failure" in by_seed[1]["error"]
+    assert by_seed[0]["status"] == by_seed[2]["status"] == "done"
+    assert set(df.seed) == {0, 2}
+
+    monkeypatch.delenv("XLTKIT_NOTEBOOKS")
+    log: list[str] = []
+    df = Runner(exp, outputs=tmp_path, echo=log.append).run()
+    assert "2 already done" in log[0] and set(df.seed) == {0, 1, 2}
