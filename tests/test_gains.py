@@ -62,7 +62,7 @@ def test_missing_baseline_is_reported_and_the_rest_still_runs():
     res, preds = _fake(cells)
     g, msgs = gain_table(res, preds, n_boot=100)
     assert len(g) == 1 and g.iloc[0].n_seeds == 1
-    assert any("no baseline for seed 1" in m for m in msgs)
+    assert any("no baseline (none) for seed 1" in m for m in msgs)
     sg, msgs = seed_gains(res)
     assert len(sg) == 1 and any("no baseline" in m for m in msgs)
 
@@ -75,3 +75,15 @@ def test_pooled_accuracy_uses_wilson_on_pooled_counts():
     lo, hi = proportion_confint(k, 600, method="wilson")
     assert acc.n == 600 and acc.accuracy == pytest.approx(k / 600)
     assert (acc.ci_low, acc.ci_high) == pytest.approx((lo, hi))
+
+
+def test_gain_of_one_intermediate_language_over_another():
+    cells = {}
+    for s in range(3):
+        cells[("none", s, "lab_tur")] = 0.5
+        cells[("lab_eng", s, "lab_tur")] = 0.55
+        cells[("lab_fin", s, "lab_tur")] = 0.75
+    res, preds = _fake(cells)
+    g, msgs = gain_table(res, preds, n_boot=200, baseline="lab_eng")
+    assert msgs == [] and list(g.intermediate_lang) == ["lab_fin"] and (g.baseline == "lab_eng").all()
+    assert g.iloc[0].gain == pytest.approx(0.2, abs=0.06) and g.iloc[0].significant

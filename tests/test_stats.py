@@ -43,3 +43,26 @@ def test_single_level_factor_is_dropped_with_a_note():
     r = fit_mixed(df, "gain ~ x", random=["eval_lang", "target_task"])
     assert r.random == ["eval_lang"]
     assert any("target_task" in w and "single level" in w for w in r.warnings)
+
+
+def test_lrt_detects_a_real_effect_and_not_a_null_one():
+    from xltkit.stats import likelihood_ratio_test
+
+    rng = np.random.default_rng(3)
+    df = _crossed(rng, n_lang=30, n_task=4)
+    df["noise_col"] = rng.normal(size=len(df))
+    real = likelihood_ratio_test(df, "gain ~ x", "gain ~ 1", ["eval_lang", "target_task"])
+    null = likelihood_ratio_test(df, "gain ~ noise_col", "gain ~ 1", ["eval_lang", "target_task"])
+    assert real.df == 1 and real.p_value < 0.01
+    assert null.p_value > 0.01
+    with pytest.raises(ValueError, match="not nested"):
+        likelihood_ratio_test(df, "gain ~ 1", "gain ~ x", ["eval_lang"])
+
+
+def test_standardize_gives_unit_scale_and_keeps_constants():
+    from xltkit.stats import standardize
+
+    df = pd.DataFrame({"a": [1.0, 2.0, 3.0, 4.0], "c": [5.0] * 4})
+    z, scale = standardize(df, ["a", "c"])
+    assert z.a.mean() == pytest.approx(0) and z.a.std(ddof=0) == pytest.approx(1)
+    assert (z.c == 0).all() and scale["c"] == (5.0, 0.0)

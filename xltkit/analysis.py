@@ -16,7 +16,7 @@ import pandas as pd
 from xltkit import plots, results
 from xltkit.config import AnalysisParams
 from xltkit.gains import gain_table, pooled_accuracy, seed_gains
-from xltkit.stats import MixedResult, fit_mixed
+from xltkit.stats import LRTResult, MixedResult, fit_mixed, likelihood_ratio_test, standardize
 
 CONTROL_UNTRAINED = "lab-bert-untrained"
 RULE_MODELS = ("rule-length", "rule-bow")
@@ -30,6 +30,11 @@ class Analysis:
     gains: pd.DataFrame
     seed_gains: pd.DataFrame
     model: MixedResult | None
+    languages: pd.DataFrame = field(default_factory=pd.DataFrame)
+    typology_model: MixedResult | None = None
+    typology_predictors: list[str] = field(default_factory=list)
+    lrt: LRTResult | None = None
+    model_data: pd.DataFrame = field(default_factory=pd.DataFrame)
     figures: dict[str, Path] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
 
@@ -44,16 +49,29 @@ class Analysis:
                 lines.append(f"  {cond}: CI above the no-pretraining control in {int(g.beats_untrained.sum())} of "
                              f"{len(g)} non-source languages; above the best surface rule in "
                              f"{int(g.beats_best_rule.sum())} of {len(g)}")
-        if not self.gains.empty:
-            lines.append("\nGain over the no-intermediate baseline (hierarchical bootstrap 95% CI):")
-            g = self.gains.pivot_table(index="intermediate_lang", columns="eval_lang", values="gain")
-            lines.append((100 * g).round(1).to_string())
+        for base, g in (self.gains.groupby("baseline") if not self.gains.empty else []):
+            what = "no intermediate task" if base == "none" else f"intermediate training in {base}"
+            lines.append(f"\nGain (points) over {what}, paired over seeds; * = 95% bootstrap CI excludes 0:")
+            cell = (100 * g.gain).round(1).astype(str) + g.significant.map(lambda x: "*" if x else "")
+            lines.append(g.assign(cell=cell).pivot(index="intermediate_lang", columns="eval_lang",
+                                                   values="cell").to_string())
         if self.model is not None:
             lines.append(f"\nMixed model: {self.model.formula}, random intercepts {self.model.random} "
                          f"(n={self.model.n_obs}, converged={self.model.converged})")
             lines.append(self.model.fixed.to_string(index=False, float_format=lambda x: f"{x:.4f}"))
             for w in self.model.warnings:
                 lines.append(f"  model warning: {w}")
+        if self.typology_model is not None:
+            m = self.typology_model
+            lines.append(f"\nTypology model: {m.formula}, random intercepts {m.random} (n={m.n_obs}, "
+                         f"predictors standardized; t intervals on between-within df)")
+            lines.append(m.fixed.to_string(index=False, float_format=lambda x: f"{x:.4f}"))
+            for w in m.warnings:
+                lines.append(f"  model warning: {w}")
+        if self.lrt is not None:
+            t = self.lrt
+            lines.append(f"Likelihood-ratio test (ML refits) of the target-language predictors: "
+                         f"chi2({t.df}) = {t.statistic:.2f}, p = {t.p_value:.3g}")
         for n in self.notes:
             lines.append(f"note: {n}")
         return "\n".join(lines)
@@ -105,7 +123,17 @@ def analyze(p: AnalysisParams) -> Analysis:
     sg, msgs = seed_gains(res[~res.model.isin(RULE_MODELS)], metric="accuracy")
     notes += [m for m in msgs if m not in notes]
 
-    model = None
+    src = res.source_lang.iloc[0]
+    if src in set(res.intermediate_lang):  # Finnish/Hungarian-like over English-like intermediate training
+        g2, msgs = gain_table(res[~res.model.isin(RULE_MODELS)], preds, n_boot=p.n_boot, confidence=p.confidence,
+                              seed=p.analysis_seed, baseline=src)
+        gains = pd.concat([gains, g2], ignore_index=True)
+        notes += [m for m in msgs if m not in notes]
+
+    languages = language_table(exp_dir, notes)
+    model = typology_model = lrt = None
+    predictors: list[str] = []
+    data = pd.DataFrame()
     sg = sg.assign(gain_pts=100 * sg["gain"]) if not sg.empty else sg
     zero_shot = sg[sg.eval_lang != sg.source_lang] if not sg.empty else sg
     if len(zero_shot) >= 6:
@@ -114,10 +142,12 @@ def analyze(p: AnalysisParams) -> Analysis:
             model = fit_mixed(zero_shot, "gain_pts ~ 0 + C(intermediate_lang)", random=["eval_lang"], reml=True)
         except ValueError as e:
             notes.append(f"mixed model not fitted: {e}")
+        typology_model, lrt, predictors, data = _typology_model(zero_shot, languages, notes)
     elif sg.empty:
         notes.append("no gains to model: the experiment has no runs with intermediate training and a baseline")
 
-    a = Analysis(out, acc, controls, gains, sg, model, notes=notes)
+    a = Analysis(out, acc, controls, gains, sg, model, languages=languages, typology_model=typology_model,
+                 typology_predictors=predictors, lrt=lrt, model_data=data, notes=notes)
     a.figures = plots.analysis_figures(a, out)
     _write(a)
     return a
@@ -129,7 +159,70 @@ def _write(a: Analysis) -> None:
                      ("seed_gains", a.seed_gains)):
         results.write_parquet(df, out / f"{name}.parquet")
         df.to_csv(out / f"{name}.csv", index=False)
-    if a.model is not None:
-        results.write_json(a.model.to_dict(), out / "mixed_model.json")
-        (out / "mixed_model.txt").write_text(a.model.summary + "\nwarnings:\n" + "\n".join(a.model.warnings) + "\n")
+    if not a.languages.empty:
+        results.write_parquet(a.languages, out / "languages.parquet")
+        a.languages.to_csv(out / "languages.csv", index=False)
+    for name, m in (("mixed_model", a.model), ("typology_model", a.typology_model)):
+        if m is not None:
+            results.write_json({**m.to_dict(), **({"lrt": a.lrt.to_dict()} if name == "typology_model" and a.lrt
+                                                   else {})}, out / f"{name}.json")
+            m.fixed.to_csv(out / f"{name}_fixed.csv", index=False)
+            (out / f"{name}.txt").write_text(m.summary + "\nwarnings:\n" + "\n".join(m.warnings) + "\n")
     (out / "summary.txt").write_text(a.summary() + "\n")
+
+
+TARGET_PREDICTORS = ["target_fertility", "target_low_resource"]
+
+
+def language_table(exp_dir: Path, notes: list[str]) -> pd.DataFrame:
+    """Typology and measured morphological richness of the experiment's lab languages:
+    the preset's parameters, resource level, and corpus measures (MATTR, unigram entropy,
+    characters per word, subword fertility) on equal-sized samples of the pretraining text."""
+    from xltkit.config import DataParams
+    from xltkit.lab import get_spec
+    from xltkit.morphology import richness_table
+
+    manifests = sorted(Path(exp_dir, "runs").glob("*/manifest.json"))
+    if not manifests:
+        return pd.DataFrame()
+    dp = DataParams(**{k: v for k, v in results.read_json(manifests[0])["params"].items()
+                       if k in DataParams.model_fields})
+    data_dir = Path(dp.cache_dir) / "data" / dp.key()
+    if not results.is_done(data_dir):
+        notes.append(f"language table left out: the lab data {data_dir} is missing")
+        return pd.DataFrame()
+    from tokenizers import Tokenizer  # the bare tokenizer: no need to import transformers here
+
+    corpus = pd.read_parquet(data_dir / "corpus.parquet")
+    corpora = {lang: g["text"].tolist() for lang, g in corpus.groupby("lang")}
+    n = min(20000, min(sum(len(s.split()) for s in v) for v in corpora.values()))
+    rich = richness_table(corpora, Tokenizer.from_file(str(data_dir / "tokenizer" / "tokenizer.json")), n_words=n)
+    specs = pd.DataFrame([{"lang": c, "imitates": get_spec(c).imitates, "resource": get_spec(c).resource,
+                           "word_order": get_spec(c).word_order, "case_marking": get_spec(c).case_marking,
+                           "morphology": get_spec(c).morphology,
+                           "n_categories": len(get_spec(c).noun_categories) + len(get_spec(c).verb_categories)}
+                          for c in dp.langs])
+    return specs.merge(rich, on="lang")
+
+
+def _typology_model(zero_shot: pd.DataFrame, languages: pd.DataFrame, notes: list[str]):
+    """Gain ~ intermediate language + properties of the target language (standardized),
+    with a likelihood-ratio test of the target properties against the model without them."""
+    if languages.empty:
+        return None, None, [], pd.DataFrame()
+    t = languages.rename(columns={c: f"target_{c}" for c in languages.columns if c != "lang"})
+    t["target_low_resource"] = (t["target_resource"] == "low").astype(float)
+    data = zero_shot.merge(t, left_on="eval_lang", right_on="lang", how="left")
+    predictors = [c for c in TARGET_PREDICTORS if c in data and data[c].nunique() > 1]
+    if not predictors or data.eval_lang.nunique() <= len(predictors) + 1:
+        notes.append("typology model not fitted: too few evaluation languages for the target-language predictors")
+        return None, None, [], data
+    data, _ = standardize(data, predictors)
+    full = "gain_pts ~ C(intermediate_lang) + " + " + ".join(predictors)
+    try:
+        m = fit_mixed(data, full, random=["eval_lang"], reml=True)
+        lrt = likelihood_ratio_test(data, full, "gain_pts ~ C(intermediate_lang)", ["eval_lang"])
+    except ValueError as e:
+        notes.append(f"typology model not fitted: {e}")
+        return None, None, [], data
+    return m, lrt, predictors, data

@@ -62,26 +62,32 @@ def seed_gains(results: pd.DataFrame, split: str = "test", metric: str | None = 
 
 
 def gain_table(results: pd.DataFrame, predictions: pd.DataFrame, n_boot: int = 2000, confidence: float = 0.95,
-               seed: int = 0, split: str = "test") -> tuple[pd.DataFrame, list[str]]:
+               seed: int = 0, split: str = "test", baseline: str = "none") -> tuple[pd.DataFrame, list[str]]:
     """Mean gain per (cell, intermediate language, evaluation language) with a paired
-    hierarchical-bootstrap interval; plus messages about what was left out."""
+    hierarchical-bootstrap interval; plus messages about what was left out.
+
+    ``baseline`` is the intermediate language compared against: "none" (no intermediate
+    training) or a language, e.g. "lab_eng" for the gain of Finnish-like over English-like
+    intermediate training on the same intermediate task.
+    """
     runs = _runs(results)
     preds = predictions[predictions.split == split].merge(runs, on="run_id")
-    base = preds[preds.intermediate_lang == "none"]
-    inter = preds[preds.intermediate_lang != "none"]
+    base = preds[preds.intermediate_lang == baseline]
+    inter = preds[~preds.intermediate_lang.isin({baseline, "none"})]
+    match = CELL_KEYS + ["eval_lang"] + ([] if baseline == "none" else ["intermediate_task"])
     rng = np.random.default_rng(seed)
     rows, msgs = [], []
     group_keys = CELL_KEYS + ["intermediate_task", "intermediate_lang", "eval_lang"]
     for key, g in inter.groupby(group_keys, sort=True):
         cell = dict(zip(group_keys, key))
         b = base
-        for c in CELL_KEYS + ["eval_lang"]:
+        for c in match:
             b = b[b[c] == cell[c]]
         diffs = []
         for s, gs in g.groupby("seed"):
             bs = b[b.seed == s]
             if bs.empty:
-                msgs.append(f"no baseline for seed {s} of {cell}: seed left out of this gain")
+                msgs.append(f"no baseline ({baseline}) for seed {s} of {cell}: seed left out of this gain")
                 continue
             a = gs.sort_values("example_id")["correct"].to_numpy()
             c = bs.sort_values("example_id")["correct"].to_numpy()
@@ -93,7 +99,7 @@ def gain_table(results: pd.DataFrame, predictions: pd.DataFrame, n_boot: int = 2
             continue
         d = np.vstack(diffs)  # (seeds, examples)
         mean, lo, hi = hierarchical_bootstrap(d, n_boot, rng, confidence)
-        rows.append({**cell, "gain": mean, "ci_low": lo, "ci_high": hi, "n_seeds": d.shape[0],
+        rows.append({**cell, "baseline": baseline, "gain": mean, "ci_low": lo, "ci_high": hi, "n_seeds": d.shape[0],
                      "n_examples": d.shape[1], "significant": bool(lo > 0 or hi < 0)})
     return pd.DataFrame(rows), msgs
 

@@ -127,7 +127,27 @@ PRESETS: dict[str, LanguageSpec] = {
                          "adjective_position": "WALS 87A N-Adj", "verb_affixes": "WALS 26A prefixing (verbal)"}),
     ]
 }
-DEFAULT_LANGS = tuple(PRESETS)
+DEFAULT_LANGS = tuple(PRESETS)  # the seven imitation presets (the series below is added after)
+
+
+def morphology_series() -> list[LanguageSpec]:
+    """Otherwise identical SVO languages from isolating (no inflection) to highly
+    agglutinative (number and case on nouns; tense, polarity and agreement on verbs): the
+    lab's way to vary morphological richness with everything else held fixed."""
+    steps = [((), ()), (("number",), ()), (("number",), ("tense",)), (("number", "case"), ("tense",)),
+             (("number", "case"), ("tense", "polarity")), (("number", "case"), ("tense", "polarity", "agreement"))]
+    out = []
+    for i, (noun, verb) in enumerate(steps):
+        out.append(LanguageSpec(
+            code=f"lab_m{i}", name=f"morphology step {i}", word_order="SVO", adjective_position="before",
+            case_marking="suffixes" if "case" in noun else "none",
+            morphology="isolating" if i == 0 else "agglutinative", noun_categories=noun, verb_categories=verb,
+            sources={"all": "lab: calibration series, one inflectional category added per step"}))
+    return out
+
+
+SERIES = {s.code: s for s in morphology_series()}
+PRESETS.update(SERIES)
 
 
 def get_spec(code: str) -> LanguageSpec:

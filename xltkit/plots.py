@@ -65,7 +65,16 @@ def analysis_figures(a: "Analysis", out: Path) -> dict[str, Path]:
     if not a.controls.empty:
         figs["accuracy_by_language"] = accuracy_by_language(a.controls, out / "accuracy_by_language.png")
     if not a.gains.empty:
-        figs["gain_heatmap"] = gain_heatmap(a.gains, out / "gain_heatmap.png")
+        figs["gain_heatmap"] = gain_heatmap(a.gains[a.gains.baseline == "none"], out / "gain_heatmap.png")
+    for name, m in (("model", a.model), ("typology_model", a.typology_model)):
+        if m is None:
+            continue
+        if m.random_effects is not None and not m.random_effects.empty:
+            figs[f"{name}_random_effects"] = random_effects_plot(m.random_effects, out / f"{name}_random_effects.png")
+        figs[f"{name}_residuals"] = residual_diagnostics(m.fitted, m.residuals, out / f"{name}_residuals.png")
+    if a.typology_model is not None and a.typology_predictors:
+        figs["partial_effects"] = partial_effects(a.typology_model, a.model_data, a.typology_predictors,
+                                                  out / "partial_effects.png")
     return figs
 
 
@@ -78,3 +87,65 @@ def loss_curve(stats: dict, title: str):
     ax.set_title(title)
     fig.tight_layout()
     return fig
+
+
+def random_effects_plot(re: pd.DataFrame, path: Path) -> Path:
+    """Conditional modes of the random intercepts with 95% intervals, one panel per factor."""
+    factors = list(re.factor.unique())
+    fig, axes = plt.subplots(1, len(factors), figsize=(4 * len(factors), 0.35 * re.level.nunique() + 1.5),
+                             squeeze=False)
+    for ax, f in zip(axes[0], factors):
+        g = re[re.factor == f].sort_values("estimate")
+        ax.errorbar(g.estimate, range(len(g)), xerr=1.96 * g.std_error, fmt="o", capsize=2)  # conditional SDs
+        ax.axvline(0, color="grey", lw=0.8)
+        ax.set_yticks(range(len(g)), g.level)
+        ax.set_title(f"random intercept: {f}")
+        ax.set_xlabel("deviation (points)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
+
+
+def residual_diagnostics(fitted, resid, path: Path) -> Path:
+    """Residuals against fitted values, and a normal Q-Q plot of the residuals."""
+    import numpy as np
+    from scipy import stats
+
+    fig, (a, b) = plt.subplots(1, 2, figsize=(8, 3.5))
+    a.scatter(fitted, resid, s=10, alpha=0.7)
+    a.axhline(0, color="grey", lw=0.8)
+    a.set_xlabel("fitted")
+    a.set_ylabel("residual")
+    a.set_title("residuals vs fitted")
+    stats.probplot(np.asarray(resid), dist="norm", plot=b)
+    b.set_title("normal Q-Q of residuals")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
+
+
+def partial_effects(model, data: pd.DataFrame, predictors: list[str], path: Path) -> Path:
+    """Partial effect of each continuous predictor: the fitted fixed-effect line with its
+    95% band (other predictors at their mean, factors at their reference level), over the
+    data (points: observed gains, centred); the band uses the model's own interval
+    (t on between-within df)."""
+    import numpy as np
+
+    fx = model.fixed.set_index("term")
+    fig, axes = plt.subplots(1, len(predictors), figsize=(4 * len(predictors), 3.5), squeeze=False)
+    for ax, pred in zip(axes[0], predictors):
+        x = np.linspace(data[pred].min(), data[pred].max(), 50)
+        b, lo, hi = fx.loc[pred, "estimate"], fx.loc[pred, "ci_low"], fx.loc[pred, "ci_high"]
+        center = data[pred].mean()
+        ax.scatter(data[pred], data["gain_pts"] - data["gain_pts"].mean(), s=8, alpha=0.5, color="grey")
+        ax.plot(x, b * (x - center), color="C0")
+        ax.fill_between(x, lo * (x - center), hi * (x - center), alpha=0.25, color="C0")
+        ax.set_xlabel(f"{pred} (standardized)")
+        ax.set_ylabel("gain (points, centred)")
+        ax.set_title(f"partial effect: {b:.2f} per SD")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path

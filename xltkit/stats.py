@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 import statsmodels.formula.api as smf
+from scipy.stats import t as student_t
 
 
 @dataclass
@@ -28,11 +29,42 @@ class MixedResult:
     converged: bool
     warnings: list[str] = field(default_factory=list)
     summary: str = ""
+    random_effects: pd.DataFrame | None = None  # factor, level, estimate, std_error (conditional modes)
+    fitted: np.ndarray | None = None
+    residuals: np.ndarray | None = None
 
     def to_dict(self) -> dict:
         return {"formula": self.formula, "random": self.random, "fixed": self.fixed.to_dict("records"),
                 "variance_components": self.variance_components, "residual_variance": self.residual_variance,
                 "n_obs": self.n_obs, "converged": self.converged, "warnings": self.warnings}
+
+
+def between_within_df(exog: pd.DataFrame, data: pd.DataFrame, random: list[str]) -> np.ndarray:
+    """Denominator degrees of freedom for each fixed effect, "between-within" style
+    (Schluchter & Elashoff 1990; SAS DDFM=BETWITHIN): a term constant within the levels of
+    a random factor is informed by that factor's levels, not by the observations, so its
+    df is (levels - terms of that kind); a term varying within every factor gets the
+    residual df.  Wald z-intervals ignore this and under-cover with few groups (few
+    target tasks, say); t-intervals on these df stay close to nominal (tests/test_stats_simulation.py).
+    """
+    n, p = exog.shape
+    X = exog.to_numpy(float)
+    dof = np.full(p, float(n - p))
+    # cell-means coding (no intercept column, but the intercept lies in the span, as in
+    # "0 + C(f)"): the columns that build it carry the intercept's between-level df
+    has_const = any(np.ptp(X[:, j]) == 0 for j in range(p))
+    coef = np.linalg.lstsq(X, np.ones(n), rcond=None)[0]
+    span_const = not has_const and np.allclose(X @ coef, 1.0)
+    for factor in random:
+        groups = data[factor].to_numpy()
+        const = np.array([exog.iloc[:, j].groupby(groups).nunique().max() <= 1 for j in range(p)])
+        n_between = int(const.sum())
+        if span_const:
+            const |= np.abs(coef) > 1e-8
+            n_between += 1
+        if const.any():
+            dof[const] = np.minimum(dof[const], max(1, data[factor].nunique() - n_between))
+    return dof
 
 
 def fit_mixed(df: pd.DataFrame, formula: str, random: list[str], reml: bool = True, alpha: float = 0.05) -> MixedResult:
@@ -45,7 +77,7 @@ def fit_mixed(df: pd.DataFrame, formula: str, random: list[str], reml: bool = Tr
     missing = [c for c in random if c not in df.columns]
     if missing:
         raise ValueError(f"random-effect column(s) {missing} not in the data; columns: {list(df.columns)}")
-    notes = []
+    notes: list[str] = []
     used = []
     for c in random:
         if df[c].nunique() < 2:
@@ -62,21 +94,112 @@ def fit_mixed(df: pd.DataFrame, formula: str, random: list[str], reml: bool = Tr
                 model = smf.mixedlm(formula, df.assign(_all=1), groups="_all", vc_formula=vc or None, re_formula="0")
         except Exception as e:  # patsy names the missing column; say it plainly
             raise ValueError(f"cannot build the model {formula!r}: {e}") from None
-        res = model.fit(reml=reml, method=["lbfgs"])
+        res = _fit(model, reml, notes)
     counts: dict[str, int] = {}
     for w in caught:  # keep each distinct warning once, with how often it came
         msg = f"{w.category.__name__}: {w.message}"
         counts[msg] = counts.get(msg, 0) + 1
     notes += [m if n == 1 else f"{m} (x{n})" for m, n in counts.items()]
     fe_names = model.exog_names
-    ci = res.conf_int(alpha=alpha).loc[fe_names]
-    fixed = pd.DataFrame({"term": fe_names, "estimate": res.fe_params.values, "std_error": res.bse_fe.values,
-                          "ci_low": ci[0].values, "ci_high": ci[1].values,
-                          "p_value": res.pvalues.loc[fe_names].values})
+    rows = df.loc[model.data.row_labels] if model.data.row_labels is not None else df
+    dof = between_within_df(pd.DataFrame(model.exog, columns=fe_names), rows, used)
+    est, se = res.fe_params.to_numpy(), res.bse_fe.to_numpy()
+    q = student_t.ppf(1 - alpha / 2, dof)
+    fixed = pd.DataFrame({"term": fe_names, "estimate": est, "std_error": se, "df": dof,
+                          "ci_low": est - q * se, "ci_high": est + q * se,
+                          "p_value": 2 * student_t.sf(np.abs(est / se), dof)})
     if len(used) == 1:
         vcomp = {used[0]: float(np.asarray(res.cov_re).ravel()[0])}
     else:
         vcomp = dict(zip(used, np.atleast_1d(res.vcomp).tolist())) if used else {}
     return MixedResult(formula=formula, random=used, fixed=fixed, variance_components=vcomp,
                        residual_variance=float(res.scale), n_obs=int(res.nobs), converged=bool(res.converged),
-                       warnings=notes, summary=str(res.summary()))
+                       warnings=notes, summary=str(res.summary()), random_effects=_random_effects(res, used),
+                       fitted=np.asarray(res.fittedvalues), residuals=np.asarray(res.resid))
+
+
+def _random_effects(res, used: list[str]) -> pd.DataFrame:
+    """Conditional modes (BLUPs) of every random intercept with their conditional SDs."""
+    rows = []
+    if len(used) == 1:
+        for level, est in res.random_effects.items():
+            cov = res.random_effects_cov[level]
+            rows.append({"factor": used[0], "level": level, "estimate": float(est.iloc[0]),
+                         "std_error": float(np.sqrt(np.asarray(cov)[0, 0]))})
+    elif used:
+        est = res.random_effects["_all"] if "_all" in res.random_effects else next(iter(res.random_effects.values()))
+        cov = np.asarray(next(iter(res.random_effects_cov.values())))
+        for i, (name, v) in enumerate(est.items()):
+            factor = next((c for c in used if str(name).startswith(c)), str(name))
+            level = str(name).split("[")[-1].rstrip("]") if "[" in str(name) else str(name)
+            rows.append({"factor": factor, "level": level, "estimate": float(v), "std_error": float(np.sqrt(cov[i, i]))})
+    return pd.DataFrame(rows)
+
+
+@dataclass
+class LRTResult:
+    full: str
+    reduced: str
+    statistic: float
+    df: int
+    p_value: float
+    llf_full: float
+    llf_reduced: float
+
+    def to_dict(self) -> dict:
+        return self.__dict__.copy()
+
+
+def likelihood_ratio_test(df: pd.DataFrame, full: str, reduced: str, random: list[str]) -> LRTResult:
+    """Likelihood-ratio test of nested fixed effects: both models refitted by maximum
+    likelihood (REML likelihoods are not comparable across fixed effects; Pinheiro &
+    Bates 2000, sec. 2.4.2), statistic referred to chi-square with the difference in the
+    number of fixed effects as degrees of freedom."""
+    from scipy.stats import chi2
+
+    f = _fit_raw(df, full, random, reml=False)
+    r = _fit_raw(df, reduced, random, reml=False)
+    k = len(f.model.exog_names) - len(r.model.exog_names)
+    if k <= 0:
+        raise ValueError(f"{reduced!r} is not nested in {full!r}: it has as many or more fixed effects")
+    stat = max(0.0, 2 * (f.llf - r.llf))
+    return LRTResult(full, reduced, stat, k, float(chi2.sf(stat, k)), float(f.llf), float(r.llf))
+
+
+def _fit(model, reml: bool, notes: list[str]):
+    """Fit with L-BFGS (it matched lme4 here, FACTS.md); if it breaks down on a singular
+    step, refit with BFGS, then Powell, and say so in ``notes``."""
+    for i, method in enumerate(OPTIMIZERS):
+        try:
+            return model.fit(reml=reml, method=[method])
+        except np.linalg.LinAlgError as e:
+            if i == len(OPTIMIZERS) - 1:
+                raise ValueError(f"the model could not be fitted by any of {OPTIMIZERS}: {e}") from None
+            notes.append(f"optimizer {method} failed ({e}); refitted with {OPTIMIZERS[i + 1]}")
+
+
+OPTIMIZERS = ("lbfgs", "bfgs", "powell")
+
+
+def _fit_raw(df: pd.DataFrame, formula: str, random: list[str], reml: bool):
+    used = [c for c in random if df[c].nunique() > 1]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        if len(used) == 1:
+            model = smf.mixedlm(formula, df, groups=used[0])
+        else:
+            vc = {c: f"0 + C({c})" for c in used} or None
+            model = smf.mixedlm(formula, df.assign(_all=1), groups="_all", vc_formula=vc, re_formula="0")
+        return _fit(model, reml, [])
+
+
+def standardize(df: pd.DataFrame, columns: list[str]) -> tuple[pd.DataFrame, dict[str, tuple[float, float]]]:
+    """z-score ``columns`` (so fixed effects are per standard deviation and comparable);
+    returns the frame and each column's (mean, sd) for back-transformation.  A constant
+    column is left centred (sd recorded as 0) rather than divided by zero."""
+    out, scale = df.copy(), {}
+    for c in columns:
+        mu, sd = float(df[c].mean()), float(df[c].std(ddof=0))
+        out[c] = (df[c] - mu) / sd if sd > 0 else df[c] - mu
+        scale[c] = (mu, sd)
+    return out, scale

@@ -1,0 +1,158 @@
+"""Step time of every noise method against clean training, in one process.
+
+Each repeat trains every method for ``--steps`` steps from the same initial weights, the
+methods in turn (interleaved, so that drift of a shared machine hits all of them alike);
+the ratio of a method is median(step time) / median(clean step time) within a repeat,
+and the report gives the median ratio over repeats with its range.  A step is timed from
+``on_step_begin`` to ``on_step_end`` (forward, backward, clipping, optimizer step; data
+loading excluded).  Token-level methods rewrite the data before training: their
+one-off preprocessing time is reported beside the ratio.
+
+Targets (robust-training issue): RS-RP at most 1.05x clean; K-step adversarial training at
+most 1.1 x (K+1) clean.
+
+    python benchmarks/bench_noise.py                 # lab-sized BERT, ~2-3 min on one core
+    python benchmarks/bench_noise.py --size base     # XLM-R-base-shaped encoder (GPU advised)
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+import time
+
+import torch
+from transformers import (
+    BertConfig,
+    BertForSequenceClassification,
+    DataCollatorWithPadding,
+    PrinterCallback,
+    TrainerCallback,
+    XLMRobertaConfig,
+    XLMRobertaForSequenceClassification,
+)
+
+from xltkit.lab import Lab
+from xltkit.models import train_tokenizer
+from xltkit.noise import NoiseConfig, perturb_frame
+from xltkit.tasks import make_examples
+from xltkit.train import NoisyTrainer, _args, encode_task
+
+LANGS = ["lab_eng", "lab_fin", "lab_tur"]
+
+
+class StepTimer(TrainerCallback):
+    def __init__(self):
+        self.times: list[float] = []
+        self._t0 = 0.0
+
+    def on_step_begin(self, args, state, control, **kw):
+        if torch.cuda.is_available():
+            torch.cuda.synchronize()
+        self._t0 = time.perf_counter()
+
+    def on_step_end(self, args, state, control, **kw):
+        if torch.cuda.is_available():
+            torch.cuda.synchronize()
+        self.times.append(time.perf_counter() - self._t0)
+
+
+def methods(k: int) -> dict[str, NoiseConfig]:
+    return {
+        "clean": NoiseConfig(),
+        "rs-rp": NoiseConfig("rs-rp", 0.1),
+        "rs-rp gaussian": NoiseConfig("rs-rp", 0.1, distribution="gaussian"),
+        "adv K=1": NoiseConfig("adv", 0.1, adv_steps=1),
+        f"adv K={k}": NoiseConfig("adv", 0.1, adv_steps=k),
+        f"adv freelb K={k}": NoiseConfig("adv", 0.1, adv_steps=k, adv_variant="freelb"),
+        "word-dropout": NoiseConfig("word-dropout", 0.1),
+        "code-switch": NoiseConfig("code-switch", 0.3),
+    }
+
+
+def build(size: str, vocab: int, max_len: int):
+    if size == "lab":  # the lab's default encoder (PretrainParams defaults)
+        cfg = BertConfig(vocab_size=vocab, hidden_size=128, num_hidden_layers=2, num_attention_heads=4,
+                         intermediate_size=512, max_position_embeddings=max_len, num_labels=2)
+        return BertForSequenceClassification(cfg)
+    cfg = XLMRobertaConfig(vocab_size=vocab, hidden_size=768, num_hidden_layers=12, num_attention_heads=12,
+                           intermediate_size=3072, max_position_embeddings=max_len + 2, pad_token_id=0, num_labels=2)
+    return XLMRobertaForSequenceClassification(cfg)
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--size", choices=["lab", "base"], default="lab")
+    ap.add_argument("--steps", type=int, default=30, help="timed steps per method and repeat")
+    ap.add_argument("--warmup", type=int, default=3, help="first steps of each run left out")
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--batch-size", type=int, default=32)
+    ap.add_argument("--k", type=int, default=3, help="adversarial ascent steps K")
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--only", nargs="*", help="methods to run besides clean")
+    a = ap.parse_args(argv)
+    torch.set_num_threads(a.threads)
+
+    lab = Lab(LANGS, lab_seed=0)
+    max_len = 32
+    tok = train_tokenizer([s for c in LANGS for s in lab.corpus(c, 500)], 800, max_len)
+    df = make_examples(lab, "anim", "lab_eng", "train", (a.steps + a.warmup) * a.batch_size)
+    dicts = {c: lab.dictionary("lab_eng", c) for c in LANGS[1:]}
+    torch.manual_seed(0)
+    init = build(a.size, len(tok), max_len).state_dict()
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    collator = DataCollatorWithPadding(tok, pad_to_multiple_of=8)
+    todo = methods(a.k)
+    if a.only:
+        todo = {n: c for n, c in todo.items() if n == "clean" or n in a.only}
+    data, prep = {}, {}
+    for name, cfg in todo.items():  # token-level noise: the one-off rewrite of the training frame
+        if name == "code-switch":
+            cfg.dictionaries = dicts
+        t0 = time.perf_counter()
+        frame = perturb_frame(df, cfg) if cfg.method not in ("none", "rs-rp", "adv") else df
+        data[name] = encode_task(tok, frame, "sequence")
+        prep[name] = time.perf_counter() - t0
+
+    ratios: dict[str, list[float]] = {n: [] for n in todo}
+    medians: dict[str, list[float]] = {n: [] for n in todo}
+    for rep in range(a.repeats):
+        for name, cfg in todo.items():
+            model = build(a.size, len(tok), max_len)
+            model.load_state_dict(init)
+            for prm in model.base_model.embeddings.parameters():  # as fine-tuning does by default
+                prm.requires_grad = False
+            timer = StepTimer()
+            with tempfile.TemporaryDirectory() as tmp:
+                args = _args(tmp, a.steps + a.warmup, a.batch_size, 5e-4, 0, True)
+                args.logging_steps = 10**9
+                trainer = NoisyTrainer(model=model.to(device), args=args, train_dataset=data[name],
+                                       data_collator=collator, callbacks=[timer], noise=cfg)
+                trainer.remove_callback(PrinterCallback)
+                trainer.train()
+            medians[name].append(statistics.median(timer.times[a.warmup:]))
+        for name in todo:
+            ratios[name].append(medians[name][-1] / medians["clean"][-1])
+        print(f"repeat {rep + 1}/{a.repeats}: " + ", ".join(f"{n} {r[-1]:.2f}x" for n, r in ratios.items()), flush=True)
+
+    dev = torch.cuda.get_device_name() if device == "cuda" else f"CPU, {a.threads} thread(s)"
+    print(f"\n{a.size} encoder, batch {a.batch_size}, {a.steps} timed steps x {a.repeats} repeats, {dev}; "
+          f"clean step {1000 * statistics.median(medians['clean']):.1f} ms")
+    for name, r in ratios.items():
+        if name == "clean":
+            continue
+        med, lo, hi = statistics.median(r), min(r), max(r)
+        cfg = todo[name]
+        if cfg.method == "rs-rp":
+            verdict = f"target <= 1.05: {'ok' if med <= 1.05 else 'MISSED'}"
+        elif cfg.method == "adv":
+            bound = 1.1 * (cfg.adv_steps + 1)
+            verdict = f"bound 1.1*(K+1)={bound:.1f}: {'ok' if med <= bound else 'MISSED'}"
+        else:
+            verdict = f"plus {prep[name]:.2f} s preprocessing ({prep['clean']:.2f} s clean)"
+        print(f"{name}: {med:.2f}x clean [{lo:.2f}-{hi:.2f}]; {verdict}")
+
+
+if __name__ == "__main__":
+    main()
