@@ -100,7 +100,7 @@ def test_runner_runs_grid_skips_finished_work_and_analyses(cache_dir, tmp_path):
     assert set(df.model) == {"lab-bert", "lab-bert-untrained", "rule-bow"}
     man = results.read_json(next((tmp_path / "t" / "runs").glob("*/manifest.json")))
     assert man["status"] == "done" and man["versions"]["torch"] and "evaluate" in man["timings_s"]
-    assert Path(man["notebooks"]["evaluate"]).is_file()
+    assert Path(man["notebooks"]["evaluate"]).is_file() and results.is_done(man["stage_dirs"]["data"])
     # one pretraining (and one untrained init) serves all runs
     assert sorted(t.stage for t in runner.tasks.values()).count("pretrain") == 2
     assert sum("[pretrain" in line for line in log) <= 2
@@ -145,3 +145,14 @@ def test_a_failing_run_is_recorded_while_the_others_go_on_then_resumes(cache_dir
     log: list[str] = []
     df = Runner(exp, outputs=tmp_path, echo=log.append).run()
     assert "2 already done" in log[0] and set(df.seed) == {0, 1, 2}
+
+
+def test_same_parameters_give_identical_results_in_a_fresh_cache(tmp_path):
+    from conftest import tiny
+
+    a = stages.evaluate(EvaluateParams(**tiny(tmp_path / "c1", run_dir=str(tmp_path / "a"), intermediate_lang="lab_fin")))
+    b = stages.evaluate(EvaluateParams(**tiny(tmp_path / "c2", run_dir=str(tmp_path / "b"), intermediate_lang="lab_fin")))
+    pd.testing.assert_frame_equal(a, b)
+    pa = pd.read_parquet(tmp_path / "a" / "predictions.parquet")
+    pb = pd.read_parquet(tmp_path / "b" / "predictions.parquet")
+    pd.testing.assert_frame_equal(pa, pb)

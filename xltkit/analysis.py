@@ -185,9 +185,9 @@ def language_table(exp_dir: Path, notes: list[str]) -> pd.DataFrame:
     manifests = sorted(Path(exp_dir, "runs").glob("*/manifest.json"))
     if not manifests:
         return pd.DataFrame()
-    dp = DataParams(**{k: v for k, v in results.read_json(manifests[0])["params"].items()
-                       if k in DataParams.model_fields})
-    data_dir = Path(dp.cache_dir) / "data" / dp.key()
+    man = results.read_json(manifests[0])
+    dp = DataParams(**{k: v for k, v in man["params"].items() if k in DataParams.model_fields})
+    data_dir = Path(man.get("stage_dirs", {}).get("data") or Path(dp.cache_dir) / "data" / dp.key())
     if not results.is_done(data_dir):
         notes.append(f"language table left out: the lab data {data_dir} is missing")
         return pd.DataFrame()

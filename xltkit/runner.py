@@ -136,10 +136,12 @@ class Runner:
     def write_manifest(self, p: RunParams, status: str, error: str | None = None, timings: dict | None = None):
         from xltkit.stages import environment
 
-        nbs = {t.stage: str(t.output) for t in self.tasks.values() if p.run_id() in t.runs}
+        mine = [t for t in self.tasks.values() if p.run_id() in t.runs]
+        nbs = {t.stage: str(t.output) for t in mine}
+        dirs = {t.stage: str(t.cache) for t in mine if t.cache is not None}
         results.write_json({
             "run_id": p.run_id(), "experiment": self.exp.experiment, "status": status, "error": error,
-            "params": p.model_dump(), "notebooks": nbs, "timings_s": timings or {},
+            "params": p.model_dump(), "notebooks": nbs, "stage_dirs": dirs, "timings_s": timings or {},
             "finished_at" if status in ("done", "failed") else "updated_at": time.strftime("%Y-%m-%dT%H:%M:%S"),
             "versions": environment(), "git_commit": _git_commit(),
         }, self.manifest_path(p))
