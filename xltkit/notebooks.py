@@ -48,6 +48,8 @@ SHOW = {
                  ".pivot_table(index='eval_lang', columns='metric', values='value').round(3)",
                  "out[out.split == 'test'].pivot_table(index='eval_lang', columns='phenomenon', values='value').round(3)"],
     "analysis": ["print(out.summary())",
+                 "out.languages  # typology and measured morphological richness of the lab languages",
+                 "out.gains.round(4)",
                  "from IPython.display import Image, display\n"
                  "for path in out.figures.values():\n    display(Image(filename=str(path)))"],
 }
