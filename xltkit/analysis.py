@@ -70,7 +70,7 @@ class Analysis:
                 lines.append(f"  model warning: {w}")
         if self.lrt is not None:
             t = self.lrt
-            lines.append(f"Likelihood-ratio test (ML refits) of the target-language predictors: "
+            lines.append(f"Likelihood-ratio test (ML refits) of the language predictors: "
                          f"chi2({t.df}) = {t.statistic:.2f}, p = {t.p_value:.3g}")
         for n in self.notes:
             lines.append(f"note: {n}")
@@ -136,10 +136,11 @@ def analyze(p: AnalysisParams) -> Analysis:
     data = pd.DataFrame()
     sg = sg.assign(gain_pts=100 * sg["gain"]) if not sg.empty else sg
     zero_shot = sg[sg.eval_lang != sg.source_lang] if not sg.empty else sg
+    random = [c for c in RANDOM_FACTORS if not zero_shot.empty and zero_shot[c].nunique() > 1]
     if len(zero_shot) >= 6:
         # one coefficient per intermediate language: its mean zero-shot gain in points
         try:
-            model = fit_mixed(zero_shot, "gain_pts ~ 0 + C(intermediate_lang)", random=["eval_lang"], reml=True)
+            model = fit_mixed(zero_shot, "gain_pts ~ 0 + C(intermediate_lang)", random=random, reml=True)
         except ValueError as e:
             notes.append(f"mixed model not fitted: {e}")
         typology_model, lrt, predictors, data = _typology_model(zero_shot, languages, notes)
@@ -171,7 +172,7 @@ def _write(a: Analysis) -> None:
     (out / "summary.txt").write_text(a.summary() + "\n")
 
 
-TARGET_PREDICTORS = ["target_fertility", "target_low_resource"]
+RANDOM_FACTORS = ["eval_lang", "target_task", "intermediate_task"]
 
 
 def language_table(exp_dir: Path, notes: list[str]) -> pd.DataFrame:
@@ -205,23 +206,66 @@ def language_table(exp_dir: Path, notes: list[str]) -> pd.DataFrame:
     return specs.merge(rich, on="lang")
 
 
+def distances(pairs: pd.DataFrame, notes: list[str], kind: str = "syntactic") -> pd.DataFrame:
+    """URIEL+ ``kind`` distance between each intermediate and evaluation language (lab
+    languages stand in for the real languages they imitate); missing ones are reported."""
+    try:
+        from xltkit.typology import distance_table
+
+        langs = sorted(set(pairs.intermediate_lang) | set(pairs.eval_lang))
+        d = distance_table(langs, langs, kinds=[kind])
+    except Exception as e:  # no typology data: the rest of the analysis goes on
+        notes.append(f"typological distance left out: {e}")
+        return pd.DataFrame(columns=["intermediate_lang", "eval_lang", f"{kind}_distance"])
+    for _, row in d[d.missing != ""].iterrows():
+        notes.append(f"no {kind} distance for {row.source}-{row.target}: {row.missing}")
+    return d.rename(columns={"source": "intermediate_lang", "target": "eval_lang", kind: f"{kind}_distance"})[
+        ["intermediate_lang", "eval_lang", f"{kind}_distance"]]
+
+
+def model_table(zero_shot: pd.DataFrame, languages: pd.DataFrame, notes: list[str]) -> pd.DataFrame:
+    """Per-seed zero-shot gains joined with the properties of the intermediate and target
+    languages (resource level, measured morphological richness) and their distance."""
+    if languages.empty:
+        return zero_shot
+    props = languages.set_index("lang")
+    data = zero_shot.copy()
+    for side, col in (("target", "eval_lang"), ("inter", "intermediate_lang")):
+        for measure in ("fertility", "chars_per_word", "mattr"):
+            data[f"{side}_{measure}"] = data[col].map(props[measure])
+        data[f"{side}_low_resource"] = data[col].map(props["resource"].eq("low").astype(float))
+    data = data.merge(distances(data[["intermediate_lang", "eval_lang"]].drop_duplicates(), notes),
+                      on=["intermediate_lang", "eval_lang"], how="left")
+    return data
+
+
 def _typology_model(zero_shot: pd.DataFrame, languages: pd.DataFrame, notes: list[str]):
-    """Gain ~ intermediate language + properties of the target language (standardized),
-    with a likelihood-ratio test of the target properties against the model without them."""
+    """Gain ~ morphological richness of the intermediate and target languages (and their
+    interaction), their syntactic distance, target resource level and noise method, with
+    crossed random intercepts; predictors standardized; a likelihood-ratio test (ML refits)
+    of the language predictors against the model without them."""
     if languages.empty:
         return None, None, [], pd.DataFrame()
-    t = languages.rename(columns={c: f"target_{c}" for c in languages.columns if c != "lang"})
-    t["target_low_resource"] = (t["target_resource"] == "low").astype(float)
-    data = zero_shot.merge(t, left_on="eval_lang", right_on="lang", how="left")
-    predictors = [c for c in TARGET_PREDICTORS if c in data and data[c].nunique() > 1]
-    if not predictors or data.eval_lang.nunique() <= len(predictors) + 1:
-        notes.append("typology model not fitted: too few evaluation languages for the target-language predictors")
+    data = model_table(zero_shot, languages, notes)
+    candidates = ["inter_fertility", "target_fertility", "syntactic_distance", "target_low_resource"]
+    predictors = [c for c in candidates if c in data and data[c].notna().all() and data[c].nunique() > 1]
+    dropped = [c for c in candidates if c not in predictors]
+    if dropped:
+        notes.append(f"typology model: left out {dropped} (constant or missing in this design)")
+    if not predictors or data.eval_lang.nunique() <= 2:
+        notes.append("typology model not fitted: too few evaluation languages or no varying language property")
         return None, None, [], data
     data, _ = standardize(data, predictors)
-    full = "gain_pts ~ C(intermediate_lang) + " + " + ".join(predictors)
+    terms = list(predictors)
+    if {"inter_fertility", "target_fertility"} <= set(predictors):
+        terms.append("inter_fertility:target_fertility")  # does a rich intermediate help rich targets?
+    base = ["C(noise)"] if data["noise"].nunique() > 1 else []
+    full = "gain_pts ~ " + " + ".join(base + terms)
+    reduced = "gain_pts ~ " + (" + ".join(base) if base else "1")
+    random = [c for c in RANDOM_FACTORS if data[c].nunique() > 1]
     try:
-        m = fit_mixed(data, full, random=["eval_lang"], reml=True)
-        lrt = likelihood_ratio_test(data, full, "gain_pts ~ C(intermediate_lang)", ["eval_lang"])
+        m = fit_mixed(data, full, random=random, reml=True)
+        lrt = likelihood_ratio_test(data, full, reduced, random)
     except ValueError as e:
         notes.append(f"typology model not fitted: {e}")
         return None, None, [], data

@@ -64,6 +64,23 @@ def _languages(args) -> int:
     return 0
 
 
+def _typology(args) -> int:
+    from xltkit.typology import DISTANCES, distance_table
+
+    kinds = args.kinds or DISTANCES
+    try:
+        df = distance_table(args.langs, args.targets, kinds=kinds, cache_dir=args.cache_dir)
+    except ValueError as e:
+        print(f"xltkit: error: {e}", file=sys.stderr)
+        return 2
+    with pd.option_context("display.width", 250, "display.max_columns", 20):
+        print(df.drop(columns="missing").to_string(index=False))
+    missing = df[df.missing != ""]
+    for s, t, why in zip(missing.source, missing.target, missing.missing):
+        print(f"missing {s}-{t}: {why}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="xltkit", description=__doc__)
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -82,6 +99,12 @@ def main(argv: list[str] | None = None) -> int:
     a.set_defaults(fn=_analyze)
     lg = sub.add_parser("languages", help="typology of the lab's language presets")
     lg.set_defaults(fn=_languages)
+    ty = sub.add_parser("typology", help="URIEL+ distances between languages (ISO 639-3 or lab codes), cached")
+    ty.add_argument("langs", nargs="+", help="source languages, e.g. fin hun eng tur lab_fin")
+    ty.add_argument("--targets", nargs="+", default=None, help="target languages (default: the same list)")
+    ty.add_argument("--kinds", nargs="+", default=None, help="distances (default: all seven URIEL+ distances)")
+    ty.add_argument("--cache-dir", default="outputs/cache/typology", help="where computed pairs are kept")
+    ty.set_defaults(fn=_typology)
     args = ap.parse_args(argv)
     try:
         return args.fn(args)

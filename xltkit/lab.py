@@ -105,7 +105,8 @@ PRESETS: dict[str, LanguageSpec] = {
                 sources={"word_order": "WALS 81A no dominant order; lab: SVO with 30% free order",
                          "case_marking": "WALS 49A 10+ cases; WALS 51A case suffixes",
                          "adjective_position": "WALS 87A Adj-N", "morphology": "WALS 26A strongly suffixing"}),
-        _preset("lab_est", "Estonian-like", "est", word_order="SVO", case_marking="suffixes", adjective_position="before",
+        # imitates Standard Estonian (ekk): the macrolanguage code est has no glottocode in URIEL+
+        _preset("lab_est", "Estonian-like", "ekk", word_order="SVO", case_marking="suffixes", adjective_position="before",
                 morphology="fusional", noun_categories=("number", "case"), verb_categories=("tense", "polarity"),
                 resource="low",
                 sources={"word_order": "WALS 81A SVO", "case_marking": "WALS 51A case suffixes",

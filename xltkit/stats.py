@@ -167,18 +167,33 @@ def likelihood_ratio_test(df: pd.DataFrame, full: str, reduced: str, random: lis
 
 
 def _fit(model, reml: bool, notes: list[str]):
-    """Fit with L-BFGS (it matched lme4 here, FACTS.md); if it breaks down on a singular
-    step, refit with BFGS, then Powell, and say so in ``notes``."""
-    for i, method in enumerate(OPTIMIZERS):
+    """Fit with L-BFGS (it matched lme4 here, FACTS.md); if that breaks down (a singular
+    step, an infinite likelihood at a zero variance, no convergence), refit with BFGS,
+    then Powell, then Nelder-Mead, and say so in ``notes``.  With every variance at zero
+    the likelihood must equal OLS's, which is how the infinite L-BFGS values were caught."""
+    best, why = None, []
+    for method in OPTIMIZERS:
         try:
-            return model.fit(reml=reml, method=[method])
-        except np.linalg.LinAlgError as e:
-            if i == len(OPTIMIZERS) - 1:
-                raise ValueError(f"the model could not be fitted by any of {OPTIMIZERS}: {e}") from None
-            notes.append(f"optimizer {method} failed ({e}); refitted with {OPTIMIZERS[i + 1]}")
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                res = model.fit(reml=reml, method=[method])
+        except (np.linalg.LinAlgError, ValueError) as e:
+            why.append(f"{method}: {e}")
+            continue
+        if np.isfinite(res.llf) and res.converged:
+            if why:
+                notes.append(f"optimizer fallback ({'; '.join(why)}); fitted with {method}")
+            return res
+        why.append(f"{method}: {'infinite likelihood' if not np.isfinite(res.llf) else 'did not converge'}")
+        if np.isfinite(res.llf) and (best is None or res.llf > best.llf):
+            best = res
+    if best is None:
+        raise ValueError(f"the model could not be fitted by any optimizer ({'; '.join(why)})")
+    notes.append(f"no optimizer converged ({'; '.join(why)}); kept the best likelihood")
+    return best
 
 
-OPTIMIZERS = ("lbfgs", "bfgs", "powell")
+OPTIMIZERS = ("lbfgs", "bfgs", "powell", "nm")
 
 
 def _fit_raw(df: pd.DataFrame, formula: str, random: list[str], reml: bool):

@@ -1,0 +1,234 @@
+"""Typology table: URIEL+ distances, the glottocode route to Grambank, the cache, the morphology index.
+
+Real urielplus throughout (it is offline).  The plain distances are built once per session
+(a few seconds); the Grambank-integrated build (about 50 s) once more, for the slow tests.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import math
+import shutil
+import time
+from pathlib import Path
+
+import pytest
+
+from xltkit import typology
+from xltkit.cli import main
+from xltkit.typology import DISTANCES, MORPHOLOGY_FEATURES, distance_table, glottocode, morphology_index, resolve
+
+LANGS = ["fin", "hun", "eng", "tur", "jpn", "swh"]
+PLAIN = [k for k in DISTANCES if k != "morphological"]
+SPARSE = "aaa"  # Ghotuo: in URIEL+ genealogy and geography, but no syntactic feature
+
+
+def _row(df, source, target):
+    hit = df[(df.source == source) & (df.target == target)]
+    assert len(hit) == 1, f"no single row {source}-{target}"
+    return hit.iloc[0]
+
+
+def _package_databases() -> dict[str, str]:
+    folder = Path(typology._urielplus_file("x")).parent.parent  # urielplus/database
+    return {p.name: hashlib.md5(p.read_bytes()).hexdigest() for p in sorted(folder.glob("*.npz"))}
+
+
+class Forbidden(Exception):
+    pass
+
+
+def _forbid_urielplus(monkeypatch):
+    import urielplus.urielplus
+
+    def forbidden(*a, **k):
+        raise Forbidden("URIELPlus was constructed")
+
+    monkeypatch.setattr(urielplus.urielplus, "URIELPlus", forbidden)
+
+
+@pytest.fixture(scope="session")
+def plain_cache(tmp_path_factory) -> Path:
+    d = tmp_path_factory.mktemp("typology_plain")
+    distance_table(LANGS + [SPARSE], kinds=PLAIN, cache_dir=d)
+    return d
+
+
+@pytest.fixture(scope="session")
+def plain(plain_cache):
+    return distance_table(LANGS + [SPARSE], kinds=PLAIN, cache_dir=plain_cache)
+
+
+@pytest.fixture(scope="session")
+def full(plain_cache, tmp_path_factory):
+    """All seven distances (Grambank integrated once), plus the package databases' hashes before and after."""
+    d = tmp_path_factory.mktemp("typology_full") / "cache"
+    shutil.copytree(plain_cache, d)
+    before = _package_databases()
+    t = time.perf_counter()
+    df = distance_table(LANGS + ["yor", "est"], cache_dir=d)
+    return {"df": df, "cache": d, "seconds": time.perf_counter() - t, "before": before, "after": _package_databases()}
+
+
+# ---------------------------------------------------------------- plain distances
+
+
+def test_syntactic_distances_match_urielplus(plain):
+    assert _row(plain, "fin", "eng").syntactic == pytest.approx(0.505, abs=0.002)
+    assert _row(plain, "fin", "hun").syntactic == pytest.approx(0.360, abs=0.002)
+
+
+def test_finnish_is_genetically_closer_to_hungarian_than_to_english(plain):
+    assert _row(plain, "fin", "hun").genetic < _row(plain, "fin", "eng").genetic
+    # URIEL+ gives a self-distance of up to 3e-4 (arccos of a cosine rounded just below 1)
+    assert _row(plain, "fin", "fin").genetic == pytest.approx(0, abs=5e-4)
+
+
+def test_table_has_every_pair_in_order(plain):
+    langs = LANGS + [SPARSE]
+    assert list(zip(plain.source, plain.target)) == [(s, t) for s in langs for t in langs]
+    assert list(plain.columns) == ["source", "target", *PLAIN, "source_proxy_for", "target_proxy_for", "missing"]
+    assert plain[PLAIN].stack().dropna().between(0, 1).all()
+
+
+def test_urielplus_distances_are_symmetric():
+    """The cache keys pairs in sorted order, which is right only if URIEL+ is symmetric."""
+    u = typology._new_uriel()
+    for kind in PLAIN:
+        for a, b in [("fin", "eng"), ("hun", "swh"), ("jpn", "tur")]:
+            assert u.new_distance(kind, [a, b]) == u.new_distance(kind, [b, a]), (kind, a, b)
+
+
+def test_missing_values_are_reported_not_imputed(plain):
+    row = _row(plain, "fin", SPARSE)
+    assert math.isnan(row.syntactic)
+    assert f"syntactic: no syntactic features for {SPARSE}" in row.missing
+    assert not math.isnan(row.genetic) and "genetic" not in row.missing
+    assert _row(plain, "fin", "eng").missing == ""
+
+
+def test_urielplus_leaves_logging_alone(tmp_path):
+    """urielplus calls logging.basicConfig on import and logging.info per distance."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    root.handlers.clear()
+    try:
+        distance_table(["fin", "eng"], kinds=["syntactic"], cache_dir=tmp_path)
+        assert root.handlers == [] and root.level == level
+    finally:
+        root.handlers[:] = handlers
+
+
+def test_unknown_code_names_it():
+    with pytest.raises(ValueError, match="'xyz'"):
+        distance_table(["fin", "xyz"], kinds=["syntactic"], cache_dir="/nonexistent")
+    with pytest.raises(ValueError, match="lab_xyz"):
+        resolve("lab_xyz")
+    with pytest.raises(ValueError, match="'syntax'.*syntactic"):
+        distance_table(["fin"], kinds=["syntax"])
+
+
+def test_lab_codes_take_the_imitated_languages_distances(plain, plain_cache):
+    df = distance_table(["lab_fin", "fin"], ["eng", "lab_hun"], kinds=PLAIN, cache_dir=plain_cache)
+    lab, real = _row(df, "lab_fin", "eng"), _row(plain, "fin", "eng")
+    assert [lab[k] for k in PLAIN] == [real[k] for k in PLAIN]
+    assert lab.source_proxy_for == "fin" and lab.target_proxy_for == ""
+    assert _row(df, "fin", "lab_hun").target_proxy_for == "hun"
+    assert _row(df, "lab_fin", "lab_hun").syntactic == _row(plain, "fin", "hun").syntactic
+
+
+def test_cached_lookup_is_fast_and_never_builds_urielplus(plain_cache, monkeypatch):
+    _forbid_urielplus(monkeypatch)
+    t = time.perf_counter()
+    df = distance_table(["lab_tur", "fin", "hun"], ["eng", "swh"], kinds=PLAIN, cache_dir=plain_cache)
+    assert time.perf_counter() - t < 1.0
+    assert df[PLAIN].notna().all().all()
+    with pytest.raises(Forbidden):  # a pair not in the cache does build it: the patch is effective
+        distance_table(["fin"], ["deu"], kinds=["syntactic"], cache_dir=plain_cache)
+
+
+def test_cache_is_keyed_by_urielplus_version(plain_cache):
+    files = list(plain_cache.glob("urielplus-*/distances.parquet"))
+    assert [f.parent.name for f in files] == [f"urielplus-{typology.metadata.version('urielplus')}"]
+
+
+def test_cli_prints_the_table(plain_cache, capsys):
+    code = main(["typology", "fin", "hun", "--targets", "eng", "--kinds", "syntactic", "genetic",
+                 "--cache-dir", str(plain_cache)])
+    out = capsys.readouterr().out
+    assert code == 0 and "0.5052" in out and "0.5765" in out  # fin-eng, hun-eng
+    assert main(["typology", "fin", "qqq", "--kinds", "syntactic", "--cache-dir", str(plain_cache)]) == 2
+    assert "'qqq'" in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------- glottocodes and the morphology index
+
+
+def test_glottocodes_come_from_urielplus():
+    assert [glottocode(c) for c in ["fin", "hun", "eng"]] == ["finn1318", "hung1274", "stan1293"]
+    assert glottocode("est") is None  # the macrolanguage; Standard Estonian is ekk
+    assert glottocode("ekk") == "esto1258"
+
+
+def test_morphology_features_are_grambank_features_in_urielplus():
+    mappings = json.loads(typology._urielplus_file("feature_mappings.json").read_text())
+    grambank = {c: r["source_features"][0]["id"] for r in mappings if r.get("database") == "GRAMBANK"
+                for c in r["bundled_columns"]}
+    columns = [c for cs in MORPHOLOGY_FEATURES.values() for c in cs]
+    assert all(c in grambank for c in columns), [c for c in columns if c not in grambank]
+    assert grambank["M_MORPH_CASE_CORE_ARGS"] == "GB070" and grambank["M_MOOD_MORPHOLOGY_VERB"] == "GB312"
+
+
+def test_morphology_index_orders_languages_and_reports_gaps():
+    df = morphology_index(["fin", "hun", "eng", "vie", "yor", "est", "lab_tur"]).set_index("lang")
+    assert df.loc["vie", "morphology_index"] < df.loc["eng", "morphology_index"] < df.loc["fin", "morphology_index"]
+    assert df.loc["fin", "n_features"] + df.loc["fin", "n_missing"] == len(MORPHOLOGY_FEATURES)
+    assert df.loc["fin", "noun_case"] == 1 and df.loc["eng", "noun_case"] == 0
+    assert math.isnan(df.loc["yor", "morphology_index"]) and "no Grambank data for yor (yoru1245)" in df.loc["yor", "missing"]
+    assert "no glottocode for est" in df.loc["est", "missing"] and df.loc["est", "glottocode"] == ""
+    assert df.loc["fin", "proxy_for"] == ""
+    assert df.loc["lab_tur", "proxy_for"] == "tur" and df.loc["lab_tur", "glottocode"] == "nucl1301"
+
+
+# ---------------------------------------------------------------- Grambank (slow: about 50 s, once)
+
+
+@pytest.mark.slow
+def test_morphological_distance_from_grambank(full):
+    df = full["df"]
+    for a in LANGS:
+        for b in LANGS:
+            assert 0 <= _row(df, a, b).morphological <= 1, (a, b)
+    assert _row(df, "fin", "fin").morphological == pytest.approx(0, abs=5e-4)
+    assert _row(df, "fin", "hun").morphological < _row(df, "fin", "eng").morphological
+    assert _row(df, "fin", "eng").syntactic == pytest.approx(0.505, abs=0.002)  # still the plain instance's
+
+
+@pytest.mark.slow
+def test_grambank_gaps_are_reported(full):
+    df = full["df"]
+    yor = _row(df, "fin", "yor")
+    assert math.isnan(yor.morphological) and "yor (yoru1245)" in yor.missing and "Grambank" in yor.missing
+    assert not math.isnan(yor.syntactic)
+    est = _row(df, "est", "fin")
+    assert math.isnan(est.morphological) and "no glottocode for est" in est.missing
+
+
+@pytest.mark.slow
+def test_grambank_leaves_plain_urielplus_working(full):
+    assert full["before"] == full["after"], "integrating Grambank rewrote urielplus's package databases"
+    u = typology._new_uriel()
+    assert u.get_codes() == "Iso"
+    assert u.new_distance("syntactic", ["fin", "eng"]) == pytest.approx(0.505, abs=0.002)
+
+
+@pytest.mark.slow
+def test_full_table_is_cached(full, monkeypatch):
+    _forbid_urielplus(monkeypatch)
+    t = time.perf_counter()
+    df = distance_table(["lab_fin", "hun"], ["eng", "yor"], cache_dir=full["cache"])
+    assert time.perf_counter() - t < 1.0
+    assert _row(df, "lab_fin", "eng").morphological == _row(full["df"], "fin", "eng").morphological
+    assert "yor (yoru1245)" in _row(df, "hun", "yor").missing
