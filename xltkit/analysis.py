@@ -147,6 +147,8 @@ def analyze(p: AnalysisParams) -> Analysis:
     elif sg.empty:
         notes.append("no gains to model: the experiment has no runs with intermediate training and a baseline")
 
+    if not gains.empty and not languages.empty:  # the tidy gains table, joined with the languages' properties
+        gains = model_table(gains, languages, notes)
     a = Analysis(out, acc, controls, gains, sg, model, languages=languages, typology_model=typology_model,
                  typology_predictors=predictors, lrt=lrt, model_data=data, notes=notes)
     a.figures = plots.analysis_figures(a, out)
@@ -203,7 +205,15 @@ def language_table(exp_dir: Path, notes: list[str]) -> pd.DataFrame:
                            "morphology": get_spec(c).morphology,
                            "n_categories": len(get_spec(c).noun_categories) + len(get_spec(c).verb_categories)}
                           for c in dp.langs])
-    return specs.merge(rich, on="lang")
+    table = specs.merge(rich, on="lang")
+    try:  # the real language's inflectional richness from Grambank, beside the lab's measured one
+        from xltkit.typology import morphology_index
+
+        gb = morphology_index(list(dp.langs))[["lang", "morphology_index"]]
+        table = table.merge(gb.rename(columns={"morphology_index": "grambank_morphology_index"}), on="lang", how="left")
+    except Exception as e:
+        notes.append(f"Grambank morphology index left out: {e}")
+    return table
 
 
 def distances(pairs: pd.DataFrame, notes: list[str], kind: str = "syntactic") -> pd.DataFrame:
