@@ -35,6 +35,7 @@ class Analysis:
     typology_predictors: list[str] = field(default_factory=list)
     lrt: LRTResult | None = None
     model_data: pd.DataFrame = field(default_factory=pd.DataFrame)
+    custom_model: MixedResult | None = None
     figures: dict[str, Path] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
 
@@ -68,6 +69,10 @@ class Analysis:
             lines.append(m.fixed.to_string(index=False, float_format=lambda x: f"{x:.4f}"))
             for w in m.warnings:
                 lines.append(f"  model warning: {w}")
+        if self.custom_model is not None:
+            m = self.custom_model
+            lines.append(f"\nCustom model: {m.formula}, random intercepts {m.random} (n={m.n_obs})")
+            lines.append(m.fixed.to_string(index=False, float_format=lambda x: f"{x:.4f}"))
         if self.lrt is not None:
             t = self.lrt
             lines.append(f"Likelihood-ratio test (ML refits) of the language predictors: "
@@ -147,10 +152,20 @@ def analyze(p: AnalysisParams) -> Analysis:
     elif sg.empty:
         notes.append("no gains to model: the experiment has no runs with intermediate training and a baseline")
 
+    custom = None
+    if p.formula:
+        table = data if not data.empty else zero_shot
+        rand = p.random or random
+        try:
+            if table.empty:
+                raise ValueError("there are no zero-shot gains to model")
+            custom = fit_mixed(table, p.formula, random=rand, reml=True)
+        except ValueError as e:
+            notes.append(f"custom model {p.formula!r} not fitted: {e}; columns available: {', '.join(table.columns)}")
     if not gains.empty and not languages.empty:  # the tidy gains table, joined with the languages' properties
         gains = model_table(gains, languages, notes)
     a = Analysis(out, acc, controls, gains, sg, model, languages=languages, typology_model=typology_model,
-                 typology_predictors=predictors, lrt=lrt, model_data=data, notes=notes)
+                 typology_predictors=predictors, lrt=lrt, model_data=data, custom_model=custom, notes=notes)
     a.figures = plots.analysis_figures(a, out)
     _write(a)
     return a
@@ -165,7 +180,7 @@ def _write(a: Analysis) -> None:
     if not a.languages.empty:
         results.write_parquet(a.languages, out / "languages.parquet")
         a.languages.to_csv(out / "languages.csv", index=False)
-    for name, m in (("mixed_model", a.model), ("typology_model", a.typology_model)):
+    for name, m in (("mixed_model", a.model), ("typology_model", a.typology_model), ("custom_model", a.custom_model)):
         if m is not None:
             results.write_json({**m.to_dict(), **({"lrt": a.lrt.to_dict()} if name == "typology_model" and a.lrt
                                                    else {})}, out / f"{name}.json")

@@ -18,7 +18,7 @@ import hashlib
 import itertools
 import json
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -29,7 +29,48 @@ from xltkit.tasks import TASKS
 
 LAB_MODELS = ("lab-bert", "lab-bert-untrained")
 MODELS = LAB_MODELS + RULES
-NOISE_METHODS = ("none",)  # noise injection methods arrive with the robust-training issue
+# Noise injection (robust training, Huang et al. 2021); the methods live in xltkit.noise.
+EMBEDDING_NOISE = ("rs-rp", "adv")  # perturb the input word embeddings
+TOKEN_NOISE = ("word-dropout", "word-swap", "char-noise", "rs-da", "code-switch")  # rewrite the training words
+NOISE_METHODS = ("none",) + EMBEDDING_NOISE + TOKEN_NOISE
+#: the method-specific knobs, and which methods use them (the others ignore them: not in cache keys)
+NOISE_KNOBS: dict[str, tuple[str, ...]] = {
+    "noise_distribution": ("rs-rp",),
+    "noise_samples": ("rs-rp",),
+    "adv_steps": ("adv",),
+    "adv_step_size": ("adv",),
+    "adv_norm": ("adv",),
+    "adv_variant": ("adv",),
+    "synonym_file": ("rs-da",),
+    "synonym_neighbours": ("rs-da",),
+    "code_switch_langs": ("code-switch",),
+}
+
+
+def _check_noise_method(v: str, name: str) -> str:
+    if v not in NOISE_METHODS:
+        raise ValueError(f"unknown {name} method {v!r}; allowed: {', '.join(NOISE_METHODS)}")
+    return v
+
+
+def _check_noise_scale(method: str, scale: float, name: str) -> None:
+    """``{name}_scale`` must fit ``method``: zero without noise, positive with it, a probability for word noise."""
+    key = f"{name}_scale"
+    if method == "none" and scale != 0:
+        raise ValueError(f"{key}={scale} has no effect with {name}='none'; set it to 0 or choose a method "
+                         f"({', '.join(NOISE_METHODS[1:])})")
+    if method != "none" and scale <= 0:
+        raise ValueError(f"{name}={method!r} needs {key} > 0 (got {scale})")
+    if method in TOKEN_NOISE and scale > 1:
+        raise ValueError(f"{key} is a probability per word for {name}={method!r}; "
+                         f"allowed: 0 < {key} <= 1 (got {scale})")
+
+
+def _check_code_switch(p, src: str, name: str) -> None:
+    if not [c for c in (p.code_switch_langs or p.langs) if c != src]:
+        others = ", ".join(c for c in p.langs if c != src) or "(none in langs)"
+        raise ValueError(f"{name}='code-switch' needs a language other than {src!r} to switch to; "
+                         f"set code_switch_langs to some of: {others}")
 
 
 class ParamsError(ValueError):
@@ -47,7 +88,11 @@ class StageParams(BaseModel):
         return {k: v for k, v in self.model_dump().items() if k not in self.NON_SEMANTIC}
 
     def key(self) -> str:
-        blob = json.dumps(self.relevant(), sort_keys=True, default=str)
+        """Hash of :meth:`relevant` and the xltkit version (bump the version when a change
+        alters results, so that cached outputs of the old code are not reused)."""
+        from xltkit import __version__
+
+        blob = json.dumps({**self.relevant(), "xltkit": __version__}, sort_keys=True, default=str)
         return hashlib.sha1(blob.encode()).hexdigest()[:12]
 
     @classmethod
@@ -142,7 +187,55 @@ class IntermediateParams(PretrainParams):
     intermediate_steps: int = Field(20, ge=1)
     intermediate_lr: float = Field(5e-4, gt=0)
     batch_size: int = Field(32, ge=1)
-    seed: int = Field(0, description="seed of intermediate and target training")
+    seed: int = Field(0, description="seed of intermediate and target training, and of their noise")
+    intermediate_noise: str = Field("none", description="noise injection while training the intermediate task, one of "
+                                    + ", ".join(NOISE_METHODS) + " (see noise)")
+    intermediate_noise_scale: float = Field(0.0, ge=0, description="strength of intermediate_noise (see noise_scale)")
+    # knobs of the noise methods, shared by intermediate_noise and noise (xltkit.noise)
+    noise_distribution: Literal["ball", "gaussian"] = Field(
+        "ball", description="rs-rp: 'ball' = uniform in the L2 ball of radius noise_scale per token; "
+        "'gaussian' = N(0, noise_scale^2/hidden) per coordinate (RMS norm noise_scale per token)")
+    noise_samples: int = Field(1, ge=1, description="rs-rp: noise draws per example and step (the batch is repeated "
+                               "this many times; cost grows with it)")
+    adv_steps: int = Field(1, ge=1, description="adv: K, ascent steps on the embedding perturbation per step")
+    adv_step_size: float | None = Field(None, gt=0, description="adv: ascent step size; "
+                                        "None = 2.5*noise_scale/adv_steps (Madry et al. 2018)")
+    adv_norm: Literal["l2", "linf"] = Field("l2", description="adv: norm of the per-token bound noise_scale")
+    adv_variant: Literal["pgd", "freelb"] = Field(
+        "pgd", description="adv: 'pgd' = K ascent steps then one descent step on the last perturbation (K+1 passes); "
+        "'freelb' = parameter gradients averaged over the K ascent steps (K passes)")
+    synonym_file: str | None = Field(None, description="rs-da: TSV, one line per word: "
+                                     "word<TAB>synonym[<TAB>synonym...]; None = nearest neighbours in the "
+                                     "encoder's input-embedding space")
+    synonym_neighbours: int = Field(5, ge=1, description="rs-da without synonym_file: neighbours per word")
+    code_switch_langs: list[str] | None = Field(None, description="code-switch: lab languages whose dictionary words "
+                                                "replace source words; None = all other langs")
+
+    @field_validator("intermediate_noise")
+    @classmethod
+    def _inter_noise_known(cls, v: str) -> str:
+        return _check_noise_method(v, "intermediate_noise")
+
+    @field_validator("synonym_file")
+    @classmethod
+    def _synonyms_readable(cls, v: str | None) -> str | None:
+        if v is not None:
+            from xltkit.noise import read_synonym_table
+
+            read_synonym_table(v)  # raises ValueError naming the line and the expected format
+        return v
+
+    @model_validator(mode="after")
+    def _inter_noise_consistent(self):
+        _check_noise_scale(self.intermediate_noise, self.intermediate_noise_scale, "intermediate_noise")
+        for code in self.code_switch_langs or []:
+            if code not in self.langs:
+                raise ValueError(f"code_switch_langs: {code!r} is not in langs; allowed: {', '.join(self.langs)}")
+        if self.code_switch_langs == []:
+            raise ValueError("code_switch_langs: give at least one language, or None for all other langs")
+        if self.intermediate_noise == "code-switch" and self.intermediate_lang != "none":
+            _check_code_switch(self, self.intermediate_lang, "intermediate_noise")
+        return self
 
     @field_validator("intermediate_task")
     @classmethod
@@ -166,6 +259,14 @@ class IntermediateParams(PretrainParams):
         if self.intermediate_lang == "none":
             for k in ("intermediate_task", "intermediate_steps", "intermediate_lr"):
                 d.pop(k)
+        inter_noise = self.intermediate_noise if self.intermediate_lang != "none" else "none"
+        if inter_noise == "none":  # runs without intermediate noise keep the keys they had before it existed
+            d.pop("intermediate_noise")
+            d.pop("intermediate_noise_scale")
+        used = {inter_noise, getattr(self, "noise", "none")}
+        for k, methods in NOISE_KNOBS.items():
+            if not used & set(methods):
+                d.pop(k)
         return d
 
 
@@ -177,8 +278,11 @@ class FinetuneParams(IntermediateParams):
     finetune_steps: int = Field(20, ge=1)
     finetune_lr: float = Field(5e-4, gt=0)
     freeze_embeddings: bool = Field(True, description="keep input embeddings fixed while fine-tuning (helps transfer)")
-    noise: str = Field("none", description=f"noise injection method, one of {', '.join(NOISE_METHODS)}")
-    noise_scale: float = Field(0.0, ge=0)
+    noise: str = Field("none", description="noise injection while fine-tuning (training only, never in evaluation), "
+                       "one of " + ", ".join(NOISE_METHODS))
+    noise_scale: float = Field(0.0, ge=0, description="strength of noise: rs-rp radius (per-token L2 norm in "
+                               "input-embedding space); adv epsilon (per-token bound); word-dropout, word-swap, "
+                               "char-noise, rs-da, code-switch: probability per word (at most 1)")
 
     @field_validator("target_task")
     @classmethod
@@ -190,14 +294,15 @@ class FinetuneParams(IntermediateParams):
     @field_validator("noise")
     @classmethod
     def _noise_known(cls, v: str) -> str:
-        if v not in NOISE_METHODS:
-            raise ValueError(f"unknown noise method {v!r}; allowed: {', '.join(NOISE_METHODS)}")
-        return v
+        return _check_noise_method(v, "noise")
 
     @model_validator(mode="after")
     def _source_in_lab(self):
         if self.source_lang not in self.langs:
             raise ValueError(f"source_lang {self.source_lang!r} is not in langs; allowed: {', '.join(self.langs)}")
+        _check_noise_scale(self.noise, self.noise_scale, "noise")
+        if self.noise == "code-switch":
+            _check_code_switch(self, self.source_lang, "noise")
         return self
 
 
@@ -232,6 +337,10 @@ class AnalysisParams(StageParams):
     n_boot: int = Field(2000, ge=100, description="bootstrap resamples for confidence intervals")
     confidence: float = Field(0.95, gt=0.5, lt=1)
     analysis_seed: int = Field(0)
+    formula: str | None = Field(None, description="an extra mixed model of the per-seed zero-shot gains, e.g. "
+                                "'gain_pts ~ target_fertility * inter_fertility' (columns of the model table)")
+    random: list[str] | None = Field(None, description="random intercepts of the extra model (default: eval_lang, "
+                                     "and target_task / intermediate_task where they vary)")
 
 
 STAGES: dict[str, type[StageParams]] = {

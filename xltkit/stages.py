@@ -158,6 +158,7 @@ def intermediate(p: IntermediateParams) -> Path | None:
     if results.is_done(out):
         return out
     from xltkit.models import load_for_task, load_tokenizer, save_encoder
+    from xltkit.noise import noise_config
     from xltkit.train import train_task
 
     _setup(p)
@@ -168,7 +169,8 @@ def intermediate(p: IntermediateParams) -> Path | None:
     torch.manual_seed(p.seed)
     model = load_for_task(src, task.kind, len(task.labels))
     stats = train_task(model, tok, df, task.kind, p.intermediate_steps, p.batch_size, p.intermediate_lr, p.seed,
-                       freeze_embeddings=False, desc=f"intermediate {task.name}/{p.intermediate_lang}")
+                       freeze_embeddings=False, desc=f"intermediate {task.name}/{p.intermediate_lang}",
+                       noise=noise_config(p, "intermediate"))
     with results.building(out, {"stage": "intermediate", "params": p.relevant()}) as tmp:
         save_encoder(model, tok, tmp)
         results.write_json(stats, tmp / "stats.json")
@@ -193,6 +195,7 @@ def finetune(p: FinetuneParams) -> Path:
             (tmp / "rule.pkl").write_bytes(pickle.dumps(rule))
         return out
     from xltkit.models import load_for_task, load_tokenizer
+    from xltkit.noise import noise_config
     from xltkit.train import train_task
 
     _setup(p)
@@ -201,7 +204,8 @@ def finetune(p: FinetuneParams) -> Path:
     torch.manual_seed(p.seed)
     model = load_for_task(src, task.kind, len(task.labels))
     stats = train_task(model, tok, df, task.kind, p.finetune_steps, p.batch_size, p.finetune_lr, p.seed,
-                       freeze_embeddings=p.freeze_embeddings, desc=f"finetune {task.name}/{p.source_lang}")
+                       freeze_embeddings=p.freeze_embeddings, desc=f"finetune {task.name}/{p.source_lang}",
+                       noise=noise_config(p, "finetune"))
     with results.building(out, {"stage": "finetune", "params": p.relevant()}) as tmp:
         model.save_pretrained(str(tmp))
         tok.save_pretrained(str(tmp))

@@ -1,9 +1,11 @@
 """Training: masked-language-model pretraining and task training, both through
 ``transformers.Trainer`` so that the real study's encoders and the lab's tiny BERT share
-one code path (and later, one place to plug in noise injection)."""
+one code path, and one place to plug in noise injection (:class:`NoisyTrainer`, with the
+methods of :mod:`xltkit.noise`)."""
 
 from __future__ import annotations
 
+import contextlib
 import math
 import tempfile
 import time
@@ -22,6 +24,9 @@ from transformers import (
     TrainerCallback,
     TrainingArguments,
 )
+
+from xltkit.config import TOKEN_NOISE
+from xltkit.noise import AddPerturbation, EmbeddingNoise, NoiseConfig, ascent_direction, project, sample_ball
 
 
 class TextProgress(TrainerCallback):
@@ -55,9 +60,116 @@ def _args(out_dir: str, steps: int, batch_size: int, lr: float, seed: int, group
     )
 
 
-def _run(model, args, dataset, collator, desc: str) -> dict:
+class NoisyTrainer(Trainer):
+    """``Trainer`` with noise in the input-embedding space, in training only.
+
+    - ``rs-rp``: an :class:`xltkit.noise.EmbeddingNoise` hook is attached for the duration
+      of :meth:`train` and removed afterwards; with ``samples > 1`` every batch is repeated
+      ``samples`` times so that one step averages the loss over that many noise draws
+      (randomized smoothing, Huang et al. 2021, sec. 3).
+    - ``adv``: adversarial training in embedding space (Huang et al. 2021, sec. 3; the
+      min-max objective ``min_theta E max_{||delta_i|| <= eps} L(f(e(x) + delta), y)`` of
+      Madry et al. 2018, eq. 2.1), one bound ``eps = scale`` per token in L2 or L-inf.
+      ``delta`` starts uniformly inside the bound and takes ``K = adv_steps`` projected
+      ascent steps ``delta <- Proj(delta + alpha * g/||g||)`` (``sign(g)`` for L-inf).
+      ``pgd`` (Madry et al. 2018) then takes the descent step on the loss at the last
+      ``delta``: K+1 forward/backward passes.  ``freelb`` (Zhu et al. 2020, ICLR, Alg. 1)
+      accumulates the parameter gradients of all K ascent passes, ``1/K sum_t grad
+      L(delta_t)``: K passes.
+
+    Any other method (token-level noise) acts on the data, so the trainer is plain.
+    """
+
+    def __init__(self, *args, noise: NoiseConfig | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.noise = noise or NoiseConfig()
+        self._adv_generator: torch.Generator | None = None
+
+    def train(self, *args, **kwargs):
+        handle = None
+        if self.noise.method == "rs-rp":
+            handle = EmbeddingNoise(self.noise.scale, self.noise.distribution, self._noise_seed()).attach(
+                self.accelerator.unwrap_model(self.model))
+        try:
+            return super().train(*args, **kwargs)
+        finally:
+            if handle is not None:
+                handle.remove()
+
+    def _noise_seed(self) -> int:
+        """The noise seed; each process of a distributed run draws its own noise."""
+        return self.noise.seed + 1_000_003 * self.args.process_index
+
+    def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+        m = self.noise.samples if self.noise.method == "rs-rp" else 1
+        if m > 1 and model.training:  # m noise draws per example in one forward pass
+            inputs = {k: v.repeat_interleave(m, dim=0) if torch.is_tensor(v) and v.dim() > 0 else v
+                      for k, v in inputs.items()}  # (batch * m, ...)
+            if num_items_in_batch is not None:
+                num_items_in_batch = num_items_in_batch * m
+        return super().compute_loss(model, inputs, return_outputs=return_outputs, num_items_in_batch=num_items_in_batch)
+
+    def training_step(self, model, inputs, num_items_in_batch=None):
+        if self.noise.method != "adv":
+            return super().training_step(model, inputs, num_items_in_batch)
+        model.train()
+        if hasattr(self.optimizer, "train") and callable(self.optimizer.train):
+            self.optimizer.train()
+        inputs = self._prepare_inputs(inputs)
+        cfg = self.noise
+        emb = self.accelerator.unwrap_model(model).get_input_embeddings()
+        ids = inputs["input_ids"]  # (batch, seq)
+        if self._adv_generator is None:
+            self._adv_generator = torch.Generator(device=ids.device).manual_seed(self._noise_seed())
+        delta = sample_ball((*ids.shape, emb.embedding_dim), cfg.scale, cfg.adv_norm, self._adv_generator,
+                            ids.device, emb.weight.dtype)  # (batch, seq, hidden)
+        hook = AddPerturbation(delta)
+        handle = emb.register_forward_hook(hook)
+        total = torch.zeros((), device=ids.device)
+        try:
+            for t in range(cfg.adv_steps):
+                hook.delta = delta.detach().requires_grad_()
+                last = t == cfg.adv_steps - 1
+                if cfg.adv_variant == "freelb":
+                    ctx = contextlib.nullcontext() if last else self.accelerator.no_sync(model)
+                    with ctx:
+                        loss = self._loss(model, inputs, num_items_in_batch)
+                        self.accelerator.backward(loss / cfg.adv_steps)
+                    grad = hook.delta.grad
+                    total = total + loss.detach()
+                else:  # pgd: the ascent passes compute only the gradient of delta
+                    with self.accelerator.no_sync(model):
+                        loss = self._loss(model, inputs, num_items_in_batch)
+                        (grad,) = torch.autograd.grad(loss, hook.delta)
+                if not (last and cfg.adv_variant == "freelb"):
+                    delta = project(hook.delta.detach() + cfg.step_size * ascent_direction(grad, cfg.adv_norm),
+                                    cfg.scale, cfg.adv_norm)
+            if cfg.adv_variant == "pgd":
+                hook.delta = delta.detach()
+                loss = self._loss(model, inputs, num_items_in_batch)
+                self.accelerator.backward(loss)
+                total = loss.detach()
+            else:
+                total /= cfg.adv_steps
+        finally:
+            handle.remove()
+        return total
+
+    def _loss(self, model, inputs, num_items_in_batch):
+        """The training loss as ``Trainer.training_step`` scales it (devices, gradient accumulation)."""
+        with self.compute_loss_context_manager():
+            loss = self.compute_loss(model, inputs, num_items_in_batch=num_items_in_batch)
+        if self.args.n_gpu > 1:
+            loss = loss.mean()
+        scaled = self.loss_is_scaled_for_ga if self.loss_is_scaled_for_ga is not None else (
+            (self.model_accepts_loss_kwargs and num_items_in_batch is not None) or self.compute_loss_func is not None)
+        return loss if scaled else loss / self.current_gradient_accumulation_steps
+
+
+def _run(model, args, dataset, collator, desc: str, noise: NoiseConfig | None = None) -> dict:
     progress = TextProgress(desc)
-    trainer = Trainer(model=model, args=args, train_dataset=dataset, data_collator=collator, callbacks=[progress])
+    trainer = NoisyTrainer(model=model, args=args, train_dataset=dataset, data_collator=collator, callbacks=[progress],
+                           noise=noise)
     trainer.remove_callback(PrinterCallback)  # our bar shows the loss; no dict per log step
     t0 = time.time()
     out = trainer.train()
@@ -117,16 +229,38 @@ def encode_task(tokenizer, df: pd.DataFrame, kind: str) -> Dataset:
 
 
 def train_task(model, tokenizer, df: pd.DataFrame, kind: str, steps: int, batch_size: int, lr: float, seed: int,
-               freeze_embeddings: bool, desc: str) -> dict:
-    """Fine-tune ``model`` on a task frame for ``steps`` steps (the model is changed in place)."""
+               freeze_embeddings: bool, desc: str, noise: NoiseConfig | None = None) -> dict:
+    """Fine-tune ``model`` on a task frame for ``steps`` steps (the model is changed in place).
+
+    ``noise`` (default: none) is injected in training only.  Token-level methods rewrite the
+    training frame: as many independently drawn noisy copies as the steps consume
+    (``ceil(steps * batch_size / len(df))``), so an example seen twice is seen with fresh
+    noise, as randomized smoothing wants.
+    """
+    noise = noise or NoiseConfig()
     if freeze_embeddings:
         for prm in model.base_model.embeddings.parameters():
             prm.requires_grad = False
+    stats_noise = noise.summary()
+    if noise.method in TOKEN_NOISE:
+        from xltkit.noise import embedding_synonyms, perturb_frame
+
+        synonyms = noise.synonyms
+        if noise.method == "rs-da" and synonyms is None:
+            words = {w for ws in df["words"] for w in ws}
+            synonyms = embedding_synonyms(model, tokenizer, words, noise.synonym_neighbours)
+            stats_noise["synonym_table_words"] = len(synonyms)
+        copies = max(1, math.ceil(steps * batch_size / len(df)))
+        noisy = pd.concat([perturb_frame(df, noise, c, synonyms) for c in range(copies)], ignore_index=True)
+        changed = sum(list(a) != list(b) for a, b in zip(noisy["words"], pd.concat([df] * copies)["words"]))
+        stats_noise.update(copies=copies, changed_examples=round(changed / len(noisy), 4))
+        df = noisy
     ds = encode_task(tokenizer, df, kind)
     collator = (DataCollatorWithPadding(tokenizer, pad_to_multiple_of=8) if kind == "sequence"
                 else DataCollatorForTokenClassification(tokenizer, pad_to_multiple_of=8))
     with tempfile.TemporaryDirectory() as tmp:
-        return _run(model, _args(tmp, steps, batch_size, lr, seed, True), ds, collator, desc)
+        stats = _run(model, _args(tmp, steps, batch_size, lr, seed, True), ds, collator, desc, noise)
+    return {**stats, "noise": stats_noise}
 
 
 @torch.no_grad()
