@@ -285,6 +285,8 @@ def _typology_model(zero_shot: pd.DataFrame, languages: pd.DataFrame, notes: lis
     if {"inter_fertility", "target_fertility"} <= set(predictors):
         terms.append("inter_fertility:target_fertility")  # does a rich intermediate help rich targets?
     base = ["C(noise)"] if data["noise"].nunique() > 1 else []
+    if base and "inter_fertility" in predictors:  # does noise change what a rich intermediate language buys?
+        terms.append("C(noise):inter_fertility")
     full = "gain_pts ~ " + " + ".join(base + terms)
     reduced = "gain_pts ~ " + (" + ".join(base) if base else "1")
     random = [c for c in RANDOM_FACTORS if data[c].nunique() > 1]
