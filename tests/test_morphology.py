@@ -34,3 +34,20 @@ def test_richness_rises_monotonically_with_the_morphology_parameters():
         assert t[col].is_monotonic_increasing and t[col].iloc[-1] > t[col].iloc[0], (col, t[col].tolist())
     assert t.fertility.iloc[-1] > t.fertility.iloc[0]
     assert fertility(corpora["lab_m0"][:100], tok) >= 1.0
+
+
+def test_cli_measures_any_text_file(tmp_path):
+    import subprocess
+    import sys
+
+    lab = Lab(["lab_eng", "lab_fin"], lab_seed=0)
+    for code in lab.langs:
+        (tmp_path / f"{code}.txt").write_text("\n".join(lab.corpus(code, 400)))
+    out = subprocess.run([sys.executable, "-m", "xltkit.cli", "morphology", str(tmp_path / "lab_eng.txt"),
+                          str(tmp_path / "lab_fin.txt"), "--n-words", "2000"], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    rows = {line.split()[0]: line.split() for line in out.stdout.splitlines()[1:]}
+    assert float(rows["lab_fin"][3]) > float(rows["lab_eng"][3])  # mattr column
+    bad = subprocess.run([sys.executable, "-m", "xltkit.cli", "morphology", str(tmp_path / "nope.txt")],
+                         capture_output=True, text=True)
+    assert bad.returncode == 2 and "text file not found" in bad.stderr

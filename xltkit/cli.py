@@ -81,6 +81,26 @@ def _typology(args) -> int:
     return 0
 
 
+def _morphology(args) -> int:
+    from xltkit.morphology import richness_table
+
+    corpora = {}
+    for f in args.files:
+        path = Path(f)
+        if not path.is_file():
+            raise FileNotFoundError(f"text file not found: {path}")
+        corpora[path.stem] = path.read_text(encoding="utf-8").splitlines()
+    tok = None
+    if args.tokenizer:
+        from xltkit.models import load_tokenizer
+
+        tok = load_tokenizer(args.tokenizer)
+    df = richness_table(corpora, tok, n_words=args.n_words, window=args.window)
+    with pd.option_context("display.width", 200):
+        print(df.to_string(index=False, float_format=lambda x: f"{x:.4f}"))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="xltkit", description=__doc__)
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -105,6 +125,12 @@ def main(argv: list[str] | None = None) -> int:
     ty.add_argument("--kinds", nargs="+", default=None, help="distances (default: all seven URIEL+ distances)")
     ty.add_argument("--cache-dir", default="outputs/cache/typology", help="where computed pairs are kept")
     ty.set_defaults(fn=_typology)
+    mo = sub.add_parser("morphology", help="morphological richness of text files (one sentence per line)")
+    mo.add_argument("files", nargs="+", help="whitespace-tokenized text, one file per language")
+    mo.add_argument("--tokenizer", default=None, help="a tokenizer folder or hub id, for subword fertility")
+    mo.add_argument("--n-words", type=int, default=20000, help="equal-sized samples (default 20000 words)")
+    mo.add_argument("--window", type=int, default=500, help="MATTR window (default 500)")
+    mo.set_defaults(fn=_morphology)
     args = ap.parse_args(argv)
     try:
         return args.fn(args)
