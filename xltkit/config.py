@@ -73,6 +73,12 @@ def _check_code_switch(p, src: str, name: str) -> None:
                          f"set code_switch_langs to some of: {others}")
 
 
+def _known_task(v: str) -> str:
+    if v not in TASKS:
+        raise ValueError(f"unknown task {v!r}; allowed: {', '.join(TASKS)}")
+    return v
+
+
 class ParamsError(ValueError):
     """Bad parameters: the message names the key, the value and what is allowed."""
 
@@ -240,9 +246,7 @@ class IntermediateParams(PretrainParams):
     @field_validator("intermediate_task")
     @classmethod
     def _task_known(cls, v: str) -> str:
-        if v not in TASKS:
-            raise ValueError(f"unknown task {v!r}; allowed: {', '.join(TASKS)}")
-        return v
+        return _known_task(v)
 
     @model_validator(mode="after")
     def _lang_in_lab(self):
@@ -287,9 +291,7 @@ class FinetuneParams(IntermediateParams):
     @field_validator("target_task")
     @classmethod
     def _target_known(cls, v: str) -> str:
-        if v not in TASKS:
-            raise ValueError(f"unknown task {v!r}; allowed: {', '.join(TASKS)}")
-        return v
+        return _known_task(v)
 
     @field_validator("noise")
     @classmethod

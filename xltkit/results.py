@@ -92,26 +92,28 @@ def building(folder: str | Path, info: dict | None = None) -> Iterator[Path]:
         raise
 
 
+def finished_runs(experiment_dir: str | Path) -> list[Path]:
+    """Run folders of an experiment whose manifest says done."""
+    runs = []
+    for run in sorted((Path(experiment_dir) / "runs").glob("*")):
+        m = run / "manifest.json"
+        if m.is_file() and read_json(m).get("status") == "done":
+            runs.append(run)
+    return runs
+
+
+def _concat(experiment_dir: str | Path, name: str, columns: list[str]) -> pd.DataFrame:
+    frames = [pd.read_parquet(run / name) for run in finished_runs(experiment_dir) if (run / name).is_file()]
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=columns)
+
+
 def collect(experiment_dir: str | Path) -> pd.DataFrame:
     """Rebuild ``results.parquet`` from the finished runs of an experiment and return it."""
-    experiment_dir = Path(experiment_dir)
-    frames = []
-    for run in sorted((experiment_dir / "runs").glob("*")):
-        m = run / "manifest.json"
-        if m.is_file() and read_json(m).get("status") == "done" and (run / "metrics.parquet").is_file():
-            frames.append(pd.read_parquet(run / "metrics.parquet"))
-    df = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=METRIC_COLUMNS)
-    df = check_metrics(df)
-    write_parquet(df, experiment_dir / "results.parquet")
+    df = check_metrics(_concat(experiment_dir, "metrics.parquet", METRIC_COLUMNS))
+    write_parquet(df, Path(experiment_dir) / "results.parquet")
     return df
 
 
 def collect_predictions(experiment_dir: str | Path) -> pd.DataFrame:
     """Per-example predictions of the finished runs (for paired bootstrap intervals)."""
-    experiment_dir = Path(experiment_dir)
-    frames = []
-    for run in sorted((experiment_dir / "runs").glob("*")):
-        m = run / "manifest.json"
-        if m.is_file() and read_json(m).get("status") == "done" and (run / "predictions.parquet").is_file():
-            frames.append(pd.read_parquet(run / "predictions.parquet"))
-    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=PREDICTION_COLUMNS)
+    return _concat(experiment_dir, "predictions.parquet", PREDICTION_COLUMNS)
