@@ -105,3 +105,21 @@ def test_dictionary_maps_forms_of_the_same_concept(lab):
     d = lab.dictionary("lab_eng", "lab_fin")
     eng, fin = lab.language("lab_eng").lexicon, lab.language("lab_fin").lexicon
     assert d[eng["n3"]] == fin["n3"] and len(d) == len(eng)
+
+
+def test_tokenizer_ids_are_the_same_in_every_process():
+    """tokenizers' WordPiece trainer breaks ties in hash order, which changes between
+    processes; the lab's BPE tokenizer must give the same pieces and ids everywhere."""
+    import json
+    import subprocess
+    import sys
+
+    code = ("import json; from xltkit.lab import Lab; from xltkit.models import train_tokenizer; "
+            "lab = Lab(['lab_eng', 'lab_fin', 'lab_tur'], 0); "
+            "t = train_tokenizer([s for c in lab.langs for s in lab.corpus(c, 1500)], 400, 32); "
+            "print(json.dumps(t.get_vocab(), sort_keys=True))")
+    runs = [subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+            for _ in range(3)]
+    vocabs = [json.loads(r) for r in runs]
+    assert vocabs[0] == vocabs[1] == vocabs[2]
+    assert [vocabs[0][t] for t in ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")] == [0, 1, 2, 3, 4]

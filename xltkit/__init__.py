@@ -1,3 +1,3 @@
 """xltkit: zero-shot cross-lingual transfer research toolkit."""
 
-__version__ = "0.1.0"
+__version__ = "0.1.1"
