@@ -376,11 +376,14 @@ def _whole_words(tokenizer) -> dict[str, int]:
 def embedding_synonyms(model: nn.Module, tokenizer, words, k: int = 5, chunk: int = 4096) -> dict[str, list[str]]:
     """A synonym table from the encoder's own input-embedding space.
 
-    For every word of ``words`` that is one whole-word token, its ``k`` nearest whole-word
-    tokens by cosine similarity of input embeddings (the multilingual stand-in for the
+    For every word of ``words`` that is one whole-word token, its ``k`` nearest words of
+    ``words`` that are whole-word tokens too, by cosine similarity of input embeddings (the multilingual stand-in for the
     counter-fitted neighbours of Huang et al. 2021's RS-DA).  Deterministic given the model.
     """
-    vocab = _whole_words(tokenizer)
+    words = set(words)
+    # SentencePiece-style '▁' pieces may also be word-initial fragments ('▁l' of 'larodi'):
+    # only pieces that are real words of the text count
+    vocab = {w: i for w, i in _whole_words(tokenizer).items() if w in words}
     cand = sorted(vocab)
     pos = {w: j for j, w in enumerate(cand)}
     if len(cand) < 2:
