@@ -335,7 +335,7 @@ RunParams = EvaluateParams
 class AnalysisParams(StageParams):
     """Stage 05, analysis: gains with confidence intervals, a mixed model, figures."""
 
-    experiment_dir: str = Field("outputs/scratch", description="the experiment's output folder")
+    experiment_dir: str = Field("outputs/demo", description="the experiment's output folder (default: the demo's; run `make demo` first)")
     n_boot: int = Field(2000, ge=100, description="bootstrap resamples for confidence intervals")
     confidence: float = Field(0.95, gt=0.5, lt=1)
     analysis_seed: int = Field(0)
