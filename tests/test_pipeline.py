@@ -126,6 +126,8 @@ def test_runner_runs_grid_skips_finished_work_and_analyses(cache_dir, tmp_path):
     (out / "gains.csv").unlink()
     a = analyze(AnalysisParams(experiment_dir=str(tmp_path / "t"), n_boot=100, formula="gain_pts ~ no_such_column"))
     assert any("no_such_column" in n and "columns available" in n for n in a.notes)
+    # 10 pretraining steps learn nothing: the analysis says so instead of reading the gains as evidence
+    assert any("pretraining barely learnt" in n for n in a.notes) and "mlm_accuracy" in a.languages
     assert a.custom_model is None and (out / "gains.csv").is_file() and not a.controls.empty
 
 

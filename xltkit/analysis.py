@@ -169,6 +169,7 @@ def analyze(p: AnalysisParams) -> Analysis:
             notes.append(f"custom model {p.formula!r} not fitted: {e}; columns available: {', '.join(table.columns)}")
     if not gains.empty and not languages.empty:  # the tidy gains table, joined with the languages' properties
         gains = model_table(gains, languages, notes)
+    notes = list(dict.fromkeys(notes))  # the same problem met twice is reported once
     a = Analysis(out, acc, controls, gains, sg, model, languages=languages, typology_model=typology_model,
                  typology_predictors=predictors, lrt=lrt, model_data=data, custom_model=custom, notes=notes)
     a.figures = plots.analysis_figures(a, out)
@@ -226,6 +227,17 @@ def language_table(exp_dir: Path, notes: list[str]) -> pd.DataFrame:
                            "n_categories": len(get_spec(c).noun_categories) + len(get_spec(c).verb_categories)}
                           for c in dp.langs])
     table = specs.merge(rich, on="lang")
+    for m in manifests:  # how well the shared pretraining learnt each language (held-out masked words)
+        d = results.read_json(m)
+        pre = d.get("stage_dirs", {}).get("pretrain")
+        if d["params"].get("model") == "lab-bert" and pre and (Path(pre) / "stats.json").is_file():
+            acc = results.read_json(Path(pre) / "stats.json").get("heldout_mlm_accuracy", {})
+            table["mlm_accuracy"] = table["lang"].map(acc)
+            if table["mlm_accuracy"].mean() < 0.05:
+                notes.append(f"pretraining barely learnt: held-out masked-word accuracy "
+                             f"{table['mlm_accuracy'].mean():.3f} on average ({pre}); encoder results are not "
+                             "evidence about the languages: pretrain longer or on fewer languages")
+            break
     try:  # the real language's inflectional richness from Grambank, beside the lab's measured one
         from xltkit.typology import morphology_index
 
