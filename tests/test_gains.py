@@ -87,3 +87,19 @@ def test_gain_of_one_intermediate_language_over_another():
     g, msgs = gain_table(res, preds, n_boot=200, baseline="lab_eng")
     assert msgs == [] and list(g.intermediate_lang) == ["lab_fin"] and (g.baseline == "lab_eng").all()
     assert g.iloc[0].gain == pytest.approx(0.2, abs=0.06) and g.iloc[0].significant
+
+
+def test_noise_settings_get_their_own_labels_and_clean_controls():
+    from xltkit.analysis import controls_table, setting
+
+    rows = []
+    for model, inter, noise, scale, acc in [("lab-bert", "none", "none", 0.0, 0.7), ("lab-bert", "none", "rs-rp", 0.1, 0.72),
+                                            ("lab-bert-untrained", "none", "none", 0.0, 0.55),
+                                            ("rule-length", "none", "none", 0.0, 0.5), ("rule-bow", "none", "none", 0.0, 0.6)]:
+        rows.append(dict(model=model, target_task="anim", source_lang="lab_eng", noise=noise, noise_scale=scale,
+                         intermediate_lang=inter, eval_lang="lab_fin", n=1000, n_seeds=3, accuracy=acc,
+                         ci_low=acc - 0.03, ci_high=acc + 0.03))
+    t = controls_table(pd.DataFrame(rows))
+    assert sorted(t.condition) == ["lab-bert/none", "lab-bert/none +rs-rp@0.1"]
+    assert (t.untrained == 0.55).all() and (t.best_rule == 0.6).all()  # noisy runs meet the clean controls
+    assert list(setting(pd.DataFrame(rows[:2]))) == ["none", "none +rs-rp@0.1"]

@@ -55,8 +55,8 @@ class Analysis:
             what = "no intermediate task" if base == "none" else f"intermediate training in {base}"
             lines.append(f"\nGain (points) over {what}, paired over seeds; * = 95% bootstrap CI excludes 0:")
             cell = (100 * g.gain).round(1).astype(str) + g.significant.map(lambda x: "*" if x else "")
-            lines.append(g.assign(cell=cell).pivot(index="intermediate_lang", columns="eval_lang",
-                                                   values="cell").to_string())
+            lines.append(g.assign(cell=cell, setting=setting(g)).pivot(index="setting", columns="eval_lang",
+                                                                       values="cell").to_string())
         if self.model is not None:
             lines.append(f"\nMixed model: {self.model.formula}, random intercepts {self.model.random} "
                          f"(n={self.model.n_obs}, converged={self.model.converged})")
@@ -87,10 +87,11 @@ def controls_table(acc: pd.DataFrame) -> pd.DataFrame:
     """For each encoder condition and evaluation language: its pooled accuracy and CI, the
     no-pretraining control and the best surface-cue rule, and whether the CI clears them."""
     enc = acc[~acc.model.isin((CONTROL_UNTRAINED,) + RULE_MODELS)]
-    keys = ["target_task", "source_lang", "noise", "noise_scale", "eval_lang"]
-    untrained = acc[(acc.model == CONTROL_UNTRAINED) & (acc.intermediate_lang == "none")]
-    untrained = untrained[keys + ["accuracy"]].rename(columns={"accuracy": "untrained"})
-    rules = acc[acc.model.isin(RULE_MODELS)].pivot_table(index=keys, columns="model", values="accuracy").reset_index()
+    keys = ["target_task", "source_lang", "eval_lang"]  # the controls are trained without noise
+    clean = acc[acc.noise == "none"]
+    untrained = clean[(clean.model == CONTROL_UNTRAINED) & (clean.intermediate_lang == "none")]
+    untrained = untrained[keys + ["accuracy"]].drop_duplicates(keys).rename(columns={"accuracy": "untrained"})
+    rules = clean[clean.model.isin(RULE_MODELS)].pivot_table(index=keys, columns="model", values="accuracy").reset_index()
     for r in RULE_MODELS:
         if r not in rules:
             rules[r] = float("nan")  # a missing control stays missing (and is named in the notes)
@@ -98,11 +99,12 @@ def controls_table(acc: pd.DataFrame) -> pd.DataFrame:
     rules["best_rule"] = rules[["length_rule", "bow_rule"]].max(axis=1)
     t = enc.merge(untrained, on=keys, how="left").merge(rules[keys + ["length_rule", "bow_rule", "best_rule"]],
                                                         on=keys, how="left")
-    t["condition"] = t["model"] + "/" + t["intermediate_lang"]
+    t["condition"] = t["model"] + "/" + setting(t)
     t["beats_untrained"] = t["ci_low"] > t["untrained"]
     t["beats_length_rule"] = t["ci_low"] > t["length_rule"]
     t["beats_best_rule"] = t["ci_low"] > t["best_rule"]
-    cols = ["condition", "target_task", "source_lang", "eval_lang", "accuracy", "ci_low", "ci_high", "n_seeds",
+    cols = ["condition", "target_task", "source_lang", "noise", "noise_scale", "eval_lang", "accuracy", "ci_low",
+            "ci_high", "n_seeds",
             "untrained", "length_rule", "bow_rule", "best_rule", "beats_untrained", "beats_length_rule",
             "beats_best_rule"]
     return t[cols].sort_values(["condition", "eval_lang"]).reset_index(drop=True)
@@ -196,6 +198,14 @@ def _write(a: Analysis) -> None:
 
 
 RANDOM_FACTORS = ["eval_lang", "target_task", "intermediate_task"]
+
+
+def setting(df: pd.DataFrame) -> pd.Series:
+    """A row's training setting as a label: the intermediate language, plus the noise
+    method and scale where there is noise ("lab_fin +rs-rp@0.1")."""
+    noisy = df["noise"] != "none"
+    label = df["intermediate_lang"].astype(str)
+    return label.where(~noisy, label + " +" + df["noise"].astype(str) + "@" + df["noise_scale"].map("{:g}".format))
 
 
 def language_table(exp_dir: Path, notes: list[str]) -> pd.DataFrame:

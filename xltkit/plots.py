@@ -46,9 +46,11 @@ def accuracy_by_language(controls: pd.DataFrame, path: Path) -> Path:
 def gain_heatmap(gains: pd.DataFrame, path: Path) -> Path:
     """Gain (points) of each intermediate language over the baseline, per evaluation
     language; '*' marks cells whose 95% interval excludes zero."""
-    g = gains.assign(pts=100 * gains.gain)
-    val = g.pivot_table(index="intermediate_lang", columns="eval_lang", values="pts")
-    sig = g.pivot_table(index="intermediate_lang", columns="eval_lang", values="significant", aggfunc="max")
+    from xltkit.analysis import setting
+
+    g = gains.assign(pts=100 * gains.gain, setting=setting(gains))
+    val = g.pivot_table(index="setting", columns="eval_lang", values="pts")
+    sig = g.pivot_table(index="setting", columns="eval_lang", values="significant", aggfunc="max")
     annot = val.round(1).astype(str) + sig.reindex_like(val).map(lambda s: "*" if s else "")
     fig, ax = plt.subplots(figsize=(1.0 * val.shape[1] + 2.5, 0.6 * val.shape[0] + 1.8))
     lim = max(abs(val.min().min()), abs(val.max().max()), 1.0)
