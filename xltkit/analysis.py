@@ -150,9 +150,12 @@ def analyze(p: AnalysisParams) -> Analysis:
     zero_shot = sg[sg.eval_lang != sg.source_lang] if not sg.empty else sg
     random = [c for c in RANDOM_FACTORS if not zero_shot.empty and zero_shot[c].nunique() > 1]
     if len(zero_shot) >= 6:
-        # one coefficient per intermediate language: its mean zero-shot gain in points
+        # one coefficient per intermediate language (and noise setting): its mean zero-shot gain in points
+        zero_shot = zero_shot.assign(noise_setting=zero_shot["noise"] + "@" + zero_shot["noise_scale"].map("{:g}".format))
+        rhs = ("0 + C(intermediate_lang):C(noise_setting)" if zero_shot.noise_setting.nunique() > 1
+               else "0 + C(intermediate_lang)")
         try:
-            model = fit_mixed(zero_shot, "gain_pts ~ 0 + C(intermediate_lang)", random=random, reml=True)
+            model = fit_mixed(zero_shot, f"gain_pts ~ {rhs}", random=random, reml=True)
         except ValueError as e:
             notes.append(f"mixed model not fitted: {e}")
         typology_model, lrt, predictors, data = _typology_model(zero_shot, languages, notes)
