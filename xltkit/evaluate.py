@@ -10,14 +10,16 @@ from seqeval.metrics import f1_score
 from xltkit.tasks import TaskSpec
 
 
+def _align(pred, n: int) -> list[int]:
+    """Word-level predictions cut or padded to ``n`` words (words lost to truncation count as tag 0, "O")."""
+    return list(pred)[:n] + [0] * max(0, n - len(pred))
+
+
 def _example_scores(task: TaskSpec, df: pd.DataFrame, pred: list) -> np.ndarray:
     if task.kind == "sequence":
         return (np.asarray(pred) == df["label"].to_numpy()).astype(float)
-    out = []
-    for tags, p in zip(df["tags"], pred):
-        p = list(p)[: len(tags)] + [0] * max(0, len(tags) - len(p))  # words lost to truncation count as "O"
-        out.append(float(np.mean(np.asarray(p) == np.asarray(tags))))
-    return np.asarray(out)
+    return np.asarray([float(np.mean(np.asarray(_align(p, len(tags))) == np.asarray(tags)))
+                       for tags, p in zip(df["tags"], pred)])
 
 
 def score(task: TaskSpec, df: pd.DataFrame, pred: list) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -33,7 +35,7 @@ def score(task: TaskSpec, df: pd.DataFrame, pred: list) -> tuple[pd.DataFrame, p
     if task.kind == "token" and any(lab.startswith("B-") for lab in task.labels):
         names = task.labels
         gold = [[names[t] for t in tags] for tags in df["tags"]]
-        hyp = [[names[t] for t in (list(p)[: len(g)] + [0] * max(0, len(g) - len(p)))] for p, g in zip(pred, gold)]
+        hyp = [[names[t] for t in _align(p, len(g))] for p, g in zip(pred, gold)]
         rows.append({"metric": "span_f1", "value": float(f1_score(gold, hyp)), "n_examples": len(df), "phenomenon": "all"})
     preds = pd.DataFrame({
         "example_id": df["id"].to_numpy(),
