@@ -167,3 +167,36 @@ def test_same_parameters_give_identical_results_in_a_fresh_cache(tmp_path):
     pa = pd.read_parquet(tmp_path / "a" / "predictions.parquet")
     pb = pd.read_parquet(tmp_path / "b" / "predictions.parquet")
     pd.testing.assert_frame_equal(pa, pb)
+
+
+def test_a_killed_grid_resumes_where_it_stopped(cache_dir, tmp_path):
+    import signal
+    import time
+
+    from conftest import tiny
+
+    exp = {"experiment": "k", "workers": 1, "shared": tiny(tmp_path / "cache"), "grid": {"seed": [0, 1, 2]}}
+    pfile = tmp_path / "k.yaml"
+    pfile.write_text(yaml.safe_dump(exp))
+    cmd = [sys.executable, "-m", "xltkit.cli", "run", str(pfile), "--outputs", str(tmp_path), "--no-analysis"]
+    proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            start_new_session=True)
+    runs = tmp_path / "k" / "runs"
+    deadline = time.time() + 240
+    while time.time() < deadline and not any(
+            results.read_json(m).get("status") == "done" for m in runs.glob("*/manifest.json")):
+        time.sleep(0.5)
+    os.killpg(proc.pid, signal.SIGKILL)  # the runner and its papermill children, mid-grid
+    proc.wait()
+    done_before = {m.parent.name for m in runs.glob("*/manifest.json") if results.read_json(m)["status"] == "done"}
+    assert 1 <= len(done_before) < 3, "the kill should land mid-grid"
+
+    again = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True)
+    assert again.returncode == 0, again.stdout[-2000:] + again.stderr[-2000:]
+    assert f"({len(done_before)} already done)" in again.stdout
+    assert "[data" not in again.stdout  # finished stages are not repeated
+    df = pd.read_parquet(tmp_path / "k" / "results.parquet")
+    assert df.run_id.nunique() == 3
+    # nothing half-written looks finished: every stage folder that exists is complete
+    for stage_dir in (tmp_path / "cache").glob("*/*"):
+        assert stage_dir.name.startswith(".") or results.is_done(stage_dir) or stage_dir.parent.name == "tasks"
