@@ -66,3 +66,9 @@ def test_standardize_gives_unit_scale_and_keeps_constants():
     z, scale = standardize(df, ["a", "c"])
     assert z.a.mean() == pytest.approx(0) and z.a.std(ddof=0) == pytest.approx(1)
     assert (z.c == 0).all() and scale["c"] == (5.0, 0.0)
+
+
+def test_boundary_and_convergence_warnings_are_kept_with_the_result():
+    df = _crossed(np.random.default_rng(4), n_lang=8, n_task=3, sd_lang=0.0, sd_task=0.0)
+    r = fit_mixed(df, "gain ~ x", random=["eval_lang", "target_task"])
+    assert any("boundary" in w.lower() or "singular" in w.lower() for w in r.warnings), r.warnings

@@ -87,19 +87,11 @@ def fit_mixed(df: pd.DataFrame, formula: str, random: list[str], reml: bool = Tr
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
-            if len(used) == 1:  # one factor: its levels are the groups, with a random intercept
-                model = smf.mixedlm(formula, df, groups=used[0])
-            else:  # crossed factors: variance components over one all-encompassing group
-                vc = {c: f"0 + C({c})" for c in used}
-                model = smf.mixedlm(formula, df.assign(_all=1), groups="_all", vc_formula=vc or None, re_formula="0")
+            model = _build(df, formula, used)
         except Exception as e:  # patsy names the missing column; say it plainly
             raise ValueError(f"cannot build the model {formula!r}: {e}") from None
-        res = _fit(model, reml, notes)
-    counts: dict[str, int] = {}
-    for w in caught:  # keep each distinct warning once, with how often it came
-        msg = f"{w.category.__name__}: {w.message}"
-        counts[msg] = counts.get(msg, 0) + 1
-    notes += [m if n == 1 else f"{m} (x{n})" for m, n in counts.items()]
+    notes += _distinct(caught)
+    res = _fit(model, reml, notes)
     fe_names = model.exog_names
     rows = df.loc[model.data.row_labels] if model.data.row_labels is not None else df
     dof = between_within_df(pd.DataFrame(model.exog, columns=fe_names), rows, used)
@@ -166,46 +158,59 @@ def likelihood_ratio_test(df: pd.DataFrame, full: str, reduced: str, random: lis
     return LRTResult(full, reduced, stat, k, float(chi2.sf(stat, k)), float(f.llf), float(r.llf))
 
 
+def _build(df: pd.DataFrame, formula: str, used: list[str]):
+    """The MixedLM for ``formula`` with random intercepts for the factors ``used``."""
+    if len(used) == 1:  # one factor: its levels are the groups, with a random intercept
+        return smf.mixedlm(formula, df, groups=used[0])
+    # crossed factors: variance components over one all-encompassing group
+    vc = {c: f"0 + C({c})" for c in used} or None
+    return smf.mixedlm(formula, df.assign(_all=1), groups="_all", vc_formula=vc, re_formula="0")
+
+
+def _distinct(caught) -> list[str]:
+    """Each distinct warning once, with how often it came."""
+    counts: dict[str, int] = {}
+    for w in caught:
+        msg = f"{w.category.__name__}: {w.message}"
+        counts[msg] = counts.get(msg, 0) + 1
+    return [m if n == 1 else f"{m} (x{n})" for m, n in counts.items()]
+
+
 def _fit(model, reml: bool, notes: list[str]):
     """Fit with L-BFGS (it matched lme4 here, FACTS.md); if that breaks down (a singular
     step, an infinite likelihood at a zero variance, no convergence), refit with BFGS,
     then Powell, then Nelder-Mead, and say so in ``notes``.  With every variance at zero
-    the likelihood must equal OLS's, which is how the infinite L-BFGS values were caught."""
+    the likelihood must equal OLS's, which is how the infinite L-BFGS values were caught.
+    The warnings of the fit that is kept (convergence, boundary) go into ``notes`` too."""
     best, why = None, []
     for method in OPTIMIZERS:
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
                 res = model.fit(reml=reml, method=[method])
-        except (np.linalg.LinAlgError, ValueError) as e:
-            why.append(f"{method}: {e}")
-            continue
+            except (np.linalg.LinAlgError, ValueError) as e:
+                why.append(f"{method}: {e}")
+                continue
         if np.isfinite(res.llf) and res.converged:
             if why:
                 notes.append(f"optimizer fallback ({'; '.join(why)}); fitted with {method}")
+            notes += _distinct(caught)
             return res
         why.append(f"{method}: {'infinite likelihood' if not np.isfinite(res.llf) else 'did not converge'}")
-        if np.isfinite(res.llf) and (best is None or res.llf > best.llf):
-            best = res
+        if np.isfinite(res.llf) and (best is None or res.llf > best[0].llf):
+            best = (res, caught)
     if best is None:
         raise ValueError(f"the model could not be fitted by any optimizer ({'; '.join(why)})")
     notes.append(f"no optimizer converged ({'; '.join(why)}); kept the best likelihood")
-    return best
+    notes += _distinct(best[1])
+    return best[0]
 
 
 OPTIMIZERS = ("lbfgs", "bfgs", "powell", "nm")
 
 
 def _fit_raw(df: pd.DataFrame, formula: str, random: list[str], reml: bool):
-    used = [c for c in random if df[c].nunique() > 1]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        if len(used) == 1:
-            model = smf.mixedlm(formula, df, groups=used[0])
-        else:
-            vc = {c: f"0 + C({c})" for c in used} or None
-            model = smf.mixedlm(formula, df.assign(_all=1), groups="_all", vc_formula=vc, re_formula="0")
-        return _fit(model, reml, [])
+    return _fit(_build(df, formula, [c for c in random if df[c].nunique() > 1]), reml, [])
 
 
 def standardize(df: pd.DataFrame, columns: list[str]) -> tuple[pd.DataFrame, dict[str, tuple[float, float]]]:
