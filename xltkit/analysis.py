@@ -133,14 +133,14 @@ def analyze(p: AnalysisParams) -> Analysis:
                              seed=p.analysis_seed)
     notes += msgs
     sg, msgs = seed_gains(res[~res.model.isin(RULE_MODELS)], metric="accuracy")
-    notes += [m for m in msgs if m not in notes]
+    notes += msgs
 
     src = res.source_lang.iloc[0]
     if src in set(res.intermediate_lang):  # Finnish/Hungarian-like over English-like intermediate training
         g2, msgs = gain_table(res[~res.model.isin(RULE_MODELS)], preds, n_boot=p.n_boot, confidence=p.confidence,
                               seed=p.analysis_seed, baseline=src)
         gains = pd.concat([gains, g2], ignore_index=True)
-        notes += [m for m in msgs if m not in notes]
+        notes += msgs
 
     languages = language_table(exp_dir, notes)
     model = typology_model = lrt = None
@@ -151,7 +151,7 @@ def analyze(p: AnalysisParams) -> Analysis:
     random = [c for c in RANDOM_FACTORS if not zero_shot.empty and zero_shot[c].nunique() > 1]
     if len(zero_shot) >= 6:
         # one coefficient per intermediate language (and noise setting): its mean zero-shot gain in points
-        zero_shot = zero_shot.assign(noise_setting=zero_shot["noise"] + "@" + zero_shot["noise_scale"].map("{:g}".format))
+        zero_shot = zero_shot.assign(noise_setting=noise_label(zero_shot))
         rhs = ("0 + C(intermediate_lang):C(noise_setting)" if zero_shot.noise_setting.nunique() > 1
                else "0 + C(intermediate_lang)")
         try:
@@ -203,12 +203,16 @@ def _write(a: Analysis) -> None:
 RANDOM_FACTORS = ["eval_lang", "target_task", "intermediate_task"]
 
 
+def noise_label(df: pd.DataFrame) -> pd.Series:
+    """The noise method and scale of each row, e.g. "rs-rp@0.1" (or "none@0")."""
+    return df["noise"].astype(str) + "@" + df["noise_scale"].map("{:g}".format)
+
+
 def setting(df: pd.DataFrame) -> pd.Series:
     """A row's training setting as a label: the intermediate language, plus the noise
     method and scale where there is noise ("lab_fin +rs-rp@0.1")."""
-    noisy = df["noise"] != "none"
     label = df["intermediate_lang"].astype(str)
-    return label.where(~noisy, label + " +" + df["noise"].astype(str) + "@" + df["noise_scale"].map("{:g}".format))
+    return label.where(df["noise"] == "none", label + " +" + noise_label(df))
 
 
 def language_table(exp_dir: Path, notes: list[str]) -> pd.DataFrame:
@@ -234,11 +238,10 @@ def language_table(exp_dir: Path, notes: list[str]) -> pd.DataFrame:
     corpora = {lang: g["text"].tolist() for lang, g in corpus.groupby("lang")}
     n = min(20000, min(sum(len(s.split()) for s in v) for v in corpora.values()))
     rich = richness_table(corpora, Tokenizer.from_file(str(data_dir / "tokenizer" / "tokenizer.json")), n_words=n)
-    specs = pd.DataFrame([{"lang": c, "imitates": get_spec(c).imitates, "resource": get_spec(c).resource,
-                           "word_order": get_spec(c).word_order, "case_marking": get_spec(c).case_marking,
-                           "morphology": get_spec(c).morphology,
-                           "n_categories": len(get_spec(c).noun_categories) + len(get_spec(c).verb_categories)}
-                          for c in dp.langs])
+    specs = pd.DataFrame([{"lang": s.code, "imitates": s.imitates, "resource": s.resource, "word_order": s.word_order,
+                           "case_marking": s.case_marking, "morphology": s.morphology,
+                           "n_categories": len(s.noun_categories) + len(s.verb_categories)}
+                          for s in map(get_spec, dp.langs)])
     table = specs.merge(rich, on="lang")
     for m in manifests:  # how well the shared pretraining learnt each language (held-out masked words)
         d = results.read_json(m)
