@@ -106,9 +106,9 @@ def noise_config(p, stage: str = "finetune") -> NoiseConfig:
     if method == "rs-da" and p.synonym_file:
         cfg.synonyms = read_synonym_table(p.synonym_file)
     if method == "code-switch":
-        from xltkit.lab import Lab
+        from xltkit.stages import lab_of
 
-        lab = Lab(list(p.langs), lab_seed=p.lab_seed, shared_share=p.shared_share)
+        lab = lab_of(p)
         for tgt in p.code_switch_langs or [c for c in p.langs if c != src]:
             if tgt != src:
                 cfg.dictionaries[tgt] = lab.dictionary(src, tgt)
