@@ -66,6 +66,9 @@ def methods(k: int) -> dict[str, NoiseConfig]:
         "adv K=1": NoiseConfig("adv", 0.1, adv_steps=1),
         f"adv K={k}": NoiseConfig("adv", 0.1, adv_steps=k),
         f"adv freelb K={k}": NoiseConfig("adv", 0.1, adv_steps=k, adv_variant="freelb"),
+        # relative units: the embedding size is measured once when training starts, not per step
+        "rs-rp rel": NoiseConfig("rs-rp", 0.1, unit="relative"),
+        f"adv K={k} rel": NoiseConfig("adv", 0.1, adv_steps=k, unit="relative"),
         "word-dropout": NoiseConfig("word-dropout", 0.1),
         "code-switch": NoiseConfig("code-switch", 0.3),
     }

@@ -3,6 +3,7 @@ on the lab's tiny BERT and on a tiny XLM-R built from its config (no download)."
 
 import math
 
+import pandas as pd
 import pytest
 import torch
 from transformers import (
@@ -25,9 +26,11 @@ from xltkit.noise import (
     EmbeddingNoise,
     NoiseConfig,
     embedding_synonyms,
+    embedding_unit,
     noise_config,
     perturb_frame,
     read_synonym_table,
+    setting_label,
 )
 from xltkit.tasks import TASKS, make_examples
 from xltkit.train import NoisyTrainer, encode_task, train_task
@@ -216,6 +219,25 @@ def test_rs_da_and_code_switch_substitute_only_from_their_tables(anim, lab):
     assert n > 0
 
 
+def test_rs_da_from_the_lab_replaces_only_listed_words_by_their_listed_synonyms(tiny_params, anim, lab):
+    p = FinetuneParams(**tiny_params(noise="rs-da", noise_scale=1.0, synonym_source="lab"))
+    cfg = noise_config(p)
+    table = lab.synonyms("lab_eng")  # the source language's: main form -> synonyms
+    assert cfg.synonyms == {w: [s for s in v if s != w] for w, v in table.items()} and cfg.synonyms
+    out = perturb_frame(anim, cfg)
+    n = 0
+    for w0, w1 in zip(anim["words"], out["words"]):
+        for a, b in zip(w0, w1, strict=True):
+            assert b == a or (a in table and b in table[a])
+            n += a != b
+    assert n > 0
+    inter = FinetuneParams(**tiny_params(intermediate_lang="lab_fin", intermediate_noise="rs-da",
+                                         intermediate_noise_scale=0.5, synonym_source="lab"))
+    assert set(noise_config(inter, "intermediate").synonyms) == set(lab.synonyms("lab_fin"))  # its own language
+    assert setting_label(p) == "rs-da(p=1.0,lab)"
+    assert p.key() != FinetuneParams(**tiny_params(noise="rs-da", noise_scale=1.0)).key()
+
+
 def test_embedding_neighbours_are_whole_words_of_the_vocabulary(tok, anim):
     model = bert(tok)
     words = {w for ws in anim["words"] for w in ws}
@@ -240,6 +262,9 @@ def _methods(tmp_path, lab):
         "char-noise": NoiseConfig("char-noise", 0.1),
         "rs-da": NoiseConfig("rs-da", 0.5),  # neighbours from the embedding space
         "rs-da-file": NoiseConfig("rs-da", 0.5, synonyms=read_synonym_table(syn)),
+        "rs-da-lab": NoiseConfig("rs-da", 0.5, synonyms=lab.synonyms("lab_eng")),
+        "rs-rp-relative": NoiseConfig("rs-rp", 0.1, unit="relative"),
+        "adv-relative": NoiseConfig("adv", 0.05, adv_steps=2, unit="relative"),
         "code-switch": NoiseConfig("code-switch", 0.3, dictionaries=dicts),
     }
 
@@ -268,7 +293,7 @@ def test_token_task_trains_with_adversarial_and_word_noise(tok, roles):
         assert stats["steps"] == 2 and math.isfinite(stats["final_loss"])
 
 
-def test_stages_pass_noise_through(tiny_params):
+def test_stages_pass_noise_through(tiny_params, tmp_path):
     p = FinetuneParams(**tiny_params(intermediate_lang="lab_fin", intermediate_noise="code-switch",
                                      intermediate_noise_scale=0.3, noise="rs-rp", noise_scale=0.05, finetune_steps=3))
     out = stages.finetune(p)
@@ -277,6 +302,204 @@ def test_stages_pass_noise_through(tiny_params):
     assert results.read_json(inter / "stats.json")["noise"]["method"] == "code-switch"
     cfg = noise_config(p, "intermediate")
     assert set(cfg.dictionaries) == {"lab_eng", "lab_tur"}  # all other lab languages by default
+    run = EvaluateParams(**p.model_dump(), run_dir=str(tmp_path / "run"), eval_langs=["lab_fin"])
+    m = stages.evaluate(run)
+    assert set(m.noise_setting) == {"rs-rp(ball,r=0.05,m=1)"}
+    assert set(m.intermediate_noise_setting) == {"code-switch(p=0.3,to=lab_eng+lab_tur)"}
+
+
+# ---- relative noise scales ---------------------------------------------------------------
+def test_embedding_unit_is_the_mean_norm_or_the_coordinate_rms():
+    w = torch.full((5, 16), 0.5)
+    w[0] = 0  # a padding row does not count
+    w[1] *= 3
+    norms = torch.tensor([3 * 0.5 * 4.0] + [0.5 * 4.0] * 3)  # ||row||_2 = |c| sqrt(16)
+    assert embedding_unit(w, "l2") == pytest.approx(float(norms.mean()))
+    rms_norm = float(norms.pow(2).mean().sqrt())
+    assert embedding_unit(w, "gaussian") == pytest.approx(rms_norm)
+    assert embedding_unit(w, "linf") == pytest.approx(rms_norm / 4.0)  # per coordinate: / sqrt(hidden)
+    with pytest.raises(ValueError, match="not all zero"):
+        embedding_unit(torch.zeros(3, 4), "l2")
+
+
+def _scaled(model, factor):
+    with torch.no_grad():
+        model.get_input_embeddings().weight.mul_(factor)
+    return model
+
+
+@pytest.mark.parametrize("norm", ["l2", "linf"])
+def test_relative_adversarial_delta_stays_in_the_relative_bound(norm, tok, anim, tmp_path, monkeypatch):
+    seen = []
+    orig = AddPerturbation.__call__
+
+    def spy(self, module, inputs, output):
+        d = self.delta.detach()
+        seen.append(float(d.abs().amax() if norm == "linf" else d.norm(dim=-1).max()))
+        return orig(self, module, inputs, output)
+
+    monkeypatch.setattr(AddPerturbation, "__call__", spy)
+    eps = 0.05
+    bounds = []
+    for factor in (1.0, 20.0):  # the same relative setting on encoders of different embedding scale
+        seen.clear()
+        model = _scaled(bert(tok, dropout=0.0), factor)
+        unit = embedding_unit(model.get_input_embeddings().weight, norm)
+        args = TrainingArguments(output_dir=str(tmp_path), use_cpu=True, report_to="none")
+        trainer = NoisyTrainer(model=model, args=args,
+                               noise=NoiseConfig("adv", eps, adv_steps=2, adv_norm=norm, unit="relative"))
+        trainer.current_gradient_accumulation_steps = 1
+        model.train()
+        trainer.training_step(model, dict(batch(tok, anim.head(8))))
+        assert max(seen) <= eps * unit * (1 + 1e-5) and max(seen) > eps * unit / 2
+        assert trainer.applied["applied_scale"] == pytest.approx(eps * unit)
+        bounds.append(max(seen))
+    assert bounds[1] / bounds[0] == pytest.approx(20.0, rel=0.2)
+
+
+@pytest.mark.parametrize("make", [bert, xlmr])
+def test_relative_rs_rp_radius_is_measured_on_each_model(make, tok, anim, monkeypatch):
+    norms = []
+    orig = EmbeddingNoise.__call__
+
+    def spy(self, module, inputs, output):
+        out = orig(self, module, inputs, output)
+        norms.append(float((out - output).norm(dim=-1).max()))
+        return out
+
+    monkeypatch.setattr(EmbeddingNoise, "__call__", spy)
+    applied = []
+    for factor in (1.0, 10.0):
+        norms.clear()
+        model = _scaled(make(tok), factor)
+        unit = embedding_unit(model.get_input_embeddings().weight, "l2")
+        stats = train_task(model, tok, anim, "sequence", 2, 8, 1e-3, 0, True, "t",
+                           NoiseConfig("rs-rp", 0.5, unit="relative"))
+        assert stats["noise"]["unit"] == "relative" and stats["noise"]["embedding_unit"] == pytest.approx(unit)
+        assert stats["noise"]["applied_scale"] == pytest.approx(0.5 * unit)
+        assert norms and max(norms) <= 0.5 * unit * (1 + 1e-5) and max(norms) > 0.25 * unit
+        applied.append(stats["noise"]["applied_scale"])
+    assert applied[1] == pytest.approx(10 * applied[0], rel=1e-4)  # recomputed per model
+    stats = train_task(make(tok), tok, anim, "sequence", 2, 8, 1e-3, 0, True, "t", NoiseConfig("rs-rp", 0.5))
+    assert stats["noise"]["applied_scale"] == 0.5 and stats["noise"]["embedding_unit"] == 1.0  # absolute
+
+
+def test_relative_gaussian_noise_has_the_relative_coordinate_rms(tok):
+    model = _scaled(bert(tok), 3.0)
+    emb = model.get_input_embeddings()
+    cfg, unit = NoiseConfig("rs-rp", 0.2, distribution="gaussian", unit="relative").in_embedding_units(emb.weight)
+    coord_rms = embedding_unit(emb.weight, "linf")
+    assert unit == pytest.approx(coord_rms * math.sqrt(model.config.hidden_size))
+    handle = EmbeddingNoise(cfg.scale, "gaussian", seed=0).attach(model)
+    emb.train()
+    x = torch.randint(0, len(tok), (64, 32), generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        delta = emb(x) - emb.weight[x]  # (64, 32, hidden)
+    handle.remove()
+    assert float(delta.pow(2).mean().sqrt()) == pytest.approx(0.2 * coord_rms, rel=0.05)  # std per coordinate
+    # the adversarial step size is relative too; token-level noise ignores the unit
+    adv, u = NoiseConfig("adv", 0.1, adv_step_size=0.02, unit="relative").in_embedding_units(
+        model.get_input_embeddings().weight)
+    assert adv.step_size == pytest.approx(0.02 * u) and adv.scale == pytest.approx(0.1 * u)
+    assert NoiseConfig("word-dropout", 0.1, unit="relative").in_embedding_units(torch.ones(2, 2))[1] == 1.0
+
+
+def test_scale_unit_enters_cache_keys_only_when_relative_and_used():
+    assert FinetuneParams(noise_scale_unit="relative").key() == FinetuneParams().key()
+    adv = FinetuneParams(noise="adv", noise_scale=0.1)
+    assert FinetuneParams(noise="adv", noise_scale=0.1, noise_scale_unit="absolute").key() == adv.key()
+    assert FinetuneParams(noise="adv", noise_scale=0.1, noise_scale_unit="relative").key() != adv.key()
+    drop = FinetuneParams(noise="word-dropout", noise_scale=0.1)
+    assert FinetuneParams(noise="word-dropout", noise_scale=0.1, noise_scale_unit="relative").key() == drop.key()
+    cfg = noise_config(FinetuneParams(noise="adv", noise_scale=0.1, noise_scale_unit="relative"))
+    assert cfg.unit == "relative" and cfg.relative
+
+
+# ---- setting labels ----------------------------------------------------------------------
+def test_setting_labels_name_every_knob_a_method_uses(tmp_path):
+    p = FinetuneParams(noise="adv", noise_scale=0.01, adv_steps=3, noise_scale_unit="relative")
+    assert setting_label(p) == "adv(pgd,l2,K=3,eps=0.01,rel)"
+    assert setting_label(p, "intermediate") == "none"
+    assert setting_label(FinetuneParams()) == "none"
+    assert setting_label(FinetuneParams(noise="adv", noise_scale=0.1, adv_step_size=0.05, adv_norm="linf",
+                                        adv_variant="freelb")) == "adv(freelb,linf,K=1,eps=0.1,alpha=0.05)"
+    assert setting_label(FinetuneParams(noise="rs-rp", noise_scale=0.1, noise_samples=4, adv_steps=7)) == \
+        "rs-rp(ball,r=0.1,m=4)"  # adv_steps is not used by rs-rp
+    assert setting_label(FinetuneParams(noise="word-dropout", noise_scale=0.2, noise_scale_unit="relative")) == \
+        "word-dropout(p=0.2)"  # the unit is not used by token noise
+    assert setting_label(FinetuneParams(noise="rs-da", noise_scale=0.5, synonym_neighbours=3)) == \
+        "rs-da(p=0.5,neighbours=3)"
+    assert setting_label(FinetuneParams(langs=TINY_LANGS, noise="code-switch", noise_scale=0.3)) == \
+        "code-switch(p=0.3,to=lab_fin+lab_tur)"
+    # intermediate noise only where there is intermediate training
+    no_task = FinetuneParams(intermediate_noise="rs-rp", intermediate_noise_scale=0.1)
+    assert setting_label(no_task, "intermediate") == "none"
+    assert setting_label(FinetuneParams(intermediate_lang="lab_fin", intermediate_noise="rs-rp",
+                                        intermediate_noise_scale=0.1), "intermediate") == "rs-rp(ball,r=0.1,m=1)"
+    # synonym files are told apart by content, not by where they lie
+    (tmp_path / "a").mkdir(), (tmp_path / "b").mkdir()
+    (tmp_path / "a" / "syn.tsv").write_text("kamo\tbetu\n")
+    (tmp_path / "b" / "syn.tsv").write_text("kamo\ttiru\n")
+    la, lb = (setting_label(FinetuneParams(noise="rs-da", noise_scale=0.5, synonym_file=str(tmp_path / d / "syn.tsv")))
+              for d in "ab")
+    assert la != lb and la.startswith("rs-da(p=0.5,file=syn.tsv@")
+
+
+def _results(params: list, acc: dict, n=200) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Tidy results and predictions of runs with these parameters, as evaluate writes them."""
+    rows, preds = [], []
+    for i, p in enumerate(params):
+        correct = (torch.rand(n, generator=torch.Generator().manual_seed(i)) < acc[i]).float().numpy()
+        rows.append(dict(experiment="e", run_id=f"r{i}", model=p.model,
+                         intermediate_task=p.intermediate_task if p.intermediate_lang != "none" else "none",
+                         intermediate_lang=p.intermediate_lang, target_task=p.target_task, source_lang=p.source_lang,
+                         noise=p.noise, noise_scale=p.noise_scale, noise_setting=setting_label(p, "finetune"),
+                         intermediate_noise_setting=setting_label(p, "intermediate"), seed=p.seed,
+                         eval_lang="lab_fin", split="test", metric="accuracy", value=float(correct.mean()),
+                         n_examples=n, phenomenon="all"))
+        rows[-1].update({c: "same" for c in results.METRIC_COLUMNS if c not in rows[-1]})  # columns of other work
+        preds.append(pd.DataFrame(dict(run_id=f"r{i}", eval_lang="lab_fin", split="test", example_id=range(n),
+                                       label=0, pred=0, correct=correct, phenomena="")))
+    return pd.DataFrame(rows), pd.concat(preds, ignore_index=True)
+
+
+def test_runs_differing_only_in_adv_steps_are_labelled_apart_and_never_pooled():
+    from xltkit.analysis import noise_label, setting
+    from xltkit.gains import gain_table, pooled_accuracy, seed_gains
+
+    adv = dict(noise="adv", noise_scale=0.1)
+    params = [EvaluateParams(**adv, adv_steps=k, intermediate_lang=inter)
+              for k in (1, 3) for inter in ("none", "lab_fin")]
+    res, preds = _results(params, {0: 0.5, 1: 0.6, 2: 0.5, 3: 0.9})
+    assert res.noise_setting.nunique() == 2 and noise_label(res).nunique() == 2
+    assert setting(res).nunique() == 4
+    acc = pooled_accuracy(res)
+    assert len(acc) == 4 and (acc.n == 200).all()  # no cell pools the two settings
+    sg, msgs = seed_gains(res)
+    assert msgs == [] and len(sg) == 2
+    assert sorted(sg.gain.round(6)) == sorted((res.value[[1, 3]].values - res.value[[0, 2]].values).round(6))
+    g, msgs = gain_table(res, preds, n_boot=50)
+    assert msgs == [] and len(g) == 2 and set(g.noise_setting) == set(res.noise_setting)
+    # the same for the intermediate stage: its knobs are shared, its label is its own
+    inter = [EvaluateParams(intermediate_lang="lab_fin", intermediate_noise="adv", intermediate_noise_scale=0.1,
+                            adv_steps=k) for k in (1, 3)] + [EvaluateParams()]
+    res, preds = _results(inter, {0: 0.6, 1: 0.8, 2: 0.5})
+    assert res.noise_setting.eq("none").all() and res.intermediate_noise_setting.nunique() == 3
+    assert len(pooled_accuracy(res)) == 3
+    g, msgs = gain_table(res, preds, n_boot=50)
+    assert msgs == [] and len(g) == 2 and setting(g).nunique() == 2
+    sg, _ = seed_gains(res)
+    assert len(sg) == 2 and noise_label(sg).nunique() == 2
+
+
+def test_results_of_runs_without_setting_columns_get_them_from_the_manifest(tmp_path):
+    p = EvaluateParams(noise="adv", noise_scale=0.1, adv_steps=3)
+    res, _ = _results([p], {0: 0.5})
+    run = tmp_path / "runs" / "r0"
+    results.write_parquet(res.drop(columns=["noise_setting", "intermediate_noise_setting"]), run / "metrics.parquet")
+    results.write_json({"status": "done", "params": p.model_dump()}, run / "manifest.json")
+    df = results.collect(tmp_path)
+    assert list(df.noise_setting) == ["adv(pgd,l2,K=3,eps=0.1)"] and list(df.intermediate_noise_setting) == ["none"]
 
 
 # ---- parameters --------------------------------------------------------------------------
@@ -294,6 +517,16 @@ def test_stages_pass_noise_through(tiny_params):
     ({"noise": "code-switch", "noise_scale": 0.3, "code_switch_langs": ["lab_eng"]},
      "noise='code-switch' needs a language other than 'lab_eng'"),
     ({"noise_sample": 2}, "unknown key 'noise_sample' \\(did you mean 'noise_samples'\\?\\)"),
+    ({"intermediate_noise_scale": -0.5}, "intermediate_noise_scale: Input should be greater than or equal to 0"),
+    ({"noise": "adv", "noise_scale": 0.1, "adv_variant": "trades"}, "adv_variant: Input should be 'pgd' or 'freelb'"),
+    ({"noise": "adv", "noise_scale": 0.1, "adv_step_size": -0.01}, "adv_step_size: Input should be greater than 0"),
+    ({"noise": "rs-rp", "noise_scale": 0.1, "noise_samples": 0}, "noise_samples: Input should be greater than or"),
+    ({"noise": "adv", "noise_scale": 0.1, "noise_scale_unit": "percent"},
+     "noise_scale_unit: Input should be 'absolute' or 'relative'"),
+    ({"noise": "rs-da", "noise_scale": 0.5, "synonym_source": "wordnet"},
+     "synonym_source: Input should be 'file', 'neighbours' or 'lab'"),
+    ({"noise": "rs-da", "noise_scale": 0.5, "synonym_source": "file"}, "synonym_source='file' needs synonym_file"),
+    ({"noise": "rs-da", "noise_scale": 0.5, "synonym_neighbours": 0}, "synonym_neighbours: Input should be greater"),
 ])
 def test_bad_noise_parameters_are_refused_naming_the_parameter(values, needle):
     with pytest.raises(ParamsError, match=needle):
@@ -327,6 +560,37 @@ def test_cache_keys_hold_only_the_knobs_a_method_uses():
     a = IntermediateParams(intermediate_lang="lab_fin")
     b = IntermediateParams(intermediate_lang="lab_fin", intermediate_noise="rs-rp", intermediate_noise_scale=0.1)
     assert a.key() != b.key()
+
+
+def test_synonym_file_with_another_source_is_refused(tmp_path):
+    f = tmp_path / "syn.tsv"
+    f.write_text("kamo\tbetu\n")
+    for source in ("neighbours", "lab"):
+        with pytest.raises(ParamsError, match=f"synonym_file is only read with synonym_source='file' "
+                                              f"\\(got synonym_source='{source}'\\)"):
+            EvaluateParams.from_dict({"noise": "rs-da", "noise_scale": 0.5, "synonym_file": str(f),
+                                      "synonym_source": source})
+    p = EvaluateParams.from_dict({"noise": "rs-da", "noise_scale": 0.5, "synonym_file": str(f),
+                                  "synonym_source": "file"})
+    assert p.key() == EvaluateParams(noise="rs-da", noise_scale=0.5, synonym_file=str(f)).key()  # same as implied
+    assert noise_config(p).synonyms == {"kamo": ["betu"]}
+
+
+@pytest.mark.parametrize("kwargs, needle", [
+    ({"method": "x"}, "unknown noise method 'x'; allowed: none, rs-rp"),
+    ({"method": "adv", "scale": 0.1, "unit": "percent"}, "unknown noise_scale_unit 'percent'; allowed: absolute"),
+    ({"method": "rs-rp", "scale": -0.1}, "noise_scale must be >= 0 \\(got -0.1\\)"),
+    ({"method": "rs-rp", "scale": float("nan")}, "noise_scale must be >= 0"),
+    ({"method": "adv", "scale": 0.1, "adv_steps": 0}, "adv_steps must be >= 1 \\(got 0\\)"),
+    ({"method": "adv", "scale": 0.1, "adv_norm": "l1"}, "unknown adv_norm 'l1'; allowed: l2, linf"),
+    ({"method": "adv", "scale": 0.1, "adv_variant": "trades"}, "unknown adv_variant 'trades'; allowed: pgd, freelb"),
+    ({"method": "adv", "scale": 0.1, "adv_step_size": 0.0}, "adv_step_size must be > 0 or None"),
+    ({"method": "rs-rp", "scale": 0.1, "samples": 0}, "noise_samples must be >= 1"),
+    ({"method": "rs-rp", "scale": 0.1, "distribution": "laplace"}, "unknown noise_distribution 'laplace'"),
+])
+def test_noise_config_refuses_bad_values_naming_the_parameter(kwargs, needle):
+    with pytest.raises(ValueError, match=needle):
+        NoiseConfig(**kwargs)
 
 
 def test_noise_config_refuses_unknown_methods():

@@ -53,6 +53,26 @@ def test_each_stage_trains_saves_loads_and_evaluates(tiny_params, tmp_path):
     assert {"token_accuracy", "span_f1"} <= set(mq.metric)
 
 
+def test_pair_task_runs_in_the_same_and_generalized_setting(tiny_params, tmp_path):
+    p = EvaluateParams(**tiny_params(intermediate_lang="lab_fin", intermediate_task="nli", target_task="paws",
+                                     run_dir=str(tmp_path / "r")))
+    m = stages.evaluate(p)
+    acc = m[(m.metric == "accuracy") & (m.phenomenon == "all") & (m.split == "test")]
+    same, gen = acc[acc.eval_setting == "same"], acc[acc.eval_setting == "generalized"]
+    assert set(same.eval_lang) == set(p.langs) and set(gen.eval_lang) == set(p.langs) - {p.source_lang}
+    # the generalized test set pairs the eval language's first sentences with English second ones
+    def words(df, col):
+        return [list(w) for w in df[col]]
+
+    mixed = stages.task_frame(p, "paws", "lab_fin", "test", "lab_eng")
+    assert words(mixed, "words") == words(stages.task_frame(p, "paws", "lab_fin", "test"), "words")
+    assert words(mixed, "words2") == words(stages.task_frame(p, "paws", "lab_eng", "test"), "words2")
+    rule = EvaluateParams(**tiny_params(model="rule-overlap", target_task="nli", run_dir=str(tmp_path / "o")))
+    assert set(stages.evaluate(rule).eval_setting) == {"same", "generalized"}
+    with pytest.raises(ValueError, match="rule-overlap.*pair task"):
+        EvaluateParams(**tiny_params(model="rule-overlap", target_task="anim"))
+
+
 def test_notebook_rejects_unknown_parameters(tiny_params):
     fields = STAGES["pretrain"].model_fields
     ns = {**{k: v for k, v in tiny_params().items() if k in fields}, "pretrain_stepz": 3}
@@ -129,6 +149,27 @@ def test_runner_runs_grid_skips_finished_work_and_analyses(cache_dir, tmp_path):
     # 10 pretraining steps learn nothing: the analysis says so instead of reading the gains as evidence
     assert any("pretraining barely learnt" in n for n in a.notes) and "mlm_accuracy" in a.languages
     assert a.custom_model is None and (out / "gains.csv").is_file() and not a.controls.empty
+
+
+def test_pair_task_grid_reports_the_generalized_setting_and_drops_stale_runs(cache_dir, tmp_path):
+    grid = [{"intermediate_lang": ["none", "lab_fin"], "target_task": ["paws"]},
+            {"model": ["rule-overlap"], "target_task": ["paws"]}]
+    runner = Runner(_experiment(cache_dir, "p", grid), outputs=tmp_path, echo=lambda s: None)
+    df = runner.run()
+    assert not runner.failed and set(df.eval_setting) == {"same", "generalized"}
+    from xltkit.analysis import analyze
+    from xltkit.config import AnalysisParams
+
+    analyze(AnalysisParams(experiment_dir=str(tmp_path / "p"), n_boot=100))
+    gen = pd.read_csv(tmp_path / "p" / "analysis" / "generalized.csv")
+    assert set(gen.model) == {"lab-bert", "rule-overlap"} and "lab_eng" not in set(gen.eval_lang)
+    assert "Generalized setting" in (tmp_path / "p" / "analysis" / "summary.txt").read_text()
+    # the same experiment with another grid: the old runs stay on disk but are no longer collected
+    old = set(df.run_id)
+    df2 = Runner(_experiment(cache_dir, "p", [{"model": ["rule-length"], "target_task": ["paws"]}]),
+                 outputs=tmp_path, echo=lambda s: None).run()
+    assert set(df2.model) == {"rule-length"} and not old & set(df2.run_id)
+    assert len(list((tmp_path / "p" / "runs").iterdir())) == len(old) + 1
 
 
 def test_a_failing_run_is_recorded_while_the_others_go_on_then_resumes(cache_dir, tmp_path, monkeypatch):

@@ -5,7 +5,8 @@ import pytest
 
 from xltkit.controls import fit_rule
 from xltkit.lab import Lab
-from xltkit.tasks import ROLE_TAGS, _draw, get_task, make_examples
+from xltkit.lab import Meaning
+from xltkit.tasks import ROLE_TAGS, _draw, get_task, inherent, is_paraphrase, make_examples, nli_label
 
 LANGS = ["lab_eng", "lab_fin", "lab_tur", "lab_jpn"]
 
@@ -58,8 +59,8 @@ def test_phenomena_are_labelled(lab):
 
 
 def test_unknown_task_names_the_allowed_ones():
-    with pytest.raises(ValueError, match="allowed: anim, vagent, roles, pos"):
-        get_task("nli")
+    with pytest.raises(ValueError, match="allowed: anim, vagent, roles, pos, feats, nli, paws"):
+        get_task("xnli")
 
 
 def test_bow_rule_learns_english_but_is_a_fair_control(lab):
@@ -71,3 +72,80 @@ def test_bow_rule_learns_english_but_is_a_fair_control(lab):
     test = make_examples(lab, "pos", "lab_eng", "test", 50)
     pred = wt.predict(test)
     assert np.mean([np.mean(np.array(p) == np.array(t)) for p, t in zip(pred, test.tags)]) > 0.8
+
+
+# ---- pair tasks ------------------------------------------------------------------------
+def _m(lab, **kw):
+    animate = sorted(lab.world.animate)
+    base = dict(agent=animate[0], verb=3, patient=[n for n in range(80) if n not in lab.world.animate][0],
+                agent_adjs=(4,), patient_adjs=(), tense=0, neg=False)
+    return Meaning(**{**base, **kw})
+
+
+def test_nli_labels_follow_the_meanings(lab):
+    p = _m(lab, agent_adjs=(4, 6))
+    ent, neu, con = 0, 1, 2
+    assert nli_label(lab, p, _m(lab, agent_adjs=(6,))) == ent  # modifier dropped
+    assert nli_label(lab, p, _m(lab, agent_adjs=(6, 4))) == ent  # modifiers reordered
+    assert nli_label(lab, p, _m(lab, agent_adjs=(4, 6, 8))) == neu  # modifier added
+    assert nli_label(lab, p, _m(lab, agent_adjs=(5, 6))) == con  # antonym of 4
+    assert nli_label(lab, p, _m(lab, agent_adjs=(4, 6), neg=True)) == con  # polarity
+    assert nli_label(lab, p, _m(lab, agent_adjs=(6,), tense=1)) == neu  # another time
+    assert nli_label(lab, p, _m(lab, agent=p.patient, patient=p.agent, agent_adjs=(), patient_adjs=(4, 6))) == neu
+    # the inherent property: an animate agent is "alive" (adjective 0), never "lifeless" (1)
+    assert inherent(lab, p.agent) == 0
+    assert nli_label(lab, p, _m(lab, agent_adjs=(4, 6, 0))) == ent
+    assert nli_label(lab, p, _m(lab, agent_adjs=(4, 6, 1))) == con
+
+
+def test_nli_is_balanced_and_surface_cues_stay_near_chance(lab):
+    train = make_examples(lab, "nli", "lab_eng", "train", 3000)
+    test = make_examples(lab, "nli", "lab_eng", "test", 1500)
+    counts = np.bincount(train.label, minlength=3) / len(train)
+    assert counts.min() > 0.3, counts
+    for rule, bound in (("rule-length", 0.38), ("rule-overlap", 0.6)):
+        acc = (fit_rule(rule, "pair", train).predict(test) == test.label.to_numpy()).mean()
+        assert acc < bound, f"{rule} solves NLI ({acc:.2f})"
+    flat = {p for ph in test.phenomena for p in ph}
+    assert {"negation", "antonym", "modifier_dropped", "modifier_added", "role_swap", "tense"} <= flat
+
+
+def test_paws_pairs_have_the_same_words_and_overlap_does_not_solve_them(lab):
+    train = make_examples(lab, "paws", "lab_eng", "train", 2000)
+    test = make_examples(lab, "paws", "lab_eng", "test", 1000)
+    assert all(sorted(a) == sorted(b) for a, b in zip(test.words, test.words2))  # English-like: same bag
+    assert 0.45 < test.label.mean() < 0.55
+    for rule in ("rule-length", "rule-bow", "rule-overlap"):
+        acc = (fit_rule(rule, "pair", train).predict(test) == test.label.to_numpy()).mean()
+        assert acc < 0.58, f"{rule} solves PAWS ({acc:.2f})"
+    p = _m(lab, agent_adjs=(4, 6), patient_adjs=(8,))
+    assert is_paraphrase(p, _m(lab, agent_adjs=(6, 4), patient_adjs=(8,)))
+    assert not is_paraphrase(p, _m(lab, agent_adjs=(8, 6), patient_adjs=(4,)))
+
+
+def test_pair_test_sets_are_parallel_and_generalized_pairs_mix_languages(lab):
+    eng = make_examples(lab, "nli", "lab_eng", "test", 200)
+    fin = make_examples(lab, "nli", "lab_fin", "test", 200)
+    mixed = make_examples(lab, "nli", "lab_fin", "test", 200, "lab_eng")
+    assert (eng.label == fin.label).all() and (mixed.label == eng.label).all()
+    assert list(mixed.words) == list(fin.words) and list(mixed.words2) == list(eng.words2)
+    assert list(fin.words2) != list(eng.words2)
+    with pytest.raises(ValueError, match="needs a pair task"):
+        make_examples(lab, "anim", "lab_fin", "test", 10, "lab_eng")
+
+
+def test_overlap_rule_needs_a_pair_task(lab):
+    with pytest.raises(ValueError, match="needs a pair task"):
+        fit_rule("rule-overlap", "sequence", make_examples(lab, "anim", "lab_eng", "train", 50))
+
+
+def test_feats_tags_are_the_ud_features_the_forms_mark(lab):
+    fin = make_examples(lab, "feats", "lab_fin", "test", 300)
+    eng = make_examples(lab, "feats", "lab_eng", "test", 300)
+    labels = get_task("feats").labels
+    fin_feats = {labels[t] for tags in fin.tags for t in tags}
+    eng_feats = {labels[t] for tags in eng.tags for t in tags}
+    assert "Case=Acc|Number=Plur" in fin_feats and not any("Case=" in f for f in eng_feats)
+    assert any("Tense=Past" in f for f in eng_feats) and all(len(w) == len(t) for w, t in zip(fin.words, fin.tags))
+    # parallel: same meanings, so the two languages' verbs carry the same polarity where both mark it
+    assert (fin.phenomena.map(lambda p: "negation" in p) == eng.phenomena.map(lambda p: "negation" in p)).all()

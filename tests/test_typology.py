@@ -18,7 +18,9 @@ import pytest
 
 from xltkit import typology
 from xltkit.cli import main
-from xltkit.typology import DISTANCES, MORPHOLOGY_FEATURES, distance_table, glottocode, morphology_index, resolve
+from xltkit.lab import get_spec
+from xltkit.typology import (DISTANCES, LAB_SYNTAX_FEATURES, MORPHOLOGY_FEATURES, distance_table, feature_table,
+                             glottocode, lab_syntax_features, morphology_index, resolve, syntactic_distance)
 
 LANGS = ["fin", "hun", "eng", "tur", "jpn", "swh"]
 PLAIN = [k for k in DISTANCES if k != "morphological"]
@@ -190,6 +192,79 @@ def test_morphology_index_orders_languages_and_reports_gaps():
     assert "no glottocode for est" in df.loc["est", "missing"] and df.loc["est", "glottocode"] == ""
     assert df.loc["fin", "proxy_for"] == ""
     assert df.loc["lab_tur", "proxy_for"] == "tur" and df.loc["lab_tur", "glottocode"] == "nucl1301"
+
+
+# ---------------------------------------------------------------- lab and real languages as feature rows
+
+
+def test_syntactic_distance_is_urielplus_definition(plain, plain_cache):
+    rows = typology._uriel_rows(LANGS, plain_cache)
+    for a in LANGS:
+        for b in LANGS:
+            assert syntactic_distance(rows[a], rows[b]) == pytest.approx(_row(plain, a, b).syntactic, abs=1e-4), (a, b)
+
+
+def test_lab_features_follow_the_parameters():
+    tur, jpn, m0 = (lab_syntax_features(get_spec(c)) for c in ("lab_tur", "lab_jpn", "lab_m0"))
+    assert (tur["S_SOV"], tur["S_SVO"], tur["S_OBJECT_BEFORE_VERB"], tur["S_CASE_SUFFIX"]) == (1, 0, 1, 1)
+    assert (jpn["S_CASE_ENCLITIC"], jpn["S_CASE_SUFFIX"], jpn["S_NEGATIVE_SUFFIX"]) == (1, 0, 1)
+    assert m0["S_CASE_MARK"] == 0 and m0["S_PLURAL_SUFFIX"] == 0 and m0["S_NEGATIVE_WORD"] == 1
+    swh = lab_syntax_features(get_spec("lab_swh"))
+    assert (swh["S_ADJECTIVE_AFTER_NOUN"], swh["S_POSSESSOR_AFTER_NOUN"], swh["S_TAM_PREFIX"]) == (1, 1, 1)
+    assert set(tur) == set(LAB_SYNTAX_FEATURES)
+
+
+def test_lab_rows_have_the_real_rows_columns(plain_cache):
+    df = feature_table(["lab_fin", "fin", "lab_m0", "lab_tur"], cache_dir=plain_cache).set_index("lang")
+    assert list(df.columns) == ["row_source", "proxy_for", *LAB_SYNTAX_FEATURES]
+    assert list(df.row_source) == ["lab", "URIEL+", "lab", "lab"]
+    fin, lab_fin = df.loc["fin", list(LAB_SYNTAX_FEATURES)], df.loc["lab_fin", list(LAB_SYNTAX_FEATURES)]
+    for f in ("S_SVO", "S_SOV", "S_ADJECTIVE_BEFORE_NOUN", "S_POSSESSOR_BEFORE_NOUN", "S_CASE_SUFFIX", "S_TAM_SUFFIX"):
+        assert lab_fin[f] == fin[f] == 1 or lab_fin[f] == fin[f] == 0, f
+    assert df.loc["lab_m0", list(LAB_SYNTAX_FEATURES)].notna().all()
+    imitated = feature_table(["lab_fin"], cache_dir=plain_cache, lab_features="imitated").iloc[0]
+    assert imitated.row_source == "URIEL+" and imitated.proxy_for == "fin" and imitated.S_SVO == fin.S_SVO
+
+
+def test_lab_languages_without_a_real_one_get_a_syntactic_distance(plain_cache):
+    series = ["lab_m0", "lab_m3", "lab_m4", "lab_m5"]
+    df = distance_table(series, [*series, "lab_fin", "fin"], kinds=["syntactic", "genetic"], cache_dir=plain_cache)
+    assert df.syntactic.between(0, 1).all() and df.genetic.isna().all()
+    assert "genetic: lab_m0 imitates no real language" in _row(df, "lab_m0", "lab_fin").missing
+    assert "genetic: lab_m3 and lab_m5 imitate no real language" in _row(df, "lab_m3", "lab_m5").missing
+    assert "syntactic:" not in _row(df, "lab_m0", "lab_fin").missing
+    assert _row(df, "lab_m0", "lab_m0").syntactic == 0 < _row(df, "lab_m0", "lab_m5").syntactic
+    # lab_m3 has Finnish's plural, case and tense suffixes; lab_m4 adds a negative suffix, which Finnish
+    # lacks (WALS 112A: a negative word); lab_m5 adds agreement, which no URIEL+ syntactic feature codes
+    d = {c: _row(df, c, "lab_fin").syntactic for c in series}
+    assert d["lab_m3"] < d["lab_m4"] == d["lab_m5"] < d["lab_m0"]
+    assert _row(df, "lab_m4", "lab_m5").syntactic == 0
+    assert _row(df, "lab_m5", "lab_fin").syntactic == _row(df, "lab_m5", "fin").syntactic  # lab_fin stands for fin
+    assert _row(df, "lab_m5", "lab_fin").target_proxy_for == "fin"
+
+
+def test_own_lab_features_give_the_lab_grammars_distance(plain, plain_cache):
+    langs = ["lab_fin", "lab_tur", "lab_eng"]
+    own = distance_table(langs, kinds=["syntactic", "genetic"], cache_dir=plain_cache, lab_features="own")
+    rows = {c: lab_syntax_features(get_spec(c)) for c in langs}
+    assert _row(own, "lab_fin", "lab_tur").syntactic == syntactic_distance(rows["lab_fin"], rows["lab_tur"])
+    assert _row(own, "lab_fin", "lab_tur").syntactic != _row(plain, "fin", "tur").syntactic
+    assert _row(own, "lab_fin", "lab_tur").genetic == _row(plain, "fin", "tur").genetic  # other kinds: imitated
+    assert _row(own, "lab_fin", "lab_fin").syntactic == 0
+    with pytest.raises(ValueError, match="'mine'; allowed: imitated, own"):
+        distance_table(langs, kinds=["syntactic"], cache_dir=plain_cache, lab_features="mine")
+
+
+def test_feature_rows_are_cached(plain_cache, monkeypatch):
+    feature_table(["fin", "eng", "lab_m2"], cache_dir=plain_cache)
+    _forbid_urielplus(monkeypatch)
+    df = distance_table(["lab_m2"], ["fin", "eng"], kinds=["syntactic"], cache_dir=plain_cache)
+    assert df.syntactic.notna().all()
+
+
+def test_morphology_index_of_a_lab_only_language_is_missing_not_an_error():
+    row = morphology_index(["lab_m3"]).iloc[0]
+    assert math.isnan(row.morphology_index) and "lab_m3 imitates no real language" in row.missing
 
 
 # ---------------------------------------------------------------- Grambank (slow: about 50 s, once)

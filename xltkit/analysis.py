@@ -15,7 +15,7 @@ import pandas as pd
 
 from xltkit import plots, results
 from xltkit.config import AnalysisParams
-from xltkit.gains import gain_table, pooled_accuracy, seed_gains
+from xltkit.gains import gain_table, pooled_accuracy, seed_gains, with_noise_settings
 from xltkit.stats import LRTResult, MixedResult, fit_mixed, likelihood_ratio_test, standardize
 
 CONTROL_UNTRAINED = "lab-bert-untrained"
@@ -36,6 +36,7 @@ class Analysis:
     lrt: LRTResult | None = None
     model_data: pd.DataFrame = field(default_factory=pd.DataFrame)
     custom_model: MixedResult | None = None
+    generalized: pd.DataFrame = field(default_factory=pd.DataFrame)  # pair tasks, second sentence in source_lang
     figures: dict[str, Path] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
 
@@ -78,9 +79,28 @@ class Analysis:
             t = self.lrt
             lines.append(f"Likelihood-ratio test (ML refits) of the language predictors: "
                          f"chi2({t.df}) = {t.statistic:.2f}, p = {t.p_value:.3g}")
+        if not self.generalized.empty:
+            g = self.generalized
+            lines.append("\nGeneralized setting (pair tasks: first sentence in eval_lang, second in source_lang); "
+                         "accuracy (test, pooled over seeds, 95% Wilson CI) and its difference to the same-language "
+                         "setting:")
+            lines.append(g.to_string(index=False, float_format=lambda x: f"{x:.3f}"))
         for n in self.notes:
             lines.append(f"note: {n}")
         return "\n".join(lines)
+
+
+def generalized_table(gen: pd.DataFrame, same: pd.DataFrame) -> pd.DataFrame:
+    """Pooled accuracy in the generalized setting beside the same-language setting of the
+    same runs: how much a pair in two languages costs (or gains)."""
+    if gen.empty:
+        return pd.DataFrame()
+    keys = [c for c in gen.columns if c not in ("accuracy", "ci_low", "ci_high", "n", "n_seeds")]
+    t = gen.merge(same[keys + ["accuracy"]].rename(columns={"accuracy": "same_accuracy"}), on=keys, how="left")
+    t = t.assign(setting=setting(t), minus_same=t["accuracy"] - t["same_accuracy"])
+    cols = ["model", "setting", "target_task", "source_lang", "eval_lang", "accuracy", "ci_low", "ci_high",
+            "same_accuracy", "minus_same"]
+    return t[cols].sort_values(["model", "setting", "eval_lang"]).reset_index(drop=True)
 
 
 def controls_table(acc: pd.DataFrame) -> pd.DataFrame:
@@ -122,8 +142,13 @@ def analyze(p: AnalysisParams) -> Analysis:
     notes: list[str] = []
     if res.empty:
         raise ValueError(f"{res_path} has no rows: no run has finished yet (xltkit status {exp_dir})")
+    res, preds = (df if "eval_setting" in df else df.assign(eval_setting="same") for df in (res, preds))
+    same_acc = pooled_accuracy(res[res.eval_setting == "same"], confidence=p.confidence)
+    generalized = generalized_table(pooled_accuracy(res[res.eval_setting == "generalized"], confidence=p.confidence),
+                                    same_acc)
+    res, preds = res[res.eval_setting == "same"], preds[preds.eval_setting == "same"]
 
-    acc = pooled_accuracy(res, confidence=p.confidence)
+    acc = same_acc
     controls = controls_table(acc) if "accuracy" in set(res.metric) else pd.DataFrame()
     if CONTROL_UNTRAINED not in set(res.model):
         notes.append(f"no {CONTROL_UNTRAINED} runs: the no-pretraining control is missing")
@@ -151,8 +176,8 @@ def analyze(p: AnalysisParams) -> Analysis:
     random = [c for c in RANDOM_FACTORS if not zero_shot.empty and zero_shot[c].nunique() > 1]
     if len(zero_shot) >= 6:
         # one coefficient per intermediate language (and noise setting): its mean zero-shot gain in points
-        zero_shot = zero_shot.assign(noise_setting=noise_label(zero_shot))
-        rhs = ("0 + C(intermediate_lang):C(noise_setting)" if zero_shot.noise_setting.nunique() > 1
+        zero_shot = zero_shot.assign(noise_label=noise_label(zero_shot))  # every knob of both stages
+        rhs = ("0 + C(intermediate_lang):C(noise_label)" if zero_shot.noise_label.nunique() > 1
                else "0 + C(intermediate_lang)")
         try:
             model = fit_mixed(zero_shot, f"gain_pts ~ {rhs}", random=random, reml=True)
@@ -176,7 +201,8 @@ def analyze(p: AnalysisParams) -> Analysis:
         gains = model_table(gains, languages, notes)
     notes = list(dict.fromkeys(notes))  # the same problem met twice is reported once
     a = Analysis(out, acc, controls, gains, sg, model, languages=languages, typology_model=typology_model,
-                 typology_predictors=predictors, lrt=lrt, model_data=data, custom_model=custom, notes=notes)
+                 typology_predictors=predictors, lrt=lrt, model_data=data, custom_model=custom, generalized=generalized,
+                 notes=notes)
     a.figures = plots.analysis_figures(a, out)
     _write(a)
     return a
@@ -185,7 +211,7 @@ def analyze(p: AnalysisParams) -> Analysis:
 def _write(a: Analysis) -> None:
     out = a.out_dir
     for name, df in (("accuracy", a.accuracy), ("controls", a.controls), ("gains", a.gains),
-                     ("seed_gains", a.seed_gains)):
+                     ("seed_gains", a.seed_gains), ("generalized", a.generalized)):
         results.write_parquet(df, out / f"{name}.parquet")
         df.to_csv(out / f"{name}.csv", index=False)
     if not a.languages.empty:
@@ -204,15 +230,21 @@ RANDOM_FACTORS = ["eval_lang", "target_task", "intermediate_task"]
 
 
 def noise_label(df: pd.DataFrame) -> pd.Series:
-    """The noise method and scale of each row, e.g. "rs-rp@0.1" (or "none@0")."""
-    return df["noise"].astype(str) + "@" + df["noise_scale"].map("{:g}".format)
+    """The noise setting of each row, every knob included (the ``noise_setting`` column,
+    :func:`xltkit.noise.setting_label`), e.g. "adv(pgd,l2,K=3,eps=0.01,rel)" or "none";
+    preceded by the intermediate stage's where that has noise ("rs-rp(...) > adv(...)").
+    Tables from before the column existed give "rs-rp@0.1"."""
+    df = with_noise_settings(df)
+    target, inter = df["noise_setting"].astype(str), df["intermediate_noise_setting"].astype(str)
+    return target.where(inter == "none", inter + " > " + target)
 
 
 def setting(df: pd.DataFrame) -> pd.Series:
     """A row's training setting as a label: the intermediate language, plus the noise
-    method and scale where there is noise ("lab_fin +rs-rp@0.1")."""
+    setting where there is noise ("lab_fin +rs-rp(ball,r=0.1,m=1)")."""
     label = df["intermediate_lang"].astype(str)
-    return label.where(df["noise"] == "none", label + " +" + noise_label(df))
+    noise = noise_label(df)
+    return label.where(noise == "none", label + " +" + noise)
 
 
 def language_table(exp_dir: Path, notes: list[str]) -> pd.DataFrame:
@@ -223,10 +255,10 @@ def language_table(exp_dir: Path, notes: list[str]) -> pd.DataFrame:
     from xltkit.lab import get_spec
     from xltkit.morphology import richness_table
 
-    manifests = sorted(Path(exp_dir, "runs").glob("*/manifest.json"))
-    if not manifests:
+    runs = results.finished_runs(exp_dir)
+    if not runs:
         return pd.DataFrame()
-    man = results.read_json(manifests[0])
+    man = results.read_json(runs[0] / "manifest.json")
     dp = DataParams(**{k: v for k, v in man["params"].items() if k in DataParams.model_fields})
     data_dir = Path(man.get("stage_dirs", {}).get("data") or Path(dp.cache_dir) / "data" / dp.key())
     if not results.is_done(data_dir):
@@ -243,8 +275,8 @@ def language_table(exp_dir: Path, notes: list[str]) -> pd.DataFrame:
                            "n_categories": len(s.noun_categories) + len(s.verb_categories)}
                           for s in map(get_spec, dp.langs)])
     table = specs.merge(rich, on="lang")
-    for m in manifests:  # how well the shared pretraining learnt each language (held-out masked words)
-        d = results.read_json(m)
+    for run in runs:  # how well the shared pretraining learnt each language (held-out masked words)
+        d = results.read_json(run / "manifest.json")
         pre = d.get("stage_dirs", {}).get("pretrain")
         if d["params"].get("model") == "lab-bert" and pre and (Path(pre) / "stats.json").is_file():
             acc = results.read_json(Path(pre) / "stats.json").get("heldout_mlm_accuracy", {})
@@ -299,7 +331,7 @@ def model_table(zero_shot: pd.DataFrame, languages: pd.DataFrame, notes: list[st
 
 def _typology_model(zero_shot: pd.DataFrame, languages: pd.DataFrame, notes: list[str]):
     """Gain ~ morphological richness of the intermediate and target languages (and their
-    interaction), their syntactic distance, target resource level and noise method, with
+    interaction), their syntactic distance, target resource level and noise setting, with
     crossed random intercepts; predictors standardized; a likelihood-ratio test (ML refits)
     of the language predictors against the model without them."""
     if languages.empty:
@@ -317,9 +349,10 @@ def _typology_model(zero_shot: pd.DataFrame, languages: pd.DataFrame, notes: lis
     terms = list(predictors)
     if {"inter_fertility", "target_fertility"} <= set(predictors):
         terms.append("inter_fertility:target_fertility")  # does a rich intermediate help rich targets?
-    base = ["C(noise)"] if data["noise"].nunique() > 1 else []
+    noise = "noise_label" if "noise_label" in data else "noise"  # the whole setting: runs differing in a knob differ
+    base = [f"C({noise})"] if data[noise].nunique() > 1 else []
     if base and "inter_fertility" in predictors:  # does noise change what a rich intermediate language buys?
-        terms.append("C(noise):inter_fertility")
+        terms.append(f"C({noise}):inter_fertility")
     full = "gain_pts ~ " + " + ".join(base + terms)
     reduced = "gain_pts ~ " + (" + ".join(base) if base else "1")
     random = [c for c in RANDOM_FACTORS if data[c].nunique() > 1]

@@ -23,7 +23,7 @@ from typing import Any, ClassVar, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from xltkit.controls import RULES
+from xltkit.controls import PAIR_ONLY_RULES, RULES
 from xltkit.lab import DEFAULT_LANGS, PRESETS
 from xltkit.tasks import TASKS
 
@@ -41,10 +41,19 @@ NOISE_KNOBS: dict[str, tuple[str, ...]] = {
     "adv_step_size": ("adv",),
     "adv_norm": ("adv",),
     "adv_variant": ("adv",),
+    "noise_scale_unit": ("rs-rp", "adv"),
     "synonym_file": ("rs-da",),
+    "synonym_source": ("rs-da",),
     "synonym_neighbours": ("rs-da",),
     "code_switch_langs": ("code-switch",),
 }
+#: knobs that enter a cache key only away from these values (the keys runs had before the knob existed)
+NOISE_KNOB_NEUTRAL: dict[str, tuple[Any, ...]] = {
+    "noise_scale_unit": ("absolute",),
+    "synonym_source": (None, "file", "neighbours"),  # file vs neighbours is already said by synonym_file
+}
+SCALE_UNITS = ("absolute", "relative")
+SYNONYM_SOURCES = ("file", "neighbours", "lab")
 
 
 def _check_noise_method(v: str, name: str) -> str:
@@ -155,7 +164,8 @@ class PretrainParams(DataParams):
     hidden_size: int = Field(128, ge=8)
     num_layers: int = Field(2, ge=1)
     num_heads: int = Field(4, ge=1)
-    max_length: int = Field(32, ge=8, description="maximum tokens per sentence, [CLS] and [SEP] included")
+    max_length: int = Field(64, ge=8, description="maximum tokens per input (a sentence, or both sentences of a "
+                            "pair task), [CLS] and [SEP] included")
     pretrain_steps: int = Field(20, ge=0, description="MLM optimisation steps")
     pretrain_batch_size: int = Field(128, ge=1)
     pretrain_lr: float = Field(2e-3, gt=0)
@@ -213,7 +223,17 @@ class IntermediateParams(PretrainParams):
     synonym_file: str | None = Field(None, description="rs-da: TSV, one line per word: "
                                      "word<TAB>synonym[<TAB>synonym...]; None = nearest neighbours in the "
                                      "encoder's input-embedding space")
-    synonym_neighbours: int = Field(5, ge=1, description="rs-da without synonym_file: neighbours per word")
+    synonym_source: Literal["file", "neighbours", "lab"] | None = Field(
+        None, description="rs-da: where synonyms come from: 'file' = synonym_file; 'neighbours' = the "
+        "synonym_neighbours nearest words in the encoder's input-embedding space; 'lab' = the lab's own synonym "
+        "lexicon of the training language (Lab.synonyms); None = 'file' if synonym_file is set, else 'neighbours'")
+    synonym_neighbours: int = Field(5, ge=1, description="rs-da with synonym_source 'neighbours': neighbours per word")
+    noise_scale_unit: Literal["absolute", "relative"] = Field(
+        "absolute", description="rs-rp, adv: unit of noise_scale (and adv_step_size). 'absolute' = input-embedding "
+        "units; 'relative' = a multiple of the encoder's own input word embeddings, measured when training starts: "
+        "the mean L2 norm of the embedding rows for L2 bounds (rs-rp ball, adv l2), the per-coordinate RMS for "
+        "adv linf (epsilon per coordinate) and rs-rp gaussian (std per coordinate), so one setting means the same "
+        "across encoders")
     code_switch_langs: list[str] | None = Field(None, description="code-switch: lab languages whose dictionary words "
                                                 "replace source words; None = all other langs")
 
@@ -239,6 +259,12 @@ class IntermediateParams(PretrainParams):
                 raise ValueError(f"code_switch_langs: {code!r} is not in langs; allowed: {', '.join(self.langs)}")
         if self.code_switch_langs == []:
             raise ValueError("code_switch_langs: give at least one language, or None for all other langs")
+        if self.synonym_source == "file" and self.synonym_file is None:
+            raise ValueError("synonym_source='file' needs synonym_file (a TSV: word<TAB>synonym[<TAB>synonym...]); "
+                             f"or choose another synonym_source ({', '.join(SYNONYM_SOURCES)})")
+        if self.synonym_source in ("neighbours", "lab") and self.synonym_file is not None:
+            raise ValueError(f"synonym_file is only read with synonym_source='file' (got synonym_source="
+                             f"{self.synonym_source!r}); drop one of them")
         if self.intermediate_noise == "code-switch" and self.intermediate_lang != "none":
             _check_code_switch(self, self.intermediate_lang, "intermediate_noise")
         return self
@@ -269,7 +295,7 @@ class IntermediateParams(PretrainParams):
             d.pop("intermediate_noise_scale")
         used = {inter_noise, getattr(self, "noise", "none")}
         for k, methods in NOISE_KNOBS.items():
-            if not used & set(methods):
+            if not used & set(methods) or d[k] in NOISE_KNOB_NEUTRAL.get(k, ()):
                 d.pop(k)
         return d
 
@@ -285,8 +311,9 @@ class FinetuneParams(IntermediateParams):
     noise: str = Field("none", description="noise injection while fine-tuning (training only, never in evaluation), "
                        "one of " + ", ".join(NOISE_METHODS))
     noise_scale: float = Field(0.0, ge=0, description="strength of noise: rs-rp radius (per-token L2 norm in "
-                               "input-embedding space); adv epsilon (per-token bound); word-dropout, word-swap, "
-                               "char-noise, rs-da, code-switch: probability per word (at most 1)")
+                               "input-embedding space); adv epsilon (per-token bound); both in noise_scale_unit; "
+                               "word-dropout, word-swap, char-noise, rs-da, code-switch: probability per word "
+                               "(at most 1)")
 
     @field_validator("target_task")
     @classmethod
@@ -302,6 +329,10 @@ class FinetuneParams(IntermediateParams):
     def _source_in_lab(self):
         if self.source_lang not in self.langs:
             raise ValueError(f"source_lang {self.source_lang!r} is not in langs; allowed: {', '.join(self.langs)}")
+        if self.model in PAIR_ONLY_RULES and TASKS[self.target_task].kind != "pair":
+            pairs = ", ".join(t for t, s in TASKS.items() if s.kind == "pair")
+            raise ValueError(f"model {self.model!r} compares the two sentences of a pair task; target_task "
+                             f"{self.target_task!r} has one sentence: use a pair task ({pairs}) or another control")
         _check_noise_scale(self.noise, self.noise_scale, "noise")
         if self.noise == "code-switch":
             _check_code_switch(self, self.source_lang, "noise")
@@ -314,6 +345,8 @@ class EvaluateParams(FinetuneParams):
     eval_langs: list[str] | None = Field(None, description="languages to evaluate (default: all langs)")
     experiment: str = Field("scratch", description="experiment name (a column of the metrics table)")
     run_dir: str = Field("outputs/scratch/run", description="where the run's metrics are written")
+    generalized: bool = Field(True, description="pair tasks: also evaluate each language with the second sentence in "
+                              "source_lang (the generalized cross-lingual setting; metrics column eval_setting)")
 
     @model_validator(mode="after")
     def _eval_in_lab(self):

@@ -7,7 +7,12 @@ like the encoder, and evaluated on every language's test set.
 - ``rule-length``: majority label for each sentence length (in words).
 - ``rule-bow``: multinomial Naive Bayes on word forms plus (word, position third)
   features, the strongest cheap surface model of the prototypes (FACTS.md); for token
-  tasks the most frequent tag of each word form.
+  tasks the most frequent tag of each word form; for pair tasks the words of each
+  sentence and the words only one of them has.
+- ``rule-overlap`` (pair tasks): gradient-boosted trees on word-overlap features (Jaccard
+  overlap, words only in one sentence, words in the same position, both lengths and
+  their difference), the cue that hypothesis-only and overlap heuristics exploit in NLI
+  and paraphrase data (McCoy et al. 2019; Zhang et al. 2019, PAWS).
 """
 
 from __future__ import annotations
@@ -16,10 +21,12 @@ from collections import Counter, defaultdict
 
 import numpy as np
 import pandas as pd
+from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.feature_extraction.text import CountVectorizer
 from sklearn.naive_bayes import MultinomialNB
 
-RULES = ("rule-length", "rule-bow")
+RULES = ("rule-length", "rule-bow", "rule-overlap")
+PAIR_ONLY_RULES = ("rule-overlap",)
 
 
 def _bow_features(words: list[str]) -> list[str]:
@@ -27,27 +34,66 @@ def _bow_features(words: list[str]) -> list[str]:
     return list(words) + [f"{w}@{3 * j // n}" for j, w in enumerate(words)]
 
 
+def _pair_bow_features(pair) -> list[str]:
+    a, b = pair
+    return [f"1:{w}" for w in a] + [f"2:{w}" for w in b] + [f"-{w}" for w in set(a) - set(b)] + \
+        [f"+{w}" for w in set(b) - set(a)]
+
+
+def overlap_features(a: list[str], b: list[str]) -> list[float]:
+    """Surface features of a sentence pair: lengths, their difference, Jaccard overlap of
+    word types, words only in the first / second, words equal at the same position."""
+    sa, sb = set(a), set(b)
+    same_pos = sum(x == y for x, y in zip(a, b))
+    return [len(a), len(b), len(b) - len(a), len(sa & sb) / max(1, len(sa | sb)), len(sa - sb), len(sb - sa),
+            same_pos, max(len(a), len(b)) - same_pos]
+
+
+def _inputs(df: pd.DataFrame) -> list:
+    """Sentences, or (sentence, sentence) for pair frames."""
+    return list(zip(df["words"], df["words2"])) if "words2" in df else list(df["words"])
+
+
+def _length(x) -> int | tuple[int, int]:
+    return len(x) if not isinstance(x, tuple) else len(x[1]) - len(x[0])
+
+
 class LengthRule:
+    """Majority label per sentence length (pairs: per length difference)."""
+
     def fit(self, train: pd.DataFrame) -> "LengthRule":
-        table: dict[int, Counter] = defaultdict(Counter)
-        for words, y in zip(train["words"], train["label"]):
-            table[len(words)][int(y)] += 1
+        table: dict = defaultdict(Counter)
+        for x, y in zip(_inputs(train), train["label"]):
+            table[_length(x)][int(y)] += 1
         self.majority = Counter(int(y) for y in train["label"]).most_common(1)[0][0]
         self.by_length = {k: c.most_common(1)[0][0] for k, c in table.items()}
         return self
 
     def predict(self, df: pd.DataFrame) -> np.ndarray:
-        return np.array([self.by_length.get(len(w), self.majority) for w in df["words"]])
+        return np.array([self.by_length.get(_length(x), self.majority) for x in _inputs(df)])
 
 
 class BowRule:
     def fit(self, train: pd.DataFrame) -> "BowRule":
-        self.vec = CountVectorizer(analyzer=_bow_features)
-        self.nb = MultinomialNB().fit(self.vec.fit_transform(train["words"]), train["label"].to_numpy())
+        pair = "words2" in train
+        self.vec = CountVectorizer(analyzer=_pair_bow_features if pair else _bow_features)
+        self.nb = MultinomialNB().fit(self.vec.fit_transform(_inputs(train)), train["label"].to_numpy())
         return self
 
     def predict(self, df: pd.DataFrame) -> np.ndarray:
-        return self.nb.predict(self.vec.transform(df["words"]))
+        return self.nb.predict(self.vec.transform(_inputs(df)))
+
+
+class OverlapRule:
+    """Pair tasks: gradient-boosted trees on :func:`overlap_features`."""
+
+    def fit(self, train: pd.DataFrame) -> "OverlapRule":
+        x = np.array([overlap_features(a, b) for a, b in _inputs(train)])
+        self.model = HistGradientBoostingClassifier(max_iter=100, random_state=0).fit(x, train["label"].to_numpy())
+        return self
+
+    def predict(self, df: pd.DataFrame) -> np.ndarray:
+        return self.model.predict(np.array([overlap_features(a, b) for a, b in _inputs(df)]))
 
 
 class WordTagRule:
@@ -83,9 +129,11 @@ class PositionTagRule:
 
 
 def fit_rule(name: str, kind: str, train: pd.DataFrame):
-    """The rule ``name`` ("rule-length" | "rule-bow") fitted on ``train`` for a task of ``kind``."""
+    """The rule ``name`` (one of :data:`RULES`) fitted on ``train`` for a task of ``kind``."""
     if name not in RULES:
         raise ValueError(f"unknown rule {name!r}; allowed: {', '.join(RULES)}")
-    if kind == "sequence":
-        return (LengthRule() if name == "rule-length" else BowRule()).fit(train)
+    if name in PAIR_ONLY_RULES and kind != "pair":
+        raise ValueError(f"{name} compares two sentences: it needs a pair task (kind 'pair'), not a {kind} task")
+    if kind in ("sequence", "pair"):
+        return {"rule-length": LengthRule, "rule-bow": BowRule, "rule-overlap": OverlapRule}[name]().fit(train)
     return (PositionTagRule() if name == "rule-length" else WordTagRule()).fit(train)

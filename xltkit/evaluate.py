@@ -16,7 +16,7 @@ def _align(pred, n: int) -> list[int]:
 
 
 def _example_scores(task: TaskSpec, df: pd.DataFrame, pred: list) -> np.ndarray:
-    if task.kind == "sequence":
+    if task.kind != "token":
         return (np.asarray(pred) == df["label"].to_numpy()).astype(float)
     return np.asarray([float(np.mean(np.asarray(_align(p, len(tags))) == np.asarray(tags)))
                        for tags, p in zip(df["tags"], pred)])
@@ -29,7 +29,7 @@ def score(task: TaskSpec, df: pd.DataFrame, pred: list) -> tuple[pd.DataFrame, p
     subsets = {"all": np.ones(len(df), bool)}
     for name in sorted({x for ph in phen for x in ph}):
         subsets[name] = phen.map(lambda ph, n=name: n in ph).to_numpy()
-    metric = "accuracy" if task.kind == "sequence" else "token_accuracy"
+    metric = "token_accuracy" if task.kind == "token" else "accuracy"
     rows = [{"metric": metric, "value": float(per_ex[mask].mean()), "n_examples": int(mask.sum()), "phenomenon": name}
             for name, mask in subsets.items() if mask.any()]
     if task.kind == "token" and any(lab.startswith("B-") for lab in task.labels):
@@ -39,8 +39,8 @@ def score(task: TaskSpec, df: pd.DataFrame, pred: list) -> tuple[pd.DataFrame, p
         rows.append({"metric": "span_f1", "value": float(f1_score(gold, hyp)), "n_examples": len(df), "phenomenon": "all"})
     preds = pd.DataFrame({
         "example_id": df["id"].to_numpy(),
-        "label": df["label"].to_numpy() if task.kind == "sequence" else -1,
-        "pred": np.asarray(pred) if task.kind == "sequence" else -1,
+        "label": df["label"].to_numpy() if task.kind != "token" else -1,
+        "pred": np.asarray(pred) if task.kind != "token" else -1,
         "correct": per_ex,
         "phenomena": phen.map(lambda ph: ",".join(ph)),
     })

@@ -18,13 +18,26 @@ import numpy as np
 import pandas as pd
 from statsmodels.stats.proportion import proportion_confint
 
-PAIR_KEYS = ["model", "target_task", "source_lang", "noise", "noise_scale", "seed"]
-CELL_KEYS = ["model", "target_task", "source_lang", "noise", "noise_scale"]
+PAIR_KEYS = ["model", "target_task", "source_lang", "noise", "noise_scale", "noise_setting", "seed"]
+CELL_KEYS = ["model", "target_task", "source_lang", "noise", "noise_scale", "noise_setting"]
+INTER_KEYS = ["intermediate_task", "intermediate_lang", "intermediate_noise_setting"]  # the baseline has none
+
+
+def with_noise_settings(results: pd.DataFrame) -> pd.DataFrame:
+    """``results`` with the noise-setting columns; tables from before they existed get
+    labels from what they have ("rs-rp@0.1": their other knobs are unknown)."""
+    add = {}
+    if "noise_setting" not in results:
+        add["noise_setting"] = results["noise"].astype(str).where(
+            results["noise"] == "none", results["noise"].astype(str) + "@" + results["noise_scale"].map("{:g}".format))
+    if "intermediate_noise_setting" not in results:
+        add["intermediate_noise_setting"] = "none"
+    return results.assign(**add) if add else results
 
 
 def _runs(results: pd.DataFrame) -> pd.DataFrame:
-    cols = ["run_id", "intermediate_task", "intermediate_lang"] + PAIR_KEYS
-    return results[cols].drop_duplicates("run_id")
+    cols = ["run_id"] + INTER_KEYS + PAIR_KEYS
+    return with_noise_settings(results)[cols].drop_duplicates("run_id")
 
 
 def hierarchical_bootstrap(diff: np.ndarray, n_boot: int, rng: np.random.Generator, confidence: float = 0.95):
@@ -43,6 +56,7 @@ def hierarchical_bootstrap(diff: np.ndarray, n_boot: int, rng: np.random.Generat
 def seed_gains(results: pd.DataFrame, split: str = "test", metric: str | None = None) -> tuple[pd.DataFrame, list[str]]:
     """Per-seed gains (one row per run with intermediate training and evaluation language)
     and a list of messages about runs that had no matching baseline."""
+    results = with_noise_settings(results)
     r = results[(results.split == split) & (results.phenomenon == "all")]
     if metric:
         r = r[r.metric == metric]
@@ -54,7 +68,7 @@ def seed_gains(results: pd.DataFrame, split: str = "test", metric: str | None = 
         if k not in base.index:
             missing.add(tuple(row[c] for c in PAIR_KEYS))
             continue
-        rows.append({**{c: row[c] for c in PAIR_KEYS + ["intermediate_task", "intermediate_lang", "eval_lang", "metric"]},
+        rows.append({**{c: row[c] for c in PAIR_KEYS + INTER_KEYS + ["eval_lang", "metric"]},
                      "value": row["value"], "baseline": base.loc[k], "gain": row["value"] - base.loc[k]})
     msgs = [f"no baseline (intermediate_lang: none) for {dict(zip(PAIR_KEYS, m))}: its gains are left out"
             for m in sorted(missing, key=str)]
@@ -74,10 +88,11 @@ def gain_table(results: pd.DataFrame, predictions: pd.DataFrame, n_boot: int = 2
     preds = predictions[predictions.split == split].merge(runs, on="run_id")
     base = preds[preds.intermediate_lang == baseline]
     inter = preds[~preds.intermediate_lang.isin({baseline, "none"})]
-    match = CELL_KEYS + ["eval_lang"] + ([] if baseline == "none" else ["intermediate_task"])
+    match = CELL_KEYS + ["eval_lang"] + ([] if baseline == "none" else
+                                         ["intermediate_task", "intermediate_noise_setting"])
     rng = np.random.default_rng(seed)
     rows, msgs = [], []
-    group_keys = CELL_KEYS + ["intermediate_task", "intermediate_lang", "eval_lang"]
+    group_keys = CELL_KEYS + INTER_KEYS + ["eval_lang"]
     for key, g in inter.groupby(group_keys, sort=True):
         cell = dict(zip(group_keys, key))
         b = base
@@ -107,9 +122,11 @@ def gain_table(results: pd.DataFrame, predictions: pd.DataFrame, n_boot: int = 2
 def pooled_accuracy(results: pd.DataFrame, split: str = "test", confidence: float = 0.95) -> pd.DataFrame:
     """Accuracy pooled over seeds per (model, intermediate language, evaluation language),
     with a Wilson interval on the pooled counts."""
+    results = with_noise_settings(results)
     r = results[(results.split == split) & (results.phenomenon == "all") & (results.metric == "accuracy")].copy()
     r["k"] = r["value"] * r["n_examples"]
-    keys = ["model", "target_task", "source_lang", "noise", "noise_scale", "intermediate_lang", "eval_lang"]
+    keys = ["model", "target_task", "source_lang", "noise", "noise_scale", "noise_setting", "intermediate_lang",
+            "intermediate_noise_setting", "eval_lang"]
     g = r.groupby(keys, as_index=False).agg(k=("k", "sum"), n=("n_examples", "sum"), n_seeds=("seed", "nunique"))
     lo, hi = proportion_confint(np.round(g["k"]), g["n"], alpha=1 - confidence, method="wilson")
     return g.assign(accuracy=g["k"] / g["n"], ci_low=lo, ci_high=hi).drop(columns="k")

@@ -61,8 +61,8 @@ def lab_bert(vocab_size: int, hidden_size: int, num_layers: int, num_heads: int,
 
 
 def load_for_task(path: str | Path, kind: str, num_labels: int):
-    """An encoder from ``path`` with a fresh head for a task of ``kind`` ("sequence" | "token")."""
-    auto = AutoModelForSequenceClassification if kind == "sequence" else AutoModelForTokenClassification
+    """An encoder from ``path`` with a fresh head for a task of ``kind`` ("sequence" | "pair" | "token")."""
+    auto = AutoModelForTokenClassification if kind == "token" else AutoModelForSequenceClassification
     return auto.from_pretrained(str(path), num_labels=num_labels)
 
 

@@ -21,7 +21,13 @@ better.  They train against that step in two ways (their section 3):
   forward hook on the input embeddings, the pattern of transformers' NEFTune) or a random
   substitution of words by their synonyms (**RS-DA**: :func:`perturb_frame`; each word is
   replaced uniformly by one of itself and its neighbours, as the authors' ``perturb.py``
-  does with counter-fitted neighbours).
+  does with counter-fitted neighbours; the synonyms come from a file, from the encoder's
+  embedding neighbours, or from the lab's own synonym lexicon).
+
+The size of an embedding perturbation is given in embedding units, or (``unit="relative"``)
+as a multiple of the encoder's own embedding size (:func:`embedding_unit`), so that one
+setting means the same on encoders whose embeddings differ in scale.  Every setting has a
+label naming each knob it uses (:func:`setting_label`), written beside every metric.
 
 Besides these, the usual token-level noise (word dropout and local swaps, Lample et al.
 2018; character noise, Belinkov & Bisk 2018) and code-switching with bilingual
@@ -35,6 +41,8 @@ training frame only.
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import math
 import random
 from dataclasses import dataclass, field
@@ -44,7 +52,7 @@ import pandas as pd
 import torch
 from torch import nn
 
-from xltkit.config import NOISE_METHODS, TOKEN_NOISE
+from xltkit.config import EMBEDDING_NOISE, NOISE_METHODS, SCALE_UNITS, TOKEN_NOISE
 
 
 @dataclass
@@ -52,12 +60,16 @@ class NoiseConfig:
     """What one training call injects; built from stage parameters by :func:`noise_config`.
 
     ``scale`` is the method's strength (radius, epsilon or probability per word, see
-    ``FinetuneParams.noise_scale``); the other fields are the method's knobs.
+    ``FinetuneParams.noise_scale``); the other fields are the method's knobs.  With
+    ``unit="relative"`` the embedding methods' ``scale`` and ``adv_step_size`` are multiples
+    of the encoder's embedding size (:func:`embedding_unit`), turned into absolute numbers by
+    :meth:`in_embedding_units` when training starts.
     """
 
     method: str = "none"
     scale: float = 0.0
     seed: int = 0
+    unit: str = "absolute"  # rs-rp, adv: "absolute" | "relative" (see FinetuneParams.noise_scale_unit)
     distribution: str = "ball"  # rs-rp: "ball" | "gaussian"
     samples: int = 1  # rs-rp: noise draws per example and step
     adv_steps: int = 1
@@ -70,16 +82,50 @@ class NoiseConfig:
     tag_names: tuple[str, ...] | None = None  # token tasks: label names, so BIO spans stay valid after edits
 
     def __post_init__(self):
-        if self.method not in NOISE_METHODS:
-            raise ValueError(f"unknown noise method {self.method!r}; allowed: {', '.join(NOISE_METHODS)}")
+        def allowed(name, value, values):
+            if value not in values:
+                raise ValueError(f"unknown {name} {value!r}; allowed: {', '.join(values)}")
+
+        allowed("noise method", self.method, NOISE_METHODS)
+        allowed("noise_scale_unit", self.unit, SCALE_UNITS)
+        allowed("noise_distribution", self.distribution, ("ball", "gaussian"))
+        allowed("adv_norm", self.adv_norm, ("l2", "linf"))
+        allowed("adv_variant", self.adv_variant, ("pgd", "freelb"))
+        for name, value, low in (("noise_scale", self.scale, 0), ("noise_samples", self.samples, 1),
+                                 ("adv_steps", self.adv_steps, 1), ("synonym_neighbours", self.synonym_neighbours, 1)):
+            if not value >= low:  # also refuses NaN
+                raise ValueError(f"{name} must be >= {low} (got {value})")
+        if self.adv_step_size is not None and not self.adv_step_size > 0:
+            raise ValueError(f"adv_step_size must be > 0 or None (got {self.adv_step_size})")
 
     @property
     def step_size(self) -> float:
         return self.adv_step_size or 2.5 * self.scale / self.adv_steps
 
+    @property
+    def relative(self) -> bool:
+        return self.unit == "relative" and self.method in EMBEDDING_NOISE
+
+    def in_embedding_units(self, weight: torch.Tensor) -> tuple[NoiseConfig, float]:
+        """This configuration with ``scale`` and ``adv_step_size`` in absolute embedding units,
+        and the unit it was measured in (1.0 for absolute settings).
+
+        ``weight`` is the input word-embedding matrix (vocab, hidden) of the model about to be
+        trained; see :func:`embedding_unit` for what a relative unit is.
+        """
+        if not self.relative:
+            return self, 1.0
+        norm = "l2" if self.method == "rs-rp" and self.distribution == "ball" else (
+            self.adv_norm if self.method == "adv" else "gaussian")
+        u = embedding_unit(weight, norm)
+        step = None if self.adv_step_size is None else self.adv_step_size * u
+        return dataclasses.replace(self, scale=self.scale * u, adv_step_size=step, unit="absolute"), u
+
     def summary(self) -> dict:
         """The settings worth recording beside a training run's statistics."""
         out = {"method": self.method, "scale": self.scale, "seed": self.seed}
+        if self.method in EMBEDDING_NOISE:
+            out["unit"] = self.unit
         if self.method == "rs-rp":
             out.update(distribution=self.distribution, samples=self.samples)
         elif self.method == "adv":
@@ -87,37 +133,130 @@ class NoiseConfig:
         return out
 
 
+def _stage_noise(p, stage: str) -> tuple[str, float, str, str]:
+    """(method, scale, task, training language) of ``stage`` for stage parameters ``p``."""
+    if stage == "intermediate":
+        if p.intermediate_lang == "none":  # no intermediate training: nothing to inject noise into
+            return "none", 0.0, p.intermediate_task, "none"
+        return p.intermediate_noise, p.intermediate_noise_scale, p.intermediate_task, p.intermediate_lang
+    if stage == "finetune":
+        return p.noise, p.noise_scale, p.target_task, p.source_lang
+    raise ValueError(f"unknown stage {stage!r}; allowed: intermediate, finetune")
+
+
+def _synonym_source(p) -> str:
+    return p.synonym_source or ("file" if p.synonym_file else "neighbours")
+
+
+def _code_switch_langs(p, src: str) -> list[str]:
+    return [c for c in (p.code_switch_langs or p.langs) if c != src]
+
+
+def setting_label(p, stage: str = "finetune") -> str:
+    """A short deterministic label of the noise setting of ``stage`` ("intermediate" | "finetune"):
+    the method and every knob it uses, e.g. ``"adv(pgd,l2,K=3,eps=0.01,rel)"``, ``"none"``.
+
+    Two runs get the same label exactly when their noise is the same (the knobs a method
+    does not use are left out, as from the cache keys), so analyses can group by it.
+    Numbers are written as Python's shortest round-trip repr; a synonym file is named by
+    its base name and a hash of its content.
+
+    Example::
+
+        >>> setting_label(FinetuneParams(noise="rs-rp", noise_scale=0.1))
+        'rs-rp(ball,r=0.1,m=1)'
+    """
+    method, scale, _, src = _stage_noise(p, stage)
+    if method == "none":
+        return "none"
+    num = repr(float(scale))
+    if method == "rs-rp":
+        parts = [p.noise_distribution, f"r={num}", f"m={p.noise_samples}"]
+    elif method == "adv":
+        parts = [p.adv_variant, p.adv_norm, f"K={p.adv_steps}", f"eps={num}"]
+        if p.adv_step_size is not None:
+            parts.append(f"alpha={float(p.adv_step_size)!r}")
+    else:
+        parts = [f"p={num}"]
+    if method in EMBEDDING_NOISE and p.noise_scale_unit == "relative":
+        parts.append("rel")
+    if method == "rs-da":
+        source = _synonym_source(p)
+        if source == "file":
+            digest = hashlib.sha1(Path(p.synonym_file).read_bytes()).hexdigest()[:8] \
+                if Path(p.synonym_file).is_file() else "missing"
+            parts.append(f"file={Path(p.synonym_file).name}@{digest}")
+        elif source == "neighbours":
+            parts.append(f"neighbours={p.synonym_neighbours}")
+        else:
+            parts.append("lab")
+    elif method == "code-switch":
+        parts.append("to=" + "+".join(sorted(_code_switch_langs(p, src))))
+    return f"{method}({','.join(parts)})"
+
+
 def noise_config(p, stage: str = "finetune") -> NoiseConfig:
     """The :class:`NoiseConfig` of ``stage`` ("intermediate" | "finetune") for stage parameters ``p``."""
     from xltkit.tasks import get_task
 
-    if stage == "intermediate":
-        method, scale = p.intermediate_noise, p.intermediate_noise_scale
-        task, src = p.intermediate_task, p.intermediate_lang
-    elif stage == "finetune":
-        method, scale = p.noise, p.noise_scale
-        task, src = p.target_task, p.source_lang
-    else:
-        raise ValueError(f"unknown stage {stage!r}; allowed: intermediate, finetune")
-    cfg = NoiseConfig(method=method, scale=scale, seed=p.seed, distribution=p.noise_distribution,
-                      samples=p.noise_samples, adv_steps=p.adv_steps, adv_step_size=p.adv_step_size,
-                      adv_norm=p.adv_norm, adv_variant=p.adv_variant, synonym_neighbours=p.synonym_neighbours,
-                      tag_names=get_task(task).labels)
-    if method == "rs-da" and p.synonym_file:
+    method, scale, task, src = _stage_noise(p, stage)
+    cfg = NoiseConfig(method=method, scale=scale, seed=p.seed, unit=p.noise_scale_unit,
+                      distribution=p.noise_distribution, samples=p.noise_samples, adv_steps=p.adv_steps,
+                      adv_step_size=p.adv_step_size, adv_norm=p.adv_norm, adv_variant=p.adv_variant,
+                      synonym_neighbours=p.synonym_neighbours, tag_names=get_task(task).labels)
+    if method == "rs-da" and _synonym_source(p) == "file":
         cfg.synonyms = read_synonym_table(p.synonym_file)
+    elif method == "rs-da" and _synonym_source(p) == "lab":
+        cfg.synonyms = lab_synonyms(p, src)
     if method == "code-switch":
         from xltkit.stages import lab_of
 
         lab = lab_of(p)
-        for tgt in p.code_switch_langs or [c for c in p.langs if c != src]:
-            if tgt != src:
-                cfg.dictionaries[tgt] = lab.dictionary(src, tgt)
+        for tgt in _code_switch_langs(p, src):
+            cfg.dictionaries[tgt] = lab.dictionary(src, tgt)
     return cfg
+
+
+def lab_synonyms(p, lang: str) -> dict[str, list[str]]:
+    """The lab's own synonym table of ``lang`` (main form -> its synonyms, :meth:`xltkit.lab.Lab.synonyms`),
+    for RS-DA.  Words are matched whole: an inflected form (stem plus affixes) is not its main form."""
+    from xltkit.stages import lab_of
+
+    return {w: [s for s in syns if s != w] for w, syns in lab_of(p).synonyms(lang).items()}
 
 
 # ---- embedding space ---------------------------------------------------------------------
 def _generator(seed: int, device: torch.device) -> torch.Generator:
     return torch.Generator(device=device).manual_seed(seed)
+
+
+@torch.no_grad()
+def embedding_unit(weight: torch.Tensor, norm: str) -> float:
+    """The size of an encoder's input word embeddings, the unit of relative noise scales.
+
+    Measured over the rows of the embedding matrix ``weight`` (vocab, hidden) that are not
+    all zero (padding rows are):
+
+    - ``"l2"`` (rs-rp ball, adv l2): the mean L2 norm of a row, so a relative radius ``r``
+      allows ``||delta_i||_2 <= r * mean_v ||e_v||_2``;
+    - ``"linf"`` (adv linf): the per-coordinate RMS ``sqrt(mean_{v,j} e_vj^2)``, so
+      ``|delta_ij| <= eps * RMS``;
+    - ``"gaussian"`` (rs-rp gaussian): the RMS row norm ``sqrt(mean_v ||e_v||^2)`` (= the
+      per-coordinate RMS times ``sqrt(hidden)``), so that each coordinate's noise has
+      standard deviation ``scale`` times the per-coordinate RMS.
+    """
+    w = weight.detach().float()
+    sq = w.pow(2).sum(-1)  # (vocab,)
+    sq = sq[sq > 0]
+    if sq.numel() == 0:
+        raise ValueError("noise_scale_unit='relative' needs input embeddings that are not all zero")
+    if norm == "l2":
+        return float(sq.sqrt().mean())
+    if norm == "linf":
+        return float((sq.mean() / w.shape[-1]).sqrt())
+    if norm == "gaussian":
+        return float(sq.mean().sqrt())
+    raise ValueError(f"unknown norm {norm!r}; allowed: l2, linf, gaussian")
 
 
 def sample_ball(shape: tuple[int, ...], radius: float, norm: str, generator: torch.Generator,

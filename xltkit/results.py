@@ -20,10 +20,18 @@ import pandas as pd
 
 METRIC_COLUMNS = [
     "experiment", "run_id", "model", "intermediate_task", "intermediate_lang", "target_task", "source_lang",
-    "noise", "noise_scale", "seed", "eval_lang", "split", "metric", "value", "n_examples",
+    "noise", "noise_scale",
+    "noise_setting",  # the target stage's noise, every knob it uses: "none", "adv(pgd,l2,K=3,eps=0.01,rel)", ...
+    "intermediate_noise_setting",  # the same for the intermediate stage ("none" without intermediate training)
+    "seed", "eval_lang", "split", "metric", "value", "n_examples",
     "phenomenon",  # "all", or the phenomenon the score is restricted to
+    "eval_setting",  # "same": both sentences of a pair (or the one sentence) in eval_lang; "generalized":
+    # the second sentence of a pair in source_lang (Huang et al. 2021, sec. 4.1)
 ]
-PREDICTION_COLUMNS = ["run_id", "eval_lang", "split", "example_id", "label", "pred", "correct", "phenomena"]
+#: noise columns added after runs had been written; :func:`collect` derives them from the run's manifest
+NOISE_SETTING_COLUMNS = ("noise_setting", "intermediate_noise_setting")
+PREDICTION_COLUMNS = ["run_id", "eval_lang", "split", "eval_setting", "example_id", "label", "pred", "correct",
+                      "phenomena"]
 DONE = "_done.json"
 
 
@@ -92,14 +100,27 @@ def building(folder: str | Path, info: dict | None = None) -> Iterator[Path]:
         raise
 
 
+GRID = "grid.json"
+
+
+def write_grid(experiment_dir: str | Path, run_ids: list[str]) -> Path:
+    """Record the run ids of the experiment's current grid: runs left over from an earlier
+    grid or an earlier xltkit version stay on disk but are no longer collected."""
+    return write_json({"run_ids": sorted(run_ids)}, Path(experiment_dir) / GRID)
+
+
+def grid_runs(experiment_dir: str | Path) -> list[Path]:
+    """Run folders with a manifest that belong to the experiment's current grid (all of
+    them where no grid is recorded)."""
+    grid = Path(experiment_dir) / GRID
+    current = set(read_json(grid)["run_ids"]) if grid.is_file() else None
+    return [run for run in sorted((Path(experiment_dir) / "runs").glob("*"))
+            if (current is None or run.name in current) and (run / "manifest.json").is_file()]
+
+
 def finished_runs(experiment_dir: str | Path) -> list[Path]:
-    """Run folders of an experiment whose manifest says done."""
-    runs = []
-    for run in sorted((Path(experiment_dir) / "runs").glob("*")):
-        m = run / "manifest.json"
-        if m.is_file() and read_json(m).get("status") == "done":
-            runs.append(run)
-    return runs
+    """Run folders of the current grid whose manifest says done."""
+    return [run for run in grid_runs(experiment_dir) if read_json(run / "manifest.json").get("status") == "done"]
 
 
 def _concat(experiment_dir: str | Path, name: str, columns: list[str]) -> pd.DataFrame:
@@ -107,9 +128,25 @@ def _concat(experiment_dir: str | Path, name: str, columns: list[str]) -> pd.Dat
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=columns)
 
 
+def _noise_settings(run: Path, df: pd.DataFrame) -> pd.DataFrame:
+    """A run written before the noise-setting columns existed: its labels, from its manifest."""
+    missing = [c for c in NOISE_SETTING_COLUMNS if c not in df.columns]
+    if not missing or not (run / "manifest.json").is_file():
+        return df
+    from xltkit.config import EvaluateParams
+    from xltkit.noise import setting_label
+
+    p = EvaluateParams.model_construct(**read_json(run / "manifest.json").get("params", {}))  # no re-validation
+    labels = {"noise_setting": setting_label(p, "finetune"),
+              "intermediate_noise_setting": setting_label(p, "intermediate")}
+    return df.assign(**{c: labels[c] for c in missing})
+
+
 def collect(experiment_dir: str | Path) -> pd.DataFrame:
     """Rebuild ``results.parquet`` from the finished runs of an experiment and return it."""
-    df = check_metrics(_concat(experiment_dir, "metrics.parquet", METRIC_COLUMNS))
+    frames = [_noise_settings(run, pd.read_parquet(run / "metrics.parquet"))
+              for run in finished_runs(experiment_dir) if (run / "metrics.parquet").is_file()]
+    df = check_metrics(pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=METRIC_COLUMNS))
     write_parquet(df, Path(experiment_dir) / "results.parquet")
     return df
 

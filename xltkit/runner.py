@@ -161,6 +161,7 @@ class Runner:
         for rid, p in by_id.items():
             if not self.run_done(p):
                 self.write_manifest(p, "pending")
+        results.write_grid(self.exp_dir, list(by_id))
         failed_runs: dict[str, str] = {}  # run id -> error
         failed_tasks: set[str] = set()
         timings: dict[str, dict[str, float]] = {rid: {} for rid in by_id}
@@ -273,8 +274,8 @@ def _git_commit() -> str | None:
 def status(exp_dir: str | Path) -> pd.DataFrame:
     """One row per run: its parameters of note, state, time and error."""
     rows = []
-    for m in sorted(Path(exp_dir, "runs").glob("*/manifest.json")):
-        d = results.read_json(m)
+    for run in results.grid_runs(exp_dir):
+        d = results.read_json(run / "manifest.json")
         pr = d.get("params", {})
         rows.append({"run_id": d["run_id"], "model": pr.get("model"), "intermediate_lang": pr.get("intermediate_lang"),
                      "target_task": pr.get("target_task"), "noise": pr.get("noise"), "seed": pr.get("seed"),

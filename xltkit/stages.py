@@ -86,13 +86,15 @@ def data(p: DataParams) -> Path:
     return out
 
 
-def task_frame(p: DataParams, task: str, lang: str, split: str) -> pd.DataFrame:
-    """A task split of one language, built on first use and cached (deterministic per seed)."""
+def task_frame(p: DataParams, task: str, lang: str, split: str, lang2: str | None = None) -> pd.DataFrame:
+    """A task split of one language (pair tasks: second sentences in ``lang2``), built on
+    first use and cached (deterministic per seed)."""
     n = {"train": p.n_train, "dev": p.n_dev, "test": p.n_test}[split]
-    path = Path(p.cache_dir) / "tasks" / _as(DataParams, p).key() / task / f"{lang}-{split}-{n}.parquet"
+    name = lang if lang2 in (None, lang) else f"{lang}+{lang2}"
+    path = Path(p.cache_dir) / "tasks" / _as(DataParams, p).key() / task / f"{name}-{split}-{n}.parquet"
     if path.is_file():
         return pd.read_parquet(path)
-    df = make_examples(lab_of(p), task, lang, split, n)
+    df = make_examples(lab_of(p), task, lang, split, n, lang2)
     results.write_parquet(df, path)
     return df
 
@@ -218,6 +220,7 @@ def evaluate(p: EvaluateParams) -> pd.DataFrame:
     """Zero-shot evaluation on every language's test set; writes tidy ``metrics.parquet``
     and per-example ``predictions.parquet`` to ``run_dir`` and returns the metrics."""
     from xltkit.evaluate import score
+    from xltkit.noise import setting_label
 
     _setup(p)
     model_dir = finetune(p)
@@ -236,17 +239,24 @@ def evaluate(p: EvaluateParams) -> pd.DataFrame:
             return predict(model, tok, df, task.kind)
 
     frames, preds = [], []
+    settings = {"same": None}
+    if task.kind == "pair" and p.generalized:
+        settings["generalized"] = p.source_lang  # the second sentence in the source language
     for lang in p.eval_langs or p.langs:
-        for split in ("dev", "test"):
-            df = task_frame(p, task.name, lang, split)
-            m, pr = score(task, df, predict_fn(df))
-            frames.append(m.assign(eval_lang=lang, split=split))
-            preds.append(pr.assign(eval_lang=lang, split=split))
+        for setting, lang2 in settings.items():
+            if setting == "generalized" and lang == p.source_lang:
+                continue  # identical to "same"
+            for split in ("dev", "test"):
+                df = task_frame(p, task.name, lang, split, lang2)
+                m, pr = score(task, df, predict_fn(df))
+                frames.append(m.assign(eval_lang=lang, split=split, eval_setting=setting))
+                preds.append(pr.assign(eval_lang=lang, split=split, eval_setting=setting))
     run_id = p.run_id()
     ident = {"experiment": p.experiment, "run_id": run_id, "model": p.model,
              "intermediate_task": p.intermediate_task if p.intermediate_lang != "none" else "none",
              "intermediate_lang": p.intermediate_lang, "target_task": p.target_task, "source_lang": p.source_lang,
-             "noise": p.noise, "noise_scale": p.noise_scale, "seed": p.seed}
+             "noise": p.noise, "noise_scale": p.noise_scale, "noise_setting": setting_label(p, "finetune"),
+             "intermediate_noise_setting": setting_label(p, "intermediate"), "seed": p.seed}
     metrics = results.check_metrics(pd.concat(frames, ignore_index=True).assign(**ident))
     predictions = pd.concat(preds, ignore_index=True).assign(run_id=run_id)
     run_dir = Path(p.run_dir)

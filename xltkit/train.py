@@ -77,6 +77,11 @@ class NoisyTrainer(Trainer):
       accumulates the parameter gradients of all K ascent passes, ``1/K sum_t grad
       L(delta_t)``: K passes.
 
+    With ``noise.unit == "relative"`` the radius / epsilon (and step size) are multiples of
+    the model's input-embedding size (:func:`xltkit.noise.embedding_unit`), measured once
+    when :meth:`train` starts (or at the first adversarial step when ``training_step`` is
+    called directly); :attr:`applied` holds the absolute numbers used.
+
     Any other method (token-level noise) acts on the data, so the trainer is plain.
     """
 
@@ -84,11 +89,32 @@ class NoisyTrainer(Trainer):
         super().__init__(*args, **kwargs)
         self.noise = noise or NoiseConfig()
         self._adv_generator: torch.Generator | None = None
+        self._applied: tuple[NoiseConfig, float] | None = None
+
+    def _in_embedding_units(self) -> NoiseConfig:
+        """``self.noise`` in absolute embedding units, measured on this model once per training."""
+        if self._applied is None:
+            weight = self.accelerator.unwrap_model(self.model).get_input_embeddings().weight
+            self._applied = self.noise.in_embedding_units(weight)
+        return self._applied[0]
+
+    @property
+    def applied(self) -> dict:
+        """The absolute noise used in training (for the run's statistics); empty before training."""
+        if self._applied is None or self.noise.method not in ("rs-rp", "adv"):
+            return {}
+        cfg, unit = self._applied
+        out = {"applied_scale": cfg.scale, "embedding_unit": unit}
+        if cfg.method == "adv":
+            out["applied_step_size"] = cfg.step_size
+        return out
 
     def train(self, *args, **kwargs):
         handle = None
-        if self.noise.method == "rs-rp":
-            handle = EmbeddingNoise(self.noise.scale, self.noise.distribution, self._noise_seed()).attach(
+        self._applied = None  # measured afresh on the model as it is now
+        cfg = self._in_embedding_units()
+        if cfg.method == "rs-rp":
+            handle = EmbeddingNoise(cfg.scale, cfg.distribution, self._noise_seed()).attach(
                 self.accelerator.unwrap_model(self.model))
         try:
             return super().train(*args, **kwargs)
@@ -116,7 +142,7 @@ class NoisyTrainer(Trainer):
         if hasattr(self.optimizer, "train") and callable(self.optimizer.train):
             self.optimizer.train()
         inputs = self._prepare_inputs(inputs)
-        cfg = self.noise
+        cfg = self._in_embedding_units()
         emb = self.accelerator.unwrap_model(model).get_input_embeddings()
         ids = inputs["input_ids"]  # (batch, seq)
         if self._adv_generator is None:
@@ -176,7 +202,7 @@ def _run(model, args, dataset, collator, desc: str, noise: NoiseConfig | None = 
     secs = time.time() - t0
     losses = [h["loss"] for h in trainer.state.log_history if "loss" in h]
     return {"steps": int(out.global_step), "seconds": round(secs, 2), "final_loss": losses[-1] if losses else math.nan,
-            "loss_curve": losses}
+            "loss_curve": losses, **({"noise_applied": trainer.applied} if trainer.applied else {})}
 
 
 def pretrain_mlm(model, tokenizer, corpora: dict[str, list[str]], steps: int, batch_size: int, lr: float,
@@ -208,12 +234,17 @@ def encode_task(tokenizer, df: pd.DataFrame, kind: str) -> Dataset:
     """Tokenize a task frame (columns words, label | tags) into model inputs.
 
     For token tasks the label of a word goes to its first subword; the other subwords get
-    -100 and are ignored by the loss, as in the HF token-classification examples.
+    -100 and are ignored by the loss, as in the HF token-classification examples.  Pair
+    tasks (columns words, words2) are encoded as ``[CLS] a [SEP] b [SEP]`` with segment ids
+    0/1, truncating the longer sentence first.
     """
-    enc = tokenizer(list(map(list, df["words"])), is_split_into_words=True, truncation=True,
-                    max_length=tokenizer.model_max_length)
+    second = list(map(list, df["words2"])) if kind == "pair" else None
+    enc = tokenizer(list(map(list, df["words"])), second, is_split_into_words=True, truncation=True,
+                    max_length=tokenizer.model_max_length, return_token_type_ids=kind == "pair")
     data = {"input_ids": enc["input_ids"], "attention_mask": enc["attention_mask"]}
-    if kind == "sequence":
+    if kind == "pair":
+        data["token_type_ids"] = enc["token_type_ids"]
+    if kind in ("sequence", "pair"):
         data["labels"] = df["label"].astype(int).tolist()
     else:
         labels = []
@@ -256,10 +287,11 @@ def train_task(model, tokenizer, df: pd.DataFrame, kind: str, steps: int, batch_
         stats_noise.update(copies=copies, changed_examples=round(changed / len(noisy), 4))
         df = noisy
     ds = encode_task(tokenizer, df, kind)
-    collator = (DataCollatorWithPadding(tokenizer, pad_to_multiple_of=8) if kind == "sequence"
-                else DataCollatorForTokenClassification(tokenizer, pad_to_multiple_of=8))
+    collator = (DataCollatorForTokenClassification(tokenizer, pad_to_multiple_of=8) if kind == "token"
+                else DataCollatorWithPadding(tokenizer, pad_to_multiple_of=8))
     with tempfile.TemporaryDirectory() as tmp:
         stats = _run(model, _args(tmp, steps, batch_size, lr, seed, True), ds, collator, desc, noise)
+    stats_noise.update(stats.pop("noise_applied", {}))  # relative scales: the absolute numbers used
     return {**stats, "noise": stats_noise}
 
 
@@ -271,8 +303,8 @@ def predict(model, tokenizer, df: pd.DataFrame, kind: str, batch_size: int = 256
     lab sentences) and returned in the original order.
     """
     model.eval()
-    ds = encode_task(tokenizer, df.assign(**({"label": 0} if kind == "sequence" and "label" not in df else {})), kind)
-    collator = (DataCollatorWithPadding(tokenizer) if kind == "sequence" else DataCollatorForTokenClassification(tokenizer))
+    ds = encode_task(tokenizer, df.assign(**({"label": 0} if kind != "token" and "label" not in df else {})), kind)
+    collator = (DataCollatorForTokenClassification(tokenizer) if kind == "token" else DataCollatorWithPadding(tokenizer))
     rows = ds.remove_columns("length").to_list()
     order = np.argsort([len(r["input_ids"]) for r in rows], kind="stable")
     out: list = [None] * len(rows)
@@ -283,5 +315,5 @@ def predict(model, tokenizer, df: pd.DataFrame, kind: str, batch_size: int = 256
         logits = model(**batch).logits  # (batch, labels) | (batch, seq, labels)
         pred = logits.argmax(-1)
         for j, p_row, l_row in zip(idx, pred, labels):
-            out[j] = int(p_row) if kind == "sequence" else p_row[l_row != -100].tolist()  # first subword per word
+            out[j] = p_row[l_row != -100].tolist() if kind == "token" else int(p_row)  # token: first subword per word
     return out
