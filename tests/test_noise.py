@@ -5,6 +5,7 @@ import math
 
 import pandas as pd
 import pytest
+from pydantic import ValidationError
 import torch
 from transformers import (
     BertConfig,
@@ -496,10 +497,12 @@ def test_results_of_runs_without_setting_columns_get_them_from_the_manifest(tmp_
     p = EvaluateParams(noise="adv", noise_scale=0.1, adv_steps=3)
     res, _ = _results([p], {0: 0.5})
     run = tmp_path / "runs" / "r0"
-    results.write_parquet(res.drop(columns=["noise_setting", "intermediate_noise_setting"]), run / "metrics.parquet")
+    old = res.drop(columns=["noise_setting", "intermediate_noise_setting", "eval_setting"])  # as 0.1 wrote it
+    results.write_parquet(old, run / "metrics.parquet")
     results.write_json({"status": "done", "params": p.model_dump()}, run / "manifest.json")
     df = results.collect(tmp_path)
     assert list(df.noise_setting) == ["adv(pgd,l2,K=3,eps=0.1)"] and list(df.intermediate_noise_setting) == ["none"]
+    assert list(df.eval_setting) == ["same"]
 
 
 # ---- parameters --------------------------------------------------------------------------
@@ -598,3 +601,20 @@ def test_noise_config_refuses_unknown_methods():
         NoiseConfig("x")
     with pytest.raises(ValueError, match="noise_distribution 'laplace'; allowed: ball, gaussian"):
         EmbeddingNoise(0.1, "laplace")
+
+
+def test_pair_tasks_get_only_label_preserving_token_noise_on_both_sentences():
+    lab = Lab(["lab_eng", "lab_fin"], lab_seed=0)
+    nli = make_examples(lab, "nli", "lab_eng", "train", 200)
+    out = perturb_frame(nli, NoiseConfig("char-noise", 0.3, seed=1))
+    changed = [sum(list(a) != list(b) for a, b in zip(nli[c], out[c])) for c in ("words", "words2")]
+    assert min(changed) > 50 and (out.label == nli.label).all()
+    with pytest.raises(ValueError, match="word-dropout can change the label of a sentence pair"):
+        perturb_frame(nli, NoiseConfig("word-dropout", 0.1, seed=1))
+    base = dict(langs=TINY_LANGS, target_task="nli", noise="word-swap", noise_scale=0.1)
+    with pytest.raises(ValidationError, match="noise='word-swap' can change the label.*allowed for pair tasks"):
+        FinetuneParams(**base)
+    with pytest.raises(ValidationError, match="intermediate_noise='word-dropout'"):
+        IntermediateParams(langs=TINY_LANGS, intermediate_task="paws", intermediate_lang="lab_fin",
+                           intermediate_noise="word-dropout", intermediate_noise_scale=0.1)
+    FinetuneParams(**{**base, "noise": "char-noise"})  # label-preserving: accepted

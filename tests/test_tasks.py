@@ -91,6 +91,7 @@ def test_nli_labels_follow_the_meanings(lab):
     assert nli_label(lab, p, _m(lab, agent_adjs=(5, 6))) == con  # antonym of 4
     assert nli_label(lab, p, _m(lab, agent_adjs=(4, 6), neg=True)) == con  # polarity
     assert nli_label(lab, p, _m(lab, agent_adjs=(6,), tense=1)) == neu  # another time
+    assert nli_label(lab, p, _m(lab, agent_adjs=(4, 6), tense=2, neg=True)) == neu  # another time, not a contradiction
     assert nli_label(lab, p, _m(lab, agent=p.patient, patient=p.agent, agent_adjs=(), patient_adjs=(4, 6))) == neu
     # the inherent property: an animate agent is "alive" (adjective 0), never "lifeless" (1)
     assert inherent(lab, p.agent) == 0
@@ -108,12 +109,18 @@ def test_nli_is_balanced_and_surface_cues_stay_near_chance(lab):
         assert acc < bound, f"{rule} solves NLI ({acc:.2f})"
     flat = {p for ph in test.phenomena for p in ph}
     assert {"negation", "antonym", "modifier_dropped", "modifier_added", "role_swap", "tense"} <= flat
+    # every language's training set has the same mix of phenomena (balanced on one reference language)
+    fin = make_examples(lab, "nli", "lab_fin", "train", 3000)
+    share = {df_name: sum("role_swap" in ph for ph in df.phenomena) / len(df) for df_name, df in
+             (("eng", train), ("fin", fin))}
+    assert share["fin"] > 0.05 and abs(share["fin"] - share["eng"]) < 0.03, share
 
 
 def test_paws_pairs_have_the_same_words_and_overlap_does_not_solve_them(lab):
     train = make_examples(lab, "paws", "lab_eng", "train", 2000)
     test = make_examples(lab, "paws", "lab_eng", "test", 1000)
-    assert all(sorted(a) == sorted(b) for a, b in zip(test.words, test.words2))  # English-like: same bag
+    for df in (test, make_examples(lab, "paws", "lab_fin", "test", 300), make_examples(lab, "paws", "lab_tur", "test", 300)):
+        assert all(sorted(a) == sorted(b) for a, b in zip(df.words, df.words2))  # the same bag in every language
     assert 0.45 < test.label.mean() < 0.55
     for rule in ("rule-length", "rule-bow", "rule-overlap"):
         acc = (fit_rule(rule, "pair", train).predict(test) == test.label.to_numpy()).mean()
@@ -147,5 +154,7 @@ def test_feats_tags_are_the_ud_features_the_forms_mark(lab):
     eng_feats = {labels[t] for tags in eng.tags for t in tags}
     assert "Case=Acc|Number=Plur" in fin_feats and not any("Case=" in f for f in eng_feats)
     assert any("Tense=Past" in f for f in eng_feats) and all(len(w) == len(t) for w, t in zip(fin.words, fin.tags))
-    # parallel: same meanings, so the two languages' verbs carry the same polarity where both mark it
-    assert (fin.phenomena.map(lambda p: "negation" in p) == eng.phenomena.map(lambda p: "negation" in p)).all()
+    # parallel: the same meanings, so both languages' verbs mark the same tense wherever both mark it
+    def tenses(df):
+        return [sorted(f for t in tags for f in labels[t].split("|") if f.startswith("Tense=")) for tags in df.tags]
+    assert tenses(fin) == tenses(eng) and any(t == ["Tense=Past"] for t in tenses(fin))

@@ -15,11 +15,13 @@ import pandas as pd
 
 from xltkit import plots, results
 from xltkit.config import AnalysisParams
+from xltkit.controls import RULES
 from xltkit.gains import gain_table, pooled_accuracy, seed_gains, with_noise_settings
 from xltkit.stats import LRTResult, MixedResult, fit_mixed, likelihood_ratio_test, standardize
 
 CONTROL_UNTRAINED = "lab-bert-untrained"
-RULE_MODELS = ("rule-length", "rule-bow")
+RULE_MODELS = RULES
+RULE_COLUMNS = {"rule-length": "length_rule", "rule-bow": "bow_rule", "rule-overlap": "overlap_rule"}
 
 
 @dataclass
@@ -50,7 +52,7 @@ class Analysis:
             for cond, g in zs.groupby("condition"):
                 lines.append(f"  {cond}: CI above the no-pretraining control in {int(g.beats_untrained.sum())} of "
                              f"{len(g)} non-source languages, above the length rule in "
-                             f"{int(g.beats_length_rule.sum())}, above the best rule (length or bag of words) in "
+                             f"{int(g.beats_length_rule.sum())}, above the best surface-cue rule in "
                              f"{int(g.beats_best_rule.sum())}")
         for base, g in (self.gains.groupby("baseline") if not self.gains.empty else []):
             what = "no intermediate task" if base == "none" else f"intermediate training in {base}"
@@ -115,17 +117,17 @@ def controls_table(acc: pd.DataFrame) -> pd.DataFrame:
     for r in RULE_MODELS:
         if r not in rules:
             rules[r] = float("nan")  # a missing control stays missing (and is named in the notes)
-    rules = rules.rename(columns={"rule-length": "length_rule", "rule-bow": "bow_rule"})
-    rules["best_rule"] = rules[["length_rule", "bow_rule"]].max(axis=1)
-    t = enc.merge(untrained, on=keys, how="left").merge(rules[keys + ["length_rule", "bow_rule", "best_rule"]],
-                                                        on=keys, how="left")
+    rules = rules.rename(columns=RULE_COLUMNS)
+    rule_cols = list(RULE_COLUMNS.values())
+    rules["best_rule"] = rules[rule_cols].max(axis=1)  # the strongest surface cue present
+    t = enc.merge(untrained, on=keys, how="left").merge(rules[keys + rule_cols + ["best_rule"]], on=keys, how="left")
     t["condition"] = t["model"] + "/" + setting(t)
     t["beats_untrained"] = t["ci_low"] > t["untrained"]
     t["beats_length_rule"] = t["ci_low"] > t["length_rule"]
     t["beats_best_rule"] = t["ci_low"] > t["best_rule"]
     cols = ["condition", "target_task", "source_lang", "noise", "noise_scale", "eval_lang", "accuracy", "ci_low",
             "ci_high", "n_seeds",
-            "untrained", "length_rule", "bow_rule", "best_rule", "beats_untrained", "beats_length_rule",
+            "untrained", *RULE_COLUMNS.values(), "best_rule", "beats_untrained", "beats_length_rule",
             "beats_best_rule"]
     return t[cols].sort_values(["condition", "eval_lang"]).reset_index(drop=True)
 
@@ -153,7 +155,7 @@ def analyze(p: AnalysisParams) -> Analysis:
     if CONTROL_UNTRAINED not in set(res.model):
         notes.append(f"no {CONTROL_UNTRAINED} runs: the no-pretraining control is missing")
     if not set(RULE_MODELS) & set(res.model):
-        notes.append("no surface-cue rule runs (rule-length, rule-bow): that control is missing")
+        notes.append(f"no surface-cue rule runs ({', '.join(RULE_MODELS)}): that control is missing")
     gains, msgs = gain_table(res[~res.model.isin(RULE_MODELS)], preds, n_boot=p.n_boot, confidence=p.confidence,
                              seed=p.analysis_seed)
     notes += msgs
@@ -240,9 +242,12 @@ def noise_label(df: pd.DataFrame) -> pd.Series:
 
 
 def setting(df: pd.DataFrame) -> pd.Series:
-    """A row's training setting as a label: the intermediate language, plus the noise
-    setting where there is noise ("lab_fin +rs-rp(ball,r=0.1,m=1)")."""
+    """A row's training setting as a label: the intermediate language (with its task where
+    the table has several: "nli:lab_fin"), plus the noise setting where there is noise
+    ("lab_fin +rs-rp(ball,r=0.1,m=1)")."""
     label = df["intermediate_lang"].astype(str)
+    if "intermediate_task" in df and df.loc[df.intermediate_lang != "none", "intermediate_task"].nunique() > 1:
+        label = label.where(df.intermediate_lang == "none", df["intermediate_task"].astype(str) + ":" + label)
     noise = noise_label(df)
     return label.where(noise == "none", label + " +" + noise)
 
@@ -272,6 +277,7 @@ def language_table(exp_dir: Path, notes: list[str]) -> pd.DataFrame:
     rich = richness_table(corpora, Tokenizer.from_file(str(data_dir / "tokenizer" / "tokenizer.json")), n_words=n)
     specs = pd.DataFrame([{"lang": s.code, "imitates": s.imitates, "resource": s.resource, "word_order": s.word_order,
                            "case_marking": s.case_marking, "morphology": s.morphology,
+                           "genitive_position": s.genitive_position, "vowel_harmony": s.vowel_harmony,
                            "n_categories": len(s.noun_categories) + len(s.verb_categories)}
                           for s in map(get_spec, dp.langs)])
     table = specs.merge(rich, on="lang")

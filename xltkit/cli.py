@@ -54,12 +54,16 @@ def _analyze(args) -> int:
 
 
 def _languages(args) -> int:
-    from xltkit.lab import PRESETS
+    from xltkit.lab import PRESETS, LanguageSpec
 
-    cols = ["code", "name", "imitates", "word_order", "order_freedom", "case_marking", "adjective_position",
-            "morphology", "verb_affixes", "noun_categories", "verb_categories", "resource"]
+    cols = [c for c in LanguageSpec.model_fields if c != "sources"]
     df = pd.DataFrame([{c: getattr(s, c) for c in cols} for s in PRESETS.values()])
-    with pd.option_context("display.width", 250, "display.max_columns", 20):
+    if args.sources:
+        for spec in PRESETS.values():
+            for f, src in spec.sources.items():
+                print(f"{spec.code:8} {f:20} {str(getattr(spec, f, '')):32} {src}")
+        return 0
+    with pd.option_context("display.width", 250, "display.max_columns", 30, "display.max_colwidth", 120):
         print(df.to_string(index=False))
     return 0
 
@@ -118,6 +122,8 @@ def main(argv: list[str] | None = None) -> int:
     a.add_argument("--n-boot", type=int, default=2000)
     a.set_defaults(fn=_analyze)
     lg = sub.add_parser("languages", help="typology of the lab's language presets")
+    lg.add_argument("--sources", action="store_true", help="where each preset value comes from (URIEL+ feature, "
+                    "Grambank id, lab choice)")
     lg.set_defaults(fn=_languages)
     ty = sub.add_parser("typology", help="URIEL+ distances between languages (ISO 639-3 or lab codes), cached")
     ty.add_argument("langs", nargs="+", help="source languages, e.g. fin hun eng tur lab_fin")

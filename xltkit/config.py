@@ -32,6 +32,7 @@ MODELS = LAB_MODELS + RULES
 # Noise injection (robust training, Huang et al. 2021); the methods live in xltkit.noise.
 EMBEDDING_NOISE = ("rs-rp", "adv")  # perturb the input word embeddings
 TOKEN_NOISE = ("word-dropout", "word-swap", "char-noise", "rs-da", "code-switch")  # rewrite the training words
+PAIR_UNSAFE_NOISE = ("word-dropout", "word-swap")  # may change what a sentence pair means (a dropped 'not')
 NOISE_METHODS = ("none",) + EMBEDDING_NOISE + TOKEN_NOISE
 #: the method-specific knobs, and which methods use them (the others ignore them: not in cache keys)
 NOISE_KNOBS: dict[str, tuple[str, ...]] = {
@@ -88,6 +89,13 @@ def _known_task(v: str) -> str:
     return v
 
 
+def _check_pair_noise(method: str, task: str, name: str) -> None:
+    if method in PAIR_UNSAFE_NOISE and TASKS[task].kind == "pair":
+        safe = ", ".join(m for m in NOISE_METHODS if m not in PAIR_UNSAFE_NOISE)
+        raise ValueError(f"{name}={method!r} can change the label of a sentence pair of {task!r} (a dropped 'not' "
+                         f"turns a contradiction into an entailment); allowed for pair tasks: {safe}")
+
+
 class ParamsError(ValueError):
     """Bad parameters: the message names the key, the value and what is allowed."""
 
@@ -126,8 +134,35 @@ class StageParams(BaseModel):
             raise ParamsError(f"{where}: " + _format_validation_error(e)) from None
 
 
+#: data and pretraining knobs added after the first runs, with the value that reproduces the runs from
+#: before each existed: a knob enters a cache key only away from that value (as NOISE_KNOBS do), so
+#: existing caches and run ids stay valid
+LATE_KNOB_DEFAULTS: dict[str, Any] = {
+    "cognate_share": 0.0,
+    "synonym_rate": 0.0,
+    "n_synonyms": 1,
+    "parallel_sentences": 0,
+    "parallel_low_resource": True,
+    "parallel_source": "lab_eng",
+    "tlm_share": 0.0,
+    "init_std": 0.02,
+}
+PARALLEL_KNOBS = ("parallel_sentences", "parallel_low_resource", "parallel_source")
+#: the shortest max_length that holds a translation pair of lab sentences ([CLS] a [SEP] b [SEP])
+TLM_MIN_LENGTH = 64
+
+
+def _drop_late_defaults(d: dict[str, Any]) -> dict[str, Any]:
+    for k, v in LATE_KNOB_DEFAULTS.items():
+        if k in d and d[k] == v:
+            d.pop(k)
+    return d
+
+
 class DataParams(StageParams):
-    """Stage 00, data: the lab's languages, corpora and tokenizer."""
+    """Stage 00, data: the lab's languages, corpora and tokenizer; optionally parallel text
+    (the same meanings rendered in ``parallel_source`` and another language) for
+    translation language modelling."""
 
     langs: list[str] = Field(default_factory=lambda: list(DEFAULT_LANGS), description="lab languages")
     lab_seed: int = Field(0, description="seed of the world, the lexicons and every corpus and task set")
@@ -135,6 +170,18 @@ class DataParams(StageParams):
     sentences_high: int = Field(2000, ge=10, description="pretraining sentences of a high-resource language")
     low_resource_ratio: float = Field(0.125, gt=0, le=1, description="low-resource sentences = ratio x sentences_high")
     vocab_size: int = Field(800, ge=100, description="WordPiece vocabulary size of the lab tokenizer")
+    cognate_share: float = Field(0.0, ge=0, le=1, description="share of concepts (disjoint from the shared ones) "
+                                 "whose forms descend from one proto-form by each language's regular sound changes")
+    synonym_rate: float = Field(0.0, ge=0, le=1, description="share of content words rendered as one of their "
+                                "synonyms instead of the main form (in corpora and task sets)")
+    n_synonyms: int = Field(1, ge=0, description="synonyms per concept and language (rendered at synonym_rate; "
+                            "also the lab synonym table of rs-da noise with synonym_source 'lab')")
+    parallel_sentences: int = Field(0, ge=0, description="parallel pairs per language: one meaning rendered in "
+                                    "parallel_source and in the language (0 = no parallel text); used by "
+                                    "translation language modelling (tlm_share)")
+    parallel_low_resource: bool = Field(True, description="whether low-resource languages get parallel pairs too "
+                                        "(False: only high-resource ones, as in the real world's bitexts)")
+    parallel_source: str = Field("lab_eng", description="the language every parallel pair shares (one of langs)")
     n_train: int = Field(600, ge=10, description="training examples per task and language")
     n_dev: int = Field(100, ge=10, description="dev examples per task and language (parallel across languages)")
     n_test: int = Field(200, ge=10, description="test examples per task and language (parallel across languages)")
@@ -150,11 +197,40 @@ class DataParams(StageParams):
             raise ValueError("langs lists a language twice")
         return v
 
+    @model_validator(mode="after")
+    def _lexicon_and_parallel(self):
+        if self.shared_share + self.cognate_share > 1:
+            raise ValueError(f"shared_share + cognate_share = {self.shared_share + self.cognate_share:g}: shared and "
+                             "cognate concepts are disjoint, so the two may add up to at most 1")
+        if self.synonym_rate > 0 and self.n_synonyms < 1:
+            raise ValueError(f"synonym_rate={self.synonym_rate} needs n_synonyms >= 1 (got {self.n_synonyms})")
+        if self.parallel_sentences:
+            if self.parallel_source not in self.langs:
+                raise ValueError(f"parallel_source {self.parallel_source!r} is not in langs; allowed: "
+                                 f"{', '.join(self.langs)}")
+            if not self.parallel_langs():
+                why = "" if self.parallel_low_resource else " (parallel_low_resource is False and the others are low-resource)"
+                raise ValueError(f"parallel_sentences={self.parallel_sentences}: no language besides "
+                                 f"parallel_source {self.parallel_source!r} gets parallel text{why}")
+        return self
+
+    def parallel_langs(self) -> list[str]:
+        """The languages that get ``parallel_sentences`` pairs with ``parallel_source``."""
+        from xltkit.lab import get_spec
+
+        if not self.parallel_sentences:
+            return []
+        return [c for c in self.langs if c != self.parallel_source
+                and (self.parallel_low_resource or get_spec(c).resource != "low")]
+
     def relevant(self) -> dict[str, Any]:
         d = super().relevant()
         for k in ("n_train", "n_dev", "n_test"):  # task sets are built on demand by the stages that use them
             d.pop(k)
-        return d
+        if not self.parallel_sentences:  # the other parallel knobs mean nothing without parallel text
+            for k in PARALLEL_KNOBS:
+                d.pop(k)
+        return _drop_late_defaults(d)
 
 
 class PretrainParams(DataParams):
@@ -172,6 +248,13 @@ class PretrainParams(DataParams):
     mask_prob: float = Field(0.2, gt=0, lt=1)
     language_alpha: float = Field(0.5, ge=0, le=1, description="exponent of language sampling by corpus size (XLM)")
     pretrain_seed: int = Field(0)
+    tlm_share: float = Field(0.0, ge=0, lt=1, description="share of pretraining sequences that are a parallel pair "
+                             "'[CLS] source [SEP] other [SEP]' (segment ids 0/1, masked in both halves): translation "
+                             "language modelling (Conneau & Lample 2019, sec. 3.3); needs parallel_sentences > 0 and "
+                             f"max_length >= {TLM_MIN_LENGTH}")
+    init_std: float = Field(0.02, gt=0, description="std of the normal initialisation of the encoder's weights and "
+                            "embeddings (BERT's initializer_range); 0.02 is BERT-base's, and leaves a hidden-128 "
+                            "encoder on a unigram plateau for hundreds of steps in some labs (params/calibration.yaml)")
     threads: int = Field(1, ge=1, description="torch threads (one thread per worker is fastest on small CPUs)")
 
     @field_validator("model")
@@ -187,10 +270,25 @@ class PretrainParams(DataParams):
             raise ValueError(f"hidden_size={self.hidden_size} must be a multiple of num_heads={self.num_heads}")
         return self
 
+    @model_validator(mode="after")
+    def _tlm_has_pairs(self):
+        if self.tlm_share > 0:
+            if not self.parallel_sentences:
+                raise ValueError(f"tlm_share={self.tlm_share} needs parallel text: set parallel_sentences > 0 "
+                                 "(pairs per language), or tlm_share: 0")
+            if self.max_length < TLM_MIN_LENGTH:
+                raise ValueError(f"tlm_share={self.tlm_share}: a translation pair holds two sentences, so max_length "
+                                 f"must be at least {TLM_MIN_LENGTH} (got {self.max_length})")
+        return self
+
     def relevant(self) -> dict[str, Any]:
         d = super().relevant()
         if self.model != "lab-bert":  # untrained encoders and rules ignore the pretraining recipe
-            for k in ("pretrain_steps", "pretrain_batch_size", "pretrain_lr", "mask_prob", "language_alpha"):
+            for k in ("pretrain_steps", "pretrain_batch_size", "pretrain_lr", "mask_prob", "language_alpha",
+                      "tlm_share"):
+                d.pop(k, None)
+        if self.model != "lab-bert" or not self.tlm_share:  # parallel text is only read by TLM
+            for k in PARALLEL_KNOBS:
                 d.pop(k, None)
         return d
 
@@ -254,6 +352,7 @@ class IntermediateParams(PretrainParams):
     @model_validator(mode="after")
     def _inter_noise_consistent(self):
         _check_noise_scale(self.intermediate_noise, self.intermediate_noise_scale, "intermediate_noise")
+        _check_pair_noise(self.intermediate_noise, self.intermediate_task, "intermediate_noise")
         for code in self.code_switch_langs or []:
             if code not in self.langs:
                 raise ValueError(f"code_switch_langs: {code!r} is not in langs; allowed: {', '.join(self.langs)}")
@@ -334,6 +433,7 @@ class FinetuneParams(IntermediateParams):
             raise ValueError(f"model {self.model!r} compares the two sentences of a pair task; target_task "
                              f"{self.target_task!r} has one sentence: use a pair task ({pairs}) or another control")
         _check_noise_scale(self.noise, self.noise_scale, "noise")
+        _check_pair_noise(self.noise, self.target_task, "noise")
         if self.noise == "code-switch":
             _check_code_switch(self, self.source_lang, "noise")
         return self

@@ -21,6 +21,7 @@ from statsmodels.stats.proportion import proportion_confint
 PAIR_KEYS = ["model", "target_task", "source_lang", "noise", "noise_scale", "noise_setting", "seed"]
 CELL_KEYS = ["model", "target_task", "source_lang", "noise", "noise_scale", "noise_setting"]
 INTER_KEYS = ["intermediate_task", "intermediate_lang", "intermediate_noise_setting"]  # the baseline has none
+EVAL_KEYS = ["eval_lang", "eval_setting"]  # where a score was measured: language, same | generalized pair setting
 
 
 def with_noise_settings(results: pd.DataFrame) -> pd.DataFrame:
@@ -32,6 +33,8 @@ def with_noise_settings(results: pd.DataFrame) -> pd.DataFrame:
             results["noise"] == "none", results["noise"].astype(str) + "@" + results["noise_scale"].map("{:g}".format))
     if "intermediate_noise_setting" not in results:
         add["intermediate_noise_setting"] = "none"
+    if "eval_setting" not in results:
+        add["eval_setting"] = "same"
     return results.assign(**add) if add else results
 
 
@@ -60,15 +63,15 @@ def seed_gains(results: pd.DataFrame, split: str = "test", metric: str | None = 
     r = results[(results.split == split) & (results.phenomenon == "all")]
     if metric:
         r = r[r.metric == metric]
-    base = r[r.intermediate_lang == "none"].set_index(PAIR_KEYS + ["eval_lang", "metric"])["value"]
+    base = r[r.intermediate_lang == "none"].set_index(PAIR_KEYS + EVAL_KEYS + ["metric"])["value"]
     inter = r[r.intermediate_lang != "none"]
     rows, missing = [], set()
     for _, row in inter.iterrows():
-        k = tuple(row[c] for c in PAIR_KEYS + ["eval_lang", "metric"])
+        k = tuple(row[c] for c in PAIR_KEYS + EVAL_KEYS + ["metric"])
         if k not in base.index:
             missing.add(tuple(row[c] for c in PAIR_KEYS))
             continue
-        rows.append({**{c: row[c] for c in PAIR_KEYS + INTER_KEYS + ["eval_lang", "metric"]},
+        rows.append({**{c: row[c] for c in PAIR_KEYS + INTER_KEYS + EVAL_KEYS + ["metric"]},
                      "value": row["value"], "baseline": base.loc[k], "gain": row["value"] - base.loc[k]})
     msgs = [f"no baseline (intermediate_lang: none) for {dict(zip(PAIR_KEYS, m))}: its gains are left out"
             for m in sorted(missing, key=str)]
@@ -85,14 +88,15 @@ def gain_table(results: pd.DataFrame, predictions: pd.DataFrame, n_boot: int = 2
     intermediate training on the same intermediate task.
     """
     runs = _runs(results)
-    preds = predictions[predictions.split == split].merge(runs, on="run_id")
+    preds = predictions if "eval_setting" in predictions else predictions.assign(eval_setting="same")
+    preds = preds[preds.split == split].merge(runs, on="run_id")
     base = preds[preds.intermediate_lang == baseline]
     inter = preds[~preds.intermediate_lang.isin({baseline, "none"})]
-    match = CELL_KEYS + ["eval_lang"] + ([] if baseline == "none" else
+    match = CELL_KEYS + EVAL_KEYS + ([] if baseline == "none" else
                                          ["intermediate_task", "intermediate_noise_setting"])
     rng = np.random.default_rng(seed)
     rows, msgs = [], []
-    group_keys = CELL_KEYS + INTER_KEYS + ["eval_lang"]
+    group_keys = CELL_KEYS + INTER_KEYS + EVAL_KEYS
     for key, g in inter.groupby(group_keys, sort=True):
         cell = dict(zip(group_keys, key))
         b = base
@@ -125,8 +129,8 @@ def pooled_accuracy(results: pd.DataFrame, split: str = "test", confidence: floa
     results = with_noise_settings(results)
     r = results[(results.split == split) & (results.phenomenon == "all") & (results.metric == "accuracy")].copy()
     r["k"] = r["value"] * r["n_examples"]
-    keys = ["model", "target_task", "source_lang", "noise", "noise_scale", "noise_setting", "intermediate_lang",
-            "intermediate_noise_setting", "eval_lang"]
+    keys = ["model", "target_task", "source_lang", "noise", "noise_scale", "noise_setting", "intermediate_task",
+            "intermediate_lang", "intermediate_noise_setting", *EVAL_KEYS]
     g = r.groupby(keys, as_index=False).agg(k=("k", "sum"), n=("n_examples", "sum"), n_seeds=("seed", "nunique"))
     lo, hi = proportion_confint(np.round(g["k"]), g["n"], alpha=1 - confidence, method="wilson")
     return g.assign(accuracy=g["k"] / g["n"], ci_low=lo, ci_high=hi).drop(columns="k")

@@ -50,12 +50,14 @@ def load_tokenizer(path: str | Path):
     return AutoTokenizer.from_pretrained(str(path))
 
 
-def lab_bert(vocab_size: int, hidden_size: int, num_layers: int, num_heads: int, max_length: int) -> BertForMaskedLM:
-    """A tiny BERT for masked language modelling (defaults: ~0.6M encoder parameters)."""
+def lab_bert(vocab_size: int, hidden_size: int, num_layers: int, num_heads: int, max_length: int,
+             init_std: float = 0.02) -> BertForMaskedLM:
+    """A tiny BERT for masked language modelling (defaults: ~0.6M encoder parameters);
+    ``init_std`` is the std of its normal initialisation (BERT's ``initializer_range``)."""
     cfg = BertConfig(
         vocab_size=vocab_size, hidden_size=hidden_size, num_hidden_layers=num_layers, num_attention_heads=num_heads,
         intermediate_size=4 * hidden_size, max_position_embeddings=max_length, type_vocab_size=2,
-        hidden_dropout_prob=0.1, attention_probs_dropout_prob=0.1,
+        hidden_dropout_prob=0.1, attention_probs_dropout_prob=0.1, initializer_range=init_std,
     )
     return BertForMaskedLM(cfg)
 

@@ -52,7 +52,7 @@ import pandas as pd
 import torch
 from torch import nn
 
-from xltkit.config import EMBEDDING_NOISE, NOISE_METHODS, SCALE_UNITS, TOKEN_NOISE
+from xltkit.config import EMBEDDING_NOISE, NOISE_METHODS, PAIR_UNSAFE_NOISE, SCALE_UNITS, TOKEN_NOISE
 
 
 @dataclass
@@ -427,7 +427,8 @@ def code_switch(words: list[str], dictionaries: dict[str, dict[str, str]], p: fl
 
 def perturb_frame(df: pd.DataFrame, cfg: NoiseConfig, copy: int = 0, synonyms: dict[str, list[str]] | None = None
                   ) -> pd.DataFrame:
-    """A noisy copy of a task frame (columns words, label | tags): the token-level methods.
+    """A noisy copy of a task frame (columns words, label | tags; pair tasks: words and
+    words2, both perturbed): the token-level methods.
 
     ``copy`` selects an independent draw (copy ``c`` of seed ``s`` is always the same).
     Labels of sequence tasks stay; tags of token tasks follow their words (BIO spans are
@@ -442,28 +443,35 @@ def perturb_frame(df: pd.DataFrame, cfg: NoiseConfig, copy: int = 0, synonyms: d
         raise ValueError("rs-da needs a synonym table (synonym_file, or embedding_synonyms(model, tokenizer, words))")
     if cfg.method == "code-switch" and not cfg.dictionaries:
         raise ValueError("code-switch needs bilingual dictionaries (code_switch_langs)")
-    alphabet = "".join(sorted({c for ws in df["words"] for w in ws for c in w}))
-    new_words, new_tags = [], []
-    for ws, tags in zip(df["words"], df["tags"] if has_tags else [None] * len(df)):
-        ws, tags = list(ws), None if tags is None else [int(t) for t in tags]
-        if cfg.method == "word-dropout":
-            ws, tags = word_dropout(ws, tags, cfg.scale, rng)
-        elif cfg.method == "word-swap":
-            ws, tags = word_swap(ws, tags, cfg.scale, rng)
-        elif cfg.method == "char-noise":
-            ws = [char_noise(w, alphabet, rng) if w and rng.random() < cfg.scale else w for w in ws]
-        elif cfg.method == "rs-da":
-            ws = substitute(ws, table, cfg.scale, rng)
-        else:  # code-switch
-            ws = code_switch(ws, cfg.dictionaries, cfg.scale, rng)
-        if tags is not None and cfg.method in ("word-dropout", "word-swap"):
-            tags = _repair_bio(tags, cfg.tag_names)
-        new_words.append(ws)
-        new_tags.append(tags)
+    pair = "words2" in df.columns
+    if pair and cfg.method in PAIR_UNSAFE_NOISE:
+        raise ValueError(f"{cfg.method} can change the label of a sentence pair (a dropped 'not' turns a "
+                         f"contradiction into an entailment); for pair tasks use one of "
+                         f"{', '.join(m for m in TOKEN_NOISE if m not in PAIR_UNSAFE_NOISE)}")
+    columns = ["words", "words2"] if pair else ["words"]
+    alphabet = "".join(sorted({c for col in columns for ws in df[col] for w in ws for c in w}))
     out = df.copy()
-    out["words"] = new_words
-    if has_tags:
-        out["tags"] = new_tags
+    for col in columns:  # a pair's two sentences get independent draws of the same label-preserving noise
+        new_words, new_tags = [], []
+        for ws, tags in zip(df[col], df["tags"] if has_tags else [None] * len(df)):
+            ws, tags = list(ws), None if tags is None else [int(t) for t in tags]
+            if cfg.method == "word-dropout":
+                ws, tags = word_dropout(ws, tags, cfg.scale, rng)
+            elif cfg.method == "word-swap":
+                ws, tags = word_swap(ws, tags, cfg.scale, rng)
+            elif cfg.method == "char-noise":
+                ws = [char_noise(w, alphabet, rng) if w and rng.random() < cfg.scale else w for w in ws]
+            elif cfg.method == "rs-da":
+                ws = substitute(ws, table, cfg.scale, rng)
+            else:  # code-switch
+                ws = code_switch(ws, cfg.dictionaries, cfg.scale, rng)
+            if tags is not None and cfg.method in ("word-dropout", "word-swap"):
+                tags = _repair_bio(tags, cfg.tag_names)
+            new_words.append(ws)
+            new_tags.append(tags)
+        out[col] = new_words
+        if has_tags:
+            out["tags"] = new_tags
     return out
 
 

@@ -33,6 +33,8 @@ def accuracy_by_language(controls: pd.DataFrame, path: Path) -> Path:
     ax.scatter(range(len(langs)), first.untrained, marker="_", s=900, color="black", label="no-pretraining control")
     ax.scatter(range(len(langs)), first.length_rule, marker="_", s=900, color="orange", label="length rule")
     ax.scatter(range(len(langs)), first.bow_rule, marker="_", s=900, color="red", label="bag-of-words rule")
+    if "overlap_rule" in first and first.overlap_rule.notna().any():
+        ax.scatter(range(len(langs)), first.overlap_rule, marker="_", s=900, color="purple", label="word-overlap rule")
     ax.set_xticks(range(len(langs)), langs, rotation=30)
     ax.set_ylabel("accuracy (test)")
     ax.set_title("Zero-shot accuracy by evaluation language")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import pickle
 import platform
+import random
 import time
 from pathlib import Path
 from typing import Any
@@ -31,12 +32,35 @@ from xltkit.config import (
     PretrainParams,
     StageParams,
 )
-from xltkit.lab import Lab, concept_keys
+from xltkit.lab import Lab, Meaning, concept_keys
 from xltkit.tasks import get_task, make_examples
 
 
 def lab_of(p: DataParams) -> Lab:
-    return Lab(list(p.langs), lab_seed=p.lab_seed, shared_share=p.shared_share)
+    return Lab(list(p.langs), lab_seed=p.lab_seed, shared_share=p.shared_share, cognate_share=p.cognate_share,
+               n_synonyms=p.n_synonyms, synonym_rate=p.synonym_rate)
+
+
+def meaning_concepts(m: Meaning) -> list[str]:
+    """The concept keys a meaning puts into words (a pronoun agent names no noun), in a fixed order."""
+    keys = [] if m.agent_person is not None else [f"n{m.agent}"] + [f"a{a}" for a in m.agent_adjs]
+    keys += [f"v{m.verb}", f"n{m.patient}"] + [f"a{a}" for a in m.patient_adjs]
+    return keys + ([f"n{m.possessor}"] if m.possessor is not None else [])
+
+
+def parallel_pairs(lab: Lab, src: str, lang: str, n: int) -> pd.DataFrame:
+    """``n`` translation pairs: one meaning per pair rendered in ``src`` and in ``lang``
+    (free word order and synonyms drawn independently per side), from a stream of their
+    own, independent of the monolingual corpora and of other languages' pairs.
+
+    Columns: lang, src_text, text, concepts (the meaning's concept keys, space-separated).
+    """
+    r = random.Random(f"{lab.lab_seed}-parallel-{src}-{lang}")
+    a, b, rows = lab.language(src), lab.language(lang), []
+    for _ in range(n):
+        m = lab.world.meaning(r)
+        rows.append((lang, a.sentence(m, r), b.sentence(m, r), " ".join(meaning_concepts(m))))
+    return pd.DataFrame(rows, columns=["lang", "src_text", "text", "concepts"])
 
 
 def _dir(p: StageParams, stage: str) -> Path:
@@ -54,8 +78,10 @@ def _setup(p: PretrainParams | DataParams) -> None:
 
 # ---- 00 data ---------------------------------------------------------------------------
 def data(p: DataParams) -> Path:
-    """Corpora of every lab language (sizes by resource level), the lexicon table, and a
-    WordPiece tokenizer trained on an equal share of every language."""
+    """Corpora of every lab language (sizes by resource level), the lexicon table, a
+    WordPiece tokenizer trained on an equal share of every language's monolingual text and,
+    with ``parallel_sentences``, translation pairs with ``parallel_source``
+    (``parallel.parquet``, see :func:`parallel_pairs`)."""
     from xltkit.models import train_tokenizer
 
     out = _dir(p, "data")
@@ -74,15 +100,24 @@ def data(p: DataParams) -> Path:
     tok_texts = [t for code in p.langs for t in corpus.loc[corpus.lang == code, "text"].iloc[:n_tok]]
     max_length = PretrainParams.model_fields["max_length"].default
     tok = train_tokenizer(tok_texts, p.vocab_size, max_length)
-    lexicon = pd.DataFrame([(k, code, lab.language(code).lexicon[k], k in lab.shared_forms)
+    lexicon = pd.DataFrame([(k, code, lab.language(code).lexicon[k], k in lab.shared_forms,
+                             k in lab.language(code).cognate_keys)
                             for k in concept_keys() for code in p.langs],
-                           columns=["concept", "lang", "form", "shared"])
+                           columns=["concept", "lang", "form", "shared", "cognate"])
+    plangs = p.parallel_langs()
+    parallel = pd.concat([parallel_pairs(lab, p.parallel_source, c, p.parallel_sentences) for c in plangs],
+                         ignore_index=True) if plangs else None
+    stats = {"sentences": sizes, "vocab_size": len(tok)}
+    if parallel is not None:
+        stats["parallel_pairs"] = {c: p.parallel_sentences for c in plangs}
     with results.building(out, {"stage": "data", "params": p.relevant(), "seconds": time.time() - t0}) as tmp:
         corpus.to_parquet(tmp / "corpus.parquet", index=False)
         lexicon.to_parquet(tmp / "lexicon.parquet", index=False)
+        if parallel is not None:
+            parallel.to_parquet(tmp / "parallel.parquet", index=False)
         tok.save_pretrained(str(tmp / "tokenizer"))
         results.write_json({c: lab.language(c).spec.model_dump() for c in p.langs}, tmp / "languages.json")
-        results.write_json({"sentences": sizes, "vocab_size": len(tok)}, tmp / "stats.json")
+        results.write_json(stats, tmp / "stats.json")
     return out
 
 
@@ -101,8 +136,11 @@ def task_frame(p: DataParams, task: str, lang: str, split: str, lang2: str | Non
 
 # ---- 01 pretrain -----------------------------------------------------------------------
 def pretrain(p: PretrainParams) -> Path | None:
-    """MLM pretraining of the lab BERT (or a randomly initialised copy: the no-pretraining
-    control).  Surface-cue rules need no encoder: returns None for them."""
+    """MLM pretraining of the lab BERT, with ``tlm_share`` of the sequences translation
+    pairs (TLM), or a randomly initialised copy (the no-pretraining control).  Surface-cue
+    rules need no encoder: returns None for them.  ``stats.json`` records the loss curve,
+    the MLM and TLM sequences and tokens per language, and held-out masked-word accuracy
+    per language next to its unigram baseline."""
     if p.model in RULES:
         return None
     p = _as(PretrainParams, p)
@@ -117,18 +155,37 @@ def pretrain(p: PretrainParams) -> Path | None:
     tok = load_tokenizer(data_dir / "tokenizer")
     tok.model_max_length = p.max_length
     torch.manual_seed(p.pretrain_seed)
-    model = lab_bert(len(tok), p.hidden_size, p.num_layers, p.num_heads, p.max_length)
+    model = lab_bert(len(tok), p.hidden_size, p.num_layers, p.num_heads, p.max_length, p.init_std)
     stats: dict[str, Any] = {"encoder_parameters": sum(x.numel() for x in model.bert.parameters())}
     if p.model == "lab-bert" and p.pretrain_steps > 0:
         corpus = pd.read_parquet(data_dir / "corpus.parquet")
         corpora = {lang: g["text"].tolist() for lang, g in corpus.groupby("lang")}
+        parallel = None
+        if p.tlm_share > 0:
+            pairs = pd.read_parquet(data_dir / "parallel.parquet")
+            parallel = {lang: list(zip(g["src_text"], g["text"])) for lang, g in pairs.groupby("lang")}
         stats.update(pretrain_mlm(model, tok, corpora, p.pretrain_steps, p.pretrain_batch_size, p.pretrain_lr,
-                                  p.mask_prob, p.language_alpha, p.pretrain_seed))
-    stats["heldout_mlm_accuracy"] = mlm_accuracy(model, tok, lab_of(p), p.langs)
+                                  p.mask_prob, p.language_alpha, p.pretrain_seed, parallel=parallel,
+                                  tlm_share=p.tlm_share, parallel_source=p.parallel_source))
+    lab = lab_of(p)
+    stats["heldout_mlm_accuracy"] = mlm_accuracy(model, tok, lab, p.langs)
+    stats["heldout_unigram_accuracy"] = unigram_accuracy(tok, lab, p.langs)
     with results.building(out, {"stage": "pretrain", "params": p.relevant()}) as tmp:
         model.save_pretrained(str(tmp))
         tok.save_pretrained(str(tmp))
         results.write_json(stats, tmp / "stats.json")
+    return out
+
+
+def unigram_accuracy(tok, lab: Lab, langs: list[str], n: int = 300) -> dict[str, float]:
+    """The baseline of :func:`mlm_accuracy`: per language, the accuracy of always guessing
+    its most frequent token (the frequency of that token among the non-special tokens of
+    the same held-out sentences).  An encoder that does no better has learnt no context."""
+    special = set(tok.all_special_ids)
+    out = {}
+    for lang in langs:
+        ids = [i for row in tok(lab.corpus(lang, n, stream="heldout"))["input_ids"] for i in row if i not in special]
+        out[lang] = round(max(ids.count(i) for i in set(ids)) / len(ids), 4)
     return out
 
 
