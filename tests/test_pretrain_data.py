@@ -15,6 +15,10 @@ from xltkit.models import load_tokenizer
 LOW = next(c for c, s in PRESETS.items() if s.resource == "low")  # a low-resource preset
 
 
+def _data_params(tiny_params, **kw) -> DataParams:
+    return stages._as(DataParams, EvaluateParams(**tiny_params(**kw)))
+
+
 def _starts_a_word(form: str, words: list[str]) -> bool:
     return any(w.startswith(form) for w in words)
 
@@ -49,22 +53,22 @@ def test_meaning_concepts_follow_the_meaning():
 
 @pytest.mark.parametrize("low_too", [True, False])
 def test_low_resource_languages_get_pairs_only_when_asked(tiny_params, low_too):
-    p = DataParams(**tiny_params(langs=["lab_eng", "lab_fin", LOW], parallel_sentences=30,
-                                 parallel_low_resource=low_too))
+    p = _data_params(tiny_params, langs=["lab_eng", "lab_fin", LOW], parallel_sentences=30,
+                     parallel_low_resource=low_too)
     d = stages.data(p)
     pairs = pd.read_parquet(d / "parallel.parquet")
     expect = {"lab_fin", LOW} if low_too else {"lab_fin"}
     assert set(pairs.lang) == expect and pairs.groupby("lang").size().eq(30).all()
     assert json.loads((d / "stats.json").read_text())["parallel_pairs"] == {c: 30 for c in expect}
     # the monolingual corpora and the tokenizer do not change with parallel text
-    d0 = stages.data(DataParams(**tiny_params(langs=["lab_eng", "lab_fin", LOW])))
+    d0 = stages.data(_data_params(tiny_params, langs=["lab_eng", "lab_fin", LOW]))
     assert pd.read_parquet(d / "corpus.parquet").equals(pd.read_parquet(d0 / "corpus.parquet"))
     assert (d / "tokenizer" / "tokenizer.json").read_text() == (d0 / "tokenizer" / "tokenizer.json").read_text()
     assert not (d0 / "parallel.parquet").exists()
 
 
 def test_tlm_batches_hold_both_languages_with_segment_ids(tiny_params, monkeypatch):
-    p = PretrainParams(**tiny_params(parallel_sentences=40, tlm_share=0.5))
+    p = stages._as(PretrainParams, EvaluateParams(**tiny_params(parallel_sentences=40, tlm_share=0.5)))
     d = stages.data(stages._as(DataParams, p))
     tok = load_tokenizer(d / "tokenizer")
     tok.model_max_length = p.max_length
@@ -103,8 +107,8 @@ def test_tlm_batches_hold_both_languages_with_segment_ids(tiny_params, monkeypat
 
 
 def test_pretraining_with_tlm_records_what_it_saw(tiny_params):
-    p = PretrainParams(**tiny_params(langs=["lab_eng", "lab_fin", LOW], parallel_sentences=30,
-                                     parallel_low_resource=False, tlm_share=0.25))
+    p = stages._as(PretrainParams, EvaluateParams(**tiny_params(langs=["lab_eng", "lab_fin", LOW], parallel_sentences=30,
+                                     parallel_low_resource=False, tlm_share=0.25)))
     stats = json.loads((stages.pretrain(p) / "stats.json").read_text())
     n = p.pretrain_steps * p.pretrain_batch_size
     assert stats["tlm_sequences"] == {"lab_fin": n // 4}
@@ -114,7 +118,7 @@ def test_pretraining_with_tlm_records_what_it_saw(tiny_params):
     assert set(stats["heldout_unigram_accuracy"]) == set(p.langs)
     assert all(0 < v < 1 for v in stats["heldout_unigram_accuracy"].values())
     # plain MLM records its sequences too, and no TLM
-    plain = json.loads((stages.pretrain(PretrainParams(**tiny_params())) / "stats.json").read_text())
+    plain = json.loads((stages.pretrain(stages._as(PretrainParams, EvaluateParams(**tiny_params()))) / "stats.json").read_text())
     assert sum(plain["mlm_sequences"].values()) == n and "tlm_sequences" not in plain
 
 
@@ -156,9 +160,9 @@ def test_invalid_combinations_are_refused_with_the_key(values, needle):
 
 
 def test_lexicon_knobs_reach_the_lab(tiny_params):
-    p = DataParams(**tiny_params(cognate_share=0.4, synonym_rate=0.3, n_synonyms=2))
+    p = _data_params(tiny_params, cognate_share=0.4, synonym_rate=0.3, n_synonyms=2)
     lab = stages.lab_of(p)
     assert (lab.cognate_share, lab.synonym_rate, lab.n_synonyms) == (0.4, 0.3, 2)
     lexicon = pd.read_parquet(stages.data(p) / "lexicon.parquet")
     assert lexicon.cognate.any() and not (lexicon.cognate & lexicon.shared).any()
-    assert not pd.read_parquet(stages.data(DataParams(**tiny_params())) / "lexicon.parquet").cognate.any()
+    assert not pd.read_parquet(stages.data(_data_params(tiny_params)) / "lexicon.parquet").cognate.any()

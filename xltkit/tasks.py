@@ -355,13 +355,14 @@ def _paws_candidate(lab: Lab, r: random.Random) -> tuple[Meaning, Meaning, int, 
     return m, h, y, [edit]
 
 
-def _surface_cell(a: list[str], b: list[str]) -> tuple[int, int, int]:
+def _surface_cell(a: list[str], b: list[str]) -> tuple[int, int, int, int]:
     """What the balancing equalizes across labels: the number of word types only in the
     first and only in the second sentence (each clipped at 2), which fix the word overlap
-    and the length difference, and how many positions hold different words (0-2, 3-4, 5+)."""
+    and the length difference, how many positions hold different words (0-2, 3-4, 5+) and
+    the first sentence's length (up to 5, 6-8, 9+ words)."""
     sa, sb = set(a), set(b)
     moved = sum(x != y for x, y in zip(a, b)) + abs(len(a) - len(b))
-    return min(len(sa - sb), 2), min(len(sb - sa), 2), (moved > 2) + (moved > 4)
+    return min(len(sa - sb), 2), min(len(sb - sa), 2), (moved > 2) + (moved > 4), (len(a) > 5) + (len(a) > 8)
 
 
 def _reference(lab: Lab):
