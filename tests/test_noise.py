@@ -306,7 +306,7 @@ def test_stages_pass_noise_through(tiny_params, tmp_path):
     run = EvaluateParams(**p.model_dump(), run_dir=str(tmp_path / "run"), eval_langs=["lab_fin"])
     m = stages.evaluate(run)
     assert set(m.noise_setting) == {"rs-rp(ball,r=0.05,m=1)"}
-    assert set(m.intermediate_noise_setting) == {"code-switch(p=0.3,to=lab_eng+lab_tur)"}
+    assert set(m.intermediate_noise_setting) == {"code-switch(p=0.3,to=others)"}  # all other lab languages
 
 
 # ---- relative noise scales ---------------------------------------------------------------
@@ -431,7 +431,9 @@ def test_setting_labels_name_every_knob_a_method_uses(tmp_path):
     assert setting_label(FinetuneParams(noise="rs-da", noise_scale=0.5, synonym_neighbours=3)) == \
         "rs-da(p=0.5,neighbours=3)"
     assert setting_label(FinetuneParams(langs=TINY_LANGS, noise="code-switch", noise_scale=0.3)) == \
-        "code-switch(p=0.3,to=lab_fin+lab_tur)"
+        "code-switch(p=0.3,to=others)"  # every other language of the lab (the default)
+    assert setting_label(FinetuneParams(langs=TINY_LANGS, noise="code-switch", noise_scale=0.3,
+                                        code_switch_langs=["lab_tur"])) == "code-switch(p=0.3,to=lab_tur)"
     # intermediate noise only where there is intermediate training
     no_task = FinetuneParams(intermediate_noise="rs-rp", intermediate_noise_scale=0.1)
     assert setting_label(no_task, "intermediate") == "none"

@@ -179,8 +179,9 @@ def analyze(p: AnalysisParams) -> Analysis:
     if len(zero_shot) >= 6:
         # one coefficient per intermediate language (and noise setting): its mean zero-shot gain in points
         zero_shot = zero_shot.assign(noise_label=noise_label(zero_shot))  # every knob of both stages
-        rhs = ("0 + C(intermediate_lang):C(noise_label)" if zero_shot.noise_label.nunique() > 1
-               else "0 + C(intermediate_lang)")
+        # one coefficient per setting that was run (intermediate language, with its noise where there is noise)
+        rhs = "0 + C(setting)" if zero_shot.noise_label.nunique() > 1 else "0 + C(intermediate_lang)"
+        zero_shot = zero_shot.assign(setting=setting(zero_shot))
         try:
             model = fit_mixed(zero_shot, f"gain_pts ~ {rhs}", random=random, reml=True)
         except ValueError as e:
@@ -357,8 +358,12 @@ def _typology_model(zero_shot: pd.DataFrame, languages: pd.DataFrame, notes: lis
         terms.append("inter_fertility:target_fertility")  # does a rich intermediate help rich targets?
     noise = "noise_label" if "noise_label" in data else "noise"  # the whole setting: runs differing in a knob differ
     base = [f"C({noise})"] if data[noise].nunique() > 1 else []
-    if base and "inter_fertility" in predictors:  # does noise change what a rich intermediate language buys?
+    varied = data.groupby(noise)["inter_fertility"].nunique().min() > 1 if "inter_fertility" in predictors else False
+    if base and varied:  # does noise change what a rich intermediate language buys? (needs that contrast per setting)
         terms.append(f"C({noise}):inter_fertility")
+    elif base and "inter_fertility" in predictors:
+        notes.append("typology model: no noise x intermediate-richness term (some noise setting was run with one "
+                     "intermediate language only)")
     full = "gain_pts ~ " + " + ".join(base + terms)
     reduced = "gain_pts ~ " + (" + ".join(base) if base else "1")
     random = [c for c in RANDOM_FACTORS if data[c].nunique() > 1]

@@ -102,6 +102,11 @@ def gain_table(results: pd.DataFrame, predictions: pd.DataFrame, n_boot: int = 2
         b = base
         for c in match:
             b = b[b[c] == cell[c]]
+        if b.empty:  # no baseline run of this setting at all: one message for the whole setting
+            what = {k: cell[k] for k in CELL_KEYS + INTER_KEYS if k not in ("model", "source_lang", "noise",
+                                                                                 "noise_scale")}
+            msgs.append(f"no {baseline} baseline for {what}: that gain is not computed")
+            continue
         diffs = []
         for s, gs in g.groupby("seed"):
             bs = b[b.seed == s]

@@ -191,7 +191,8 @@ def setting_label(p, stage: str = "finetune") -> str:
         else:
             parts.append("lab")
     elif method == "code-switch":
-        parts.append("to=" + "+".join(sorted(_code_switch_langs(p, src))))
+        given = getattr(p, "code_switch_langs", None)
+        parts.append("to=" + ("+".join(sorted(_code_switch_langs(p, src))) if given else "others"))
     return f"{method}({','.join(parts)})"
 
 
