@@ -132,10 +132,9 @@ def test_rs_rp_training_is_reproducible_from_the_seed(tok, anim):
 
 
 # ---- adversarial -------------------------------------------------------------------------
-@pytest.mark.parametrize("norm, variant", [("l2", "pgd"), ("linf", "pgd"), ("l2", "freelb")])
-def test_adversarial_delta_stays_in_epsilon_raises_the_loss_and_grads_reach_the_encoder(
-        norm, variant, tok, anim, tmp_path, monkeypatch):
-    seen = []
+def _spy_delta_norms(monkeypatch, norm: str) -> list[float]:
+    """The largest per-token norm of every adversarial delta the hook adds, as it is added."""
+    seen: list[float] = []
     orig = AddPerturbation.__call__
 
     def spy(self, module, inputs, output):
@@ -144,6 +143,13 @@ def test_adversarial_delta_stays_in_epsilon_raises_the_loss_and_grads_reach_the_
         return orig(self, module, inputs, output)
 
     monkeypatch.setattr(AddPerturbation, "__call__", spy)
+    return seen
+
+
+@pytest.mark.parametrize("norm, variant", [("l2", "pgd"), ("linf", "pgd"), ("l2", "freelb")])
+def test_adversarial_delta_stays_in_epsilon_raises_the_loss_and_grads_reach_the_encoder(
+        norm, variant, tok, anim, tmp_path, monkeypatch):
+    seen = _spy_delta_norms(monkeypatch, norm)
     model = bert(tok, dropout=0.0)
     for prm in model.bert.embeddings.parameters():  # as fine-tuning does by default
         prm.requires_grad = False
@@ -331,15 +337,7 @@ def _scaled(model, factor):
 
 @pytest.mark.parametrize("norm", ["l2", "linf"])
 def test_relative_adversarial_delta_stays_in_the_relative_bound(norm, tok, anim, tmp_path, monkeypatch):
-    seen = []
-    orig = AddPerturbation.__call__
-
-    def spy(self, module, inputs, output):
-        d = self.delta.detach()
-        seen.append(float(d.abs().amax() if norm == "linf" else d.norm(dim=-1).max()))
-        return orig(self, module, inputs, output)
-
-    monkeypatch.setattr(AddPerturbation, "__call__", spy)
+    seen = _spy_delta_norms(monkeypatch, norm)
     eps = 0.05
     bounds = []
     for factor in (1.0, 20.0):  # the same relative setting on encoders of different embedding scale

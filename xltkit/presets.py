@@ -20,7 +20,7 @@ from typing import Any
 
 from xltkit.lab import LanguageSpec
 
-# code -> (name, ISO 639-3 code of the imitated language).  The first seven are the demo's.
+# code -> (name, ISO 639-3 code of the imitated language).  DEFAULT_LANGS (below) are the demo's.
 IMITATIONS: dict[str, tuple[str, str]] = {
     "lab_eng": ("English-like", "eng"),
     "lab_fin": ("Finnish-like", "fin"),

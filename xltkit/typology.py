@@ -381,7 +381,7 @@ def lab_syntax_features(spec) -> dict[str, float]:
     """The URIEL+ syntactic features a lab language's parameters determine, as URIEL codes them.
 
     1.0 / 0.0 for each of ``LAB_SYNTAX_FEATURES`` the grammar settles, NaN where it says
-    nothing (``S_POSSESSOR_*`` without a ``genitive_position`` field).  Word order is the
+    nothing.  Word order is the
     basic order (``order_freedom`` does not change it); case particles count as
     adpositional clitics (WALS 51A), as URIEL codes Japanese; a plural marker is a plural
     word (WALS 33A) in an isolating language and a suffix otherwise; tense, negation and
@@ -403,9 +403,8 @@ def lab_syntax_features(spec) -> dict[str, float]:
              S_SUBJECT_BEFORE_OBJECT=float(s < o), S_SUBJECT_AFTER_OBJECT=float(s > o))
     f.update(S_ADJECTIVE_BEFORE_NOUN=float(spec.adjective_position == "before"),
              S_ADJECTIVE_AFTER_NOUN=float(spec.adjective_position == "after"))
-    genitive = getattr(spec, "genitive_position", None)
-    if genitive:
-        f.update(S_POSSESSOR_BEFORE_NOUN=float(genitive == "before"), S_POSSESSOR_AFTER_NOUN=float(genitive == "after"))
+    f.update(S_POSSESSOR_BEFORE_NOUN=float(spec.genitive_position == "before"),
+             S_POSSESSOR_AFTER_NOUN=float(spec.genitive_position == "after"))
     f.update({feat: float(spec.case_marking == c) for c, feat in _CASE_FEATURE.items()})
     marked = spec.case_marking != "none"  # the lab marks the patient (accusative) or both core roles
     f.update(S_CASE_MARK=float(marked), S_NOMINATIVE_VS_ACCUSATIVE_MARK=float(marked))
