@@ -421,3 +421,87 @@ def test_corpora_are_identical_in_every_process():
     outs = {subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                            env=os.environ | {"PYTHONHASHSEED": str(seed)}).stdout for seed in (0, 1, 2)}
     assert len(outs) == 1
+
+
+# ---- numerals (issue #3: shared names, numbers and loanwords) -------------------------------
+NUM_LANGS = ["lab_eng", "lab_fin", "lab_jpn", "lab_swh", "lab_vie", "lab_tur"]
+
+
+def test_numerals_only_on_plural_full_noun_phrases_at_their_rate():
+    lab = Lab(NUM_LANGS, 0, numeral_share=0.4)
+    r = random.Random(7)
+    meanings = [lab.world.meaning(r) for _ in range(4000)]
+    for np in ("agent", "patient"):
+        nums = [getattr(m, f"{np}_num") for m in meanings]
+        assert all(n is None or 2 <= n <= 9 for n in nums)
+        assert all(n is None for m, n in zip(meanings, nums) if not getattr(m, f"{np}_pl"))
+        eligible = [n for m, n in zip(meanings, nums)
+                    if getattr(m, f"{np}_pl") and (np == "patient" or m.agent_person is None)]
+        share = sum(n is not None for n in eligible) / len(eligible)
+        assert abs(share - 0.4) < 0.04, (np, share)
+        assert {n for n in nums if n is not None} == set(range(2, 10))
+    assert all(m.agent_num is None for m in meanings if m.agent_person is not None)  # pronouns never
+    assert any(m.agent_person is not None and m.agent_pl for m in meanings)
+
+
+def test_numerals_are_the_same_digits_in_every_language_before_their_noun():
+    lab = Lab(NUM_LANGS, 0, numeral_share=0.5)
+    r = random.Random(3)
+    seen = 0
+    for _ in range(300):
+        m = lab.world.meaning(r)
+        want = sorted((role, str(n)) for role, n in (("AGENT", m.agent_num), ("PATIENT", m.patient_num))
+                      if n is not None)
+        seen += len(want)
+        for code in NUM_LANGS:
+            toks = lab.language(code).render(m, random.Random(1))
+            nums = [t for t in toks if t.upos == "NUM"]
+            assert sorted((t.role, t.form) for t in nums) == want, (code, m)
+            assert all(t.feats == "NumType=Card" and t.form.isdigit() for t in nums)
+            for i, t in enumerate(toks):  # the numeral opens its noun and adjectives: "3 big dogs"
+                if t.upos == "NUM":
+                    assert toks[i + 1].role == t.role and toks[i + 1].upos in ("ADJ", "NOUN"), (code, toks)
+    assert seen > 100
+    # in corpora too: digits appear, as whole words, in every language
+    for code in NUM_LANGS:
+        words = " ".join(lab.corpus(code, 200)).split()
+        assert {w for w in words if any(c.isdigit() for c in w)} <= set("23456789")
+        assert any(w.isdigit() for w in words)
+
+
+# sha256 of corpora computed before numerals existed: numeral_share=0 (the default) must draw
+# nothing extra, so these stay what they were (fails if the meaning or rendering draws change)
+CORPUS_SHA256 = {
+    ((), "lab_eng"): "2116f897168b85a1c4dac8cad8f51c8cefb137bf7c71cfad0f5057a1336e6ad9",
+    ((), "lab_fin"): "24cf0662f7052a4e05fc556faaa213c7da834f7138a6a056e3a3d2b2794f5092",
+    (("lab_jpn",), "lab_fin"): "62e64c059f9233a74e5447f361b8f59256492f63673847d867b607ff5a8b4005",
+    (("lab_jpn",), "lab_jpn"): "ec1668e4dc6bf1a93e2660128ff41961390997bff3509c297b5e4e95a9a77384",
+}
+
+
+@pytest.mark.parametrize("explicit", [False, True])
+def test_numeral_share_zero_leaves_corpora_as_before_numerals(explicit):
+    import hashlib
+
+    kw = {"numeral_share": 0.0} if explicit else {}
+    for (extra, code), digest in CORPUS_SHA256.items():
+        knobs = dict(synonym_rate=0.3, cognate_share=0.2) if extra else {}
+        lab = Lab(["lab_eng", "lab_fin", *extra], 0, **knobs, **kw)
+        text = lab.corpus(code, 2000)
+        assert hashlib.sha256("\n".join(text).encode()).hexdigest() == digest, (extra, code)
+        assert not any(w.isdigit() for s in text for w in s.split())
+
+
+def test_numerals_are_drawn_after_everything_else():
+    """With the knob on, the first meaning of a stream is the one without it plus numerals."""
+    for seed in range(40):
+        plain = Lab(["lab_eng"], 0).world.meaning(random.Random(seed))
+        num = Lab(["lab_eng"], 0, numeral_share=1.0).world.meaning(random.Random(seed))
+        assert replace(num, agent_num=None, patient_num=None) == plain
+        assert (num.agent_num is not None) == (plain.agent_pl and plain.agent_person is None)
+        assert (num.patient_num is not None) == plain.patient_pl
+
+
+def test_numeral_share_is_checked():
+    with pytest.raises(ValueError, match="numeral_share=1.5: allowed values are 0 to 1"):
+        Lab(["lab_eng"], 0, numeral_share=1.5)

@@ -129,7 +129,7 @@ def test_defaults_leave_cache_keys_as_before_the_knobs():
         assert not set(LATE_KNOB_DEFAULTS) & set(cls().relevant())
         explicit = {k: v for k, v in LATE_KNOB_DEFAULTS.items() if k in cls.model_fields}
         assert cls(**explicit).key() == cls().key()
-    for k, v in [("cognate_share", 0.3), ("synonym_rate", 0.2), ("n_synonyms", 3)]:
+    for k, v in [("cognate_share", 0.3), ("synonym_rate", 0.2), ("n_synonyms", 3), ("numeral_share", 0.3)]:
         assert DataParams(**{k: v}).key() != DataParams().key()
         assert EvaluateParams(**{k: v}).run_id() != EvaluateParams().run_id()
     assert DataParams(parallel_sentences=100).key() != DataParams().key()
@@ -168,3 +168,13 @@ def test_lexicon_knobs_reach_the_lab(tiny_params):
     lexicon = pd.read_parquet(stages.data(p) / "lexicon.parquet")
     assert lexicon.cognate.any() and not (lexicon.cognate & lexicon.shared).any()
     assert not pd.read_parquet(stages.data(_data_params(tiny_params)) / "lexicon.parquet").cognate.any()
+
+
+def test_numeral_share_reaches_the_lab_and_keys_only_when_used(tiny_params):
+    assert DataParams(numeral_share=0.0).key() == DataParams().key()
+    assert DataParams(numeral_share=0.3).key() != DataParams().key()
+    p = _data_params(tiny_params, numeral_share=0.3)
+    lab = stages.lab_of(p)
+    assert lab.numeral_share == 0.3 and lab.world.numeral_share == 0.3
+    assert any(w.isdigit() for s in lab.corpus("lab_fin", 100) for w in s.split())
+    assert stages.lab_of(_data_params(tiny_params)).world.numeral_share == 0.0

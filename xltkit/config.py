@@ -141,6 +141,7 @@ LATE_KNOB_DEFAULTS: dict[str, Any] = {
     "cognate_share": 0.0,
     "synonym_rate": 0.0,
     "n_synonyms": 1,
+    "numeral_share": 0.0,
     "parallel_sentences": 0,
     "parallel_low_resource": True,
     "parallel_source": "lab_eng",
@@ -176,6 +177,9 @@ class DataParams(StageParams):
                                 "synonyms instead of the main form (in corpora and task sets)")
     n_synonyms: int = Field(1, ge=0, description="synonyms per concept and language (rendered at synonym_rate; "
                             "also the lab synonym table of rs-da noise with synonym_source 'lab')")
+    numeral_share: float = Field(0.0, ge=0, le=1, description="share of plural full noun phrases with a cardinal "
+                                 "numeral 2..9, written in digits identical in every language (in corpora and task "
+                                 "sets)")
     parallel_sentences: int = Field(0, ge=0, description="parallel pairs per language: one meaning rendered in "
                                     "parallel_source and in the language (0 = no parallel text); used by "
                                     "translation language modelling (tlm_share)")

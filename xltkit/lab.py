@@ -11,7 +11,8 @@ labels are exact in every language and the typology of every language is known e
 The lexicon has three kinds of concepts: *shared* ones (names, loanwords: one identical
 form in every language), *cognates* (one proto-form, changed by each language's own
 regular sound correspondences) and the rest (independent forms per language); each
-concept can also have synonyms.
+concept can also have synonyms.  Plural noun phrases can carry a cardinal numeral written
+in digits ("2".."9"), identical in every language like digits in real text (``numeral_share``).
 
 Everything is deterministic given ``lab_seed``: the same seed gives the same lexicons,
 the same corpora and the same task sets on every machine and in every process.
@@ -140,7 +141,8 @@ class Meaning:
     ``possessor`` (a noun, with ``possessor_pl``) possesses the patient: "the men's dog".
     ``agent_person`` 1, 2 or 3 makes the agent a personal pronoun of that person (its
     number is ``agent_pl``; ``agent`` is then its referent, an animate noun); None means
-    a full noun phrase (3rd person).
+    a full noun phrase (3rd person).  ``agent_num``/``patient_num`` (2..9, only on a plural
+    full noun phrase) is a cardinal numeral of that noun phrase: "the 3 dogs"; None: none.
     """
 
     agent: int
@@ -155,6 +157,8 @@ class Meaning:
     possessor: int | None = None
     possessor_pl: bool = False
     agent_person: int | None = None
+    agent_num: int | None = None
+    patient_num: int | None = None
 
 
 @dataclass(frozen=True)
@@ -177,6 +181,9 @@ class World:
     encoder learn (and align) it from monolingual text.  ``pronoun_share`` of meanings
     whose verb wants an animate agent get a personal-pronoun agent (never when the
     caller fixes the agent); ``possessor_share`` of meanings get a possessor of the patient.
+    ``numeral_share`` of plural full noun phrases (agent or patient; never a pronoun) get a
+    cardinal numeral 2..9; at 0 nothing is drawn for it, so the draws are those from before
+    the knob existed.
     """
 
     seed: int = 0
@@ -184,6 +191,7 @@ class World:
     fingerprint: float = 0.7
     pronoun_share: float = 0.15
     possessor_share: float = 0.25
+    numeral_share: float = 0.0
 
     def __post_init__(self):
         r = random.Random(f"world-{self.seed}")
@@ -239,9 +247,15 @@ class World:
             while possessor in (a, p):
                 possessor = r.randrange(N_NOUNS)
             possessor_pl = r.random() < 0.5
+        agent_num = patient_num = None
+        if self.numeral_share > 0:  # drawn last, and only with the knob on: without it the draws are unchanged
+            if agent_pl and person is None and r.random() < self.numeral_share:
+                agent_num = r.randint(2, 9)
+            if patient_pl and r.random() < self.numeral_share:
+                patient_num = r.randint(2, 9)
         return Meaning(agent=a, verb=v, patient=p, agent_pl=agent_pl, patient_pl=patient_pl, agent_adjs=agent_adjs,
                        patient_adjs=patient_adjs, tense=tense, neg=neg, possessor=possessor,
-                       possessor_pl=possessor_pl, agent_person=person)
+                       possessor_pl=possessor_pl, agent_person=person, agent_num=agent_num, patient_num=patient_num)
 
 
 # ---- sounds and forms --------------------------------------------------------------------
@@ -462,7 +476,12 @@ class Language:
 
     def _noun_phrase(self, noun: int, pl: bool, adjs: tuple[int, ...], case: str, role: str,
                      r: random.Random | None = None, possessor: int | None = None, possessor_pl: bool = False,
-                     person: int | None = None) -> list[Token]:
+                     person: int | None = None, num: int | None = None) -> list[Token]:
+        """Genitive, numeral, adjectives and noun (or a pronoun) with their case words.
+
+        A numeral (``num``, digits, the same in every language) opens the noun and its
+        adjectives in every language, whatever the adjective position: "3 big dogs",
+        "3 dogs big"; a possessor's genitive and a case preposition stay outside it."""
         s, m = self.spec, self.markers
         if person is not None:  # a personal pronoun: one word, number and person in its form
             pn = f"{person}{'PL' if pl else 'SG'}"
@@ -474,6 +493,8 @@ class Language:
             head = list(self._nominal(self._word(f"n{noun}", r), pl, case, psor, role))
         adj_toks = [Token(self._word(f"a{a}", r), "ADJ", role) for a in adjs]
         np = adj_toks + head if s.adjective_position == "before" else head + adj_toks
+        if num is not None and person is None:
+            np.insert(0, Token(str(num), "NUM", role, "NumType=Card"))
         if possessor is not None:
             gen = self._genitive(possessor, possessor_pl, role, r)
             np = gen + np if s.genitive_position == "before" else np + gen
@@ -534,9 +555,9 @@ class Language:
         s = self.spec
         syn = r if self.synonym_rate > 0 else None  # draws nothing from r when there are no synonyms to draw
         parts = {"S": self._noun_phrase(mng.agent, mng.agent_pl, mng.agent_adjs, "NOM", "AGENT", syn,
-                                        person=mng.agent_person),
+                                        person=mng.agent_person, num=mng.agent_num),
                  "O": self._noun_phrase(mng.patient, mng.patient_pl, mng.patient_adjs, "ACC", "PATIENT", syn,
-                                        mng.possessor, mng.possessor_pl),
+                                        mng.possessor, mng.possessor_pl, num=mng.patient_num),
                  "V": self._verb_phrase(mng, syn)}
         order = s.word_order
         if s.order_freedom and r is not None and r.random() < s.order_freedom:
@@ -559,7 +580,11 @@ class Lab:
     (names, loanwords); ``cognate_share`` (disjoint from them) descend from one proto-form
     through each language's regular sound correspondences; every concept has
     ``n_synonyms`` synonyms, rendered instead of the main form in ``synonym_rate`` of
-    content words.  ``specs`` adds languages of your own (code -> spec) besides the presets.
+    content words.  ``numeral_share`` of plural full noun phrases carry a cardinal numeral
+    2..9 written in digits, identical in every language (shared anchors, as digits are in
+    real text); 0 (the default) draws nothing for it, so every corpus and task set is as
+    before the knob existed.  ``specs`` adds languages of your own (code -> spec) besides
+    the presets.
 
     >>> lab = Lab(["lab_eng", "lab_fin"], lab_seed=0)
     >>> m = lab.world.meaning(random.Random(1))
@@ -578,9 +603,11 @@ class Lab:
     pronoun_share: float = 0.15
     possessor_share: float = 0.25
     specs: dict[str, LanguageSpec] = field(default_factory=dict)
+    numeral_share: float = 0.0
 
     def __post_init__(self):
-        for name in ("shared_share", "cognate_share", "synonym_rate", "pronoun_share", "possessor_share"):
+        for name in ("shared_share", "cognate_share", "synonym_rate", "pronoun_share", "possessor_share",
+                     "numeral_share"):
             if not 0 <= getattr(self, name) <= 1:
                 raise ValueError(f"Lab.{name}={getattr(self, name)!r}: allowed values are 0 to 1")
         if self.shared_share + self.cognate_share > 1:
@@ -593,7 +620,8 @@ class Lab:
             if spec.code != code:
                 raise ValueError(f"Lab.specs: key {code!r} differs from its spec's code {spec.code!r}")
         self.world = World(seed=self.lab_seed, pref=self.pref, fingerprint=self.fingerprint,
-                           pronoun_share=self.pronoun_share, possessor_share=self.possessor_share)
+                           pronoun_share=self.pronoun_share, possessor_share=self.possessor_share,
+                           numeral_share=self.numeral_share)
         r = random.Random(f"{self.lab_seed}-shared")
         keys = concept_keys()
         shared_keys = sorted(r.sample(keys, round(self.shared_share * len(keys))), key=keys.index)

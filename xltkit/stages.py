@@ -38,7 +38,7 @@ from xltkit.tasks import get_task, make_examples
 
 def lab_of(p: DataParams) -> Lab:
     return Lab(list(p.langs), lab_seed=p.lab_seed, shared_share=p.shared_share, cognate_share=p.cognate_share,
-               n_synonyms=p.n_synonyms, synonym_rate=p.synonym_rate)
+               n_synonyms=p.n_synonyms, synonym_rate=p.synonym_rate, numeral_share=p.numeral_share)
 
 
 def meaning_concepts(m: Meaning) -> list[str]:

@@ -24,7 +24,7 @@ import itertools
 
 from xltkit.lab import N_ADJS, N_NOUNS, N_VERBS, PRESETS, Lab, Language, Meaning, Token
 
-UPOS = ("NOUN", "VERB", "ADJ", "ADP", "AUX", "PART", "DET", "PRON")
+UPOS = ("NOUN", "VERB", "ADJ", "ADP", "AUX", "PART", "DET", "PRON", "NUM")
 ROLE_TAGS = ("O", "B-AGENT", "I-AGENT", "B-PATIENT", "I-PATIENT", "B-VERB")
 NLI_LABELS = ("entailment", "neutral", "contradiction")
 
@@ -32,8 +32,11 @@ NLI_LABELS = ("entailment", "neutral", "contradiction")
 def feats_inventory() -> tuple[str, ...]:
     """Every UD FEATS value a preset language can give a word ("_" first), found by
     rendering each preset over all grammatical contrasts (number, tense, polarity,
-    possessor, pronoun person); forms do not matter, so one seed serves."""
-    out = set()
+    possessor, pronoun person, numeral); forms do not matter, so one seed serves.
+
+    Tags are stored as indices into it, so values added with later features (numerals)
+    come after the sorted older ones: existing task sets keep their indices."""
+    out, nums = set(), set()
     for spec in PRESETS.values():
         lang = Language(spec, 0)
         for apl, ppl, tense, neg, psor, person in itertools.product((0, 1), (0, 1), range(3), (0, 1), (None, 0, 1),
@@ -42,7 +45,9 @@ def feats_inventory() -> tuple[str, ...]:
                         tense=tense, neg=bool(neg), possessor=None if psor is None else 5, possessor_pl=bool(psor),
                         agent_person=person)
             out.update(t.feats for t in lang.render(m))
-    return ("_", *sorted(out - {"_"}))
+            nums.update(t.feats for t in lang.render(replace(m, agent_num=3 if apl and person is None else None,
+                                                             patient_num=3 if ppl else None)))
+    return ("_", *sorted(out - {"_"}), *sorted(nums - out - {"_"}))
 
 PAWS_LABELS = ("not_paraphrase", "paraphrase")
 
@@ -287,7 +292,8 @@ def _nli_edit(lab: Lab, m: Meaning, edit: str, r: random.Random) -> Meaning | No
         return replace(m, tense=r.choice([t for t in range(3) if t != m.tense]))
     if edit == "role_swap":
         return replace(m, agent=m.patient, patient=m.agent, agent_pl=m.patient_pl, patient_pl=m.agent_pl,
-                       agent_adjs=m.patient_adjs, patient_adjs=m.agent_adjs)
+                       agent_adjs=m.patient_adjs, patient_adjs=m.agent_adjs, agent_num=m.patient_num,
+                       patient_num=m.agent_num)
     if edit == "other_noun":
         other = m.patient if np == "agent" else m.agent
         cands = [n for n in w.nouns_of[w.noun_class[noun]] if n not in (noun, other)]
