@@ -1,4 +1,5 @@
 import random
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -158,3 +159,20 @@ def test_feats_tags_are_the_ud_features_the_forms_mark(lab):
     def tenses(df):
         return [sorted(f for t in tags for f in labels[t].split("|") if f.startswith("Tense=")) for tags in df.tags]
     assert tenses(fin) == tenses(eng) and any(t == ["Tense=Past"] for t in tenses(fin))
+
+
+def test_task_sets_are_rebuilt_when_the_code_that_makes_them_changes(tiny_params, monkeypatch):
+    from xltkit import stages
+    from xltkit.config import DataParams
+
+    p = DataParams(**{k: v for k, v in tiny_params().items() if k in DataParams.model_fields})
+    real = stages.task_code_hash
+    assert real() == real.__wrapped__() and len(real()) == 8  # deterministic
+    monkeypatch.setattr(stages, "task_code_hash", lambda: "old")
+    fresh = stages.task_frame(p, "anim", "lab_eng", "test")
+    stale = fresh.assign(label=0)  # what an earlier version of tasks.py would have cached
+    path = next(Path(p.cache_dir, "tasks").glob("*/anim-old/lab_eng-test-*.parquet"))
+    stale.to_parquet(path)
+    assert (stages.task_frame(p, "anim", "lab_eng", "test").label == 0).all()  # same code: the cache is used
+    monkeypatch.setattr(stages, "task_code_hash", lambda: "new")
+    assert (stages.task_frame(p, "anim", "lab_eng", "test").label == fresh.label).all()  # changed code: rebuilt

@@ -9,6 +9,8 @@ upstream stage already done.
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import pickle
 import platform
 import random
@@ -121,12 +123,24 @@ def data(p: DataParams) -> Path:
     return out
 
 
+@functools.cache
+def task_code_hash() -> str:
+    """Hash of the code that makes task sets (the lab's grammar, its presets, the tasks):
+    task sets take seconds to rebuild, so any change to that code rebuilds them rather
+    than trusting a version bump (a stale NLI set once survived a change to tasks.py)."""
+    h = hashlib.sha1()
+    for name in ("lab.py", "presets.py", "tasks.py", "data/presets.json"):
+        h.update((Path(__file__).parent / name).read_bytes())
+    return h.hexdigest()[:8]
+
+
 def task_frame(p: DataParams, task: str, lang: str, split: str, lang2: str | None = None) -> pd.DataFrame:
     """A task split of one language (pair tasks: second sentences in ``lang2``), built on
     first use and cached (deterministic per seed)."""
     n = {"train": p.n_train, "dev": p.n_dev, "test": p.n_test}[split]
     name = lang if lang2 in (None, lang) else f"{lang}+{lang2}"
-    path = Path(p.cache_dir) / "tasks" / _as(DataParams, p).key() / task / f"{name}-{split}-{n}.parquet"
+    path = Path(p.cache_dir) / "tasks" / _as(DataParams, p).key() / f"{task}-{task_code_hash()}" / \
+        f"{name}-{split}-{n}.parquet"
     if path.is_file():
         return pd.read_parquet(path)
     df = make_examples(lab_of(p), task, lang, split, n, lang2)
