@@ -146,7 +146,8 @@ LATE_KNOB_DEFAULTS: dict[str, Any] = {
     "parallel_low_resource": True,
     "parallel_source": "lab_eng",
     "tlm_share": 0.0,
-    "init_std": 0.05,  # the default since 0.2.0 (0.02, BERT's, stalled the calibration lab)
+    "init_std": 0.05,  # the default since 0.2.1 (0.02, BERT's, stalled the calibration lab); moving a
+    # default here changes what the dropped value means, so it needs a version bump (0.2.0 -> 0.2.1 did it)
 }
 PARALLEL_KNOBS = ("parallel_sentences", "parallel_low_resource", "parallel_source")
 #: the shortest max_length that holds a translation pair of lab sentences ([CLS] a [SEP] b [SEP])
