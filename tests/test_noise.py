@@ -227,7 +227,9 @@ def test_rs_da_and_code_switch_substitute_only_from_their_tables(anim, lab):
 
 
 def test_rs_da_from_the_lab_replaces_only_listed_words_by_their_listed_synonyms(tiny_params, anim, lab):
-    p = FinetuneParams(**tiny_params(noise="rs-da", noise_scale=1.0, synonym_source="lab"))
+    with pytest.raises(ValidationError, match="synonym_rate=0: the lab's synonyms never occur"):
+        FinetuneParams(**tiny_params(noise="rs-da", noise_scale=1.0, synonym_source="lab"))
+    p = FinetuneParams(**tiny_params(noise="rs-da", noise_scale=1.0, synonym_source="lab", synonym_rate=0.2))
     cfg = noise_config(p)
     table = lab.synonyms("lab_eng")  # the source language's: main form -> synonyms
     assert cfg.synonyms == {w: [s for s in v if s != w] for w, v in table.items()} and cfg.synonyms
@@ -239,10 +241,10 @@ def test_rs_da_from_the_lab_replaces_only_listed_words_by_their_listed_synonyms(
             n += a != b
     assert n > 0
     inter = FinetuneParams(**tiny_params(intermediate_lang="lab_fin", intermediate_noise="rs-da",
-                                         intermediate_noise_scale=0.5, synonym_source="lab"))
+                                         intermediate_noise_scale=0.5, synonym_source="lab", synonym_rate=0.2))
     assert set(noise_config(inter, "intermediate").synonyms) == set(lab.synonyms("lab_fin"))  # its own language
     assert setting_label(p) == "rs-da(p=1.0,lab)"
-    assert p.key() != FinetuneParams(**tiny_params(noise="rs-da", noise_scale=1.0)).key()
+    assert p.key() != FinetuneParams(**tiny_params(noise="rs-da", noise_scale=1.0, synonym_rate=0.2)).key()
 
 
 def test_embedding_neighbours_are_whole_words_of_the_vocabulary(tok, anim):

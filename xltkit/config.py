@@ -371,6 +371,11 @@ class IntermediateParams(PretrainParams):
         if self.synonym_source in ("neighbours", "lab") and self.synonym_file is not None:
             raise ValueError(f"synonym_file is only read with synonym_source='file' (got synonym_source="
                              f"{self.synonym_source!r}); drop one of them")
+        uses_rs_da = "rs-da" in (getattr(self, "noise", "none"), self.intermediate_noise)
+        if uses_rs_da and self.synonym_source == "lab" and self.synonym_rate == 0:
+            raise ValueError("synonym_source='lab' with synonym_rate=0: the lab's synonyms never occur in the "
+                             "pretraining text, so RS-DA would insert unseen words; set synonym_rate > 0 (e.g. 0.2) "
+                             "or use synonym_source='neighbours'")
         if self.intermediate_noise == "code-switch" and self.intermediate_lang != "none":
             _check_code_switch(self, self.intermediate_lang, "intermediate_noise")
         return self
