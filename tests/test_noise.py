@@ -620,3 +620,25 @@ def test_pair_tasks_get_only_label_preserving_token_noise_on_both_sentences():
         IntermediateParams(langs=TINY_LANGS, intermediate_task="paws", intermediate_lang="lab_fin",
                            intermediate_noise="word-dropout", intermediate_noise_scale=0.1)
     FinetuneParams(**{**base, "noise": "char-noise"})  # label-preserving: accepted
+
+
+def test_code_switching_from_dictionary_files(tmp_path, tiny_params, anim):
+    eng = sorted({w for ws in anim["words"] for w in ws})[:40]
+    good = tmp_path / "en-xx.txt"
+    good.write_text("# MUSE style\n" + "".join(f"{w} xx{w}\n{w} yy{w}\n" for w in eng))  # second translation ignored
+    p = FinetuneParams(**tiny_params(noise="code-switch", noise_scale=1.0, code_switch_files={"xx": str(good)}))
+    cfg = noise_config(p)
+    assert set(cfg.dictionaries) == {"xx"} and cfg.dictionaries["xx"][eng[0]] == "xx" + eng[0]
+    out = perturb_frame(anim, cfg)
+    for w0, w1 in zip(anim["words"], out["words"]):
+        for a, b in zip(w0, w1, strict=True):
+            assert b == (f"xx{a}" if a in eng else a)  # p=1: every listed word, only listed words
+    assert setting_label(p).startswith("code-switch(p=1.0,files=xx@")
+    bad = tmp_path / "bad.txt"
+    bad.write_text("one two\nthree\n")
+    with pytest.raises(ValidationError, match=r"bad.txt', line 2: expected 'source_word target_word'"):
+        FinetuneParams(**tiny_params(noise="code-switch", noise_scale=0.3, code_switch_files={"xx": str(bad)}))
+    # the knob stays out of the cache key of runs that do not use it
+    plain = dict(noise="code-switch", noise_scale=0.3)
+    assert FinetuneParams(**tiny_params(**plain)).key() == \
+        FinetuneParams(**tiny_params(**plain, code_switch_files=None)).key()

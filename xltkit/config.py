@@ -47,11 +47,13 @@ NOISE_KNOBS: dict[str, tuple[str, ...]] = {
     "synonym_source": ("rs-da",),
     "synonym_neighbours": ("rs-da",),
     "code_switch_langs": ("code-switch",),
+    "code_switch_files": ("code-switch",),
 }
 #: knobs that enter a cache key only away from these values (the keys runs had before the knob existed)
 NOISE_KNOB_NEUTRAL: dict[str, tuple[Any, ...]] = {
     "noise_scale_unit": ("absolute",),
     "synonym_source": (None, "file", "neighbours"),  # file vs neighbours is already said by synonym_file
+    "code_switch_files": (None,),
 }
 SCALE_UNITS = ("absolute", "relative")
 SYNONYM_SOURCES = ("file", "neighbours", "lab")
@@ -77,6 +79,8 @@ def _check_noise_scale(method: str, scale: float, name: str) -> None:
 
 
 def _check_code_switch(p, src: str, name: str) -> None:
+    if p.code_switch_files:
+        return  # dictionaries from files: any languages
     if not [c for c in (p.code_switch_langs or p.langs) if c != src]:
         others = ", ".join(c for c in p.langs if c != src) or "(none in langs)"
         raise ValueError(f"{name}='code-switch' needs a language other than {src!r} to switch to; "
@@ -341,6 +345,22 @@ class IntermediateParams(PretrainParams):
         "across encoders")
     code_switch_langs: list[str] | None = Field(None, description="code-switch: lab languages whose dictionary words "
                                                 "replace source words; None = all other langs")
+    code_switch_files: dict[str, str] | None = Field(
+        None, description="code-switch: bilingual dictionaries from files instead of the lab's, target language -> "
+        "path of a MUSE-style file (one 'source_word target_word' pair per line, whitespace-separated; Conneau et "
+        "al. 2018), e.g. {fin: dicts/en-fi.txt}; the first translation of a word is used")
+
+    @field_validator("code_switch_files")
+    @classmethod
+    def _dictionaries_readable(cls, v: dict[str, str] | None) -> dict[str, str] | None:
+        if v is not None:
+            from xltkit.noise import read_dictionary
+
+            if not v:
+                raise ValueError("code_switch_files: give at least one language: path, or None for the lab's")
+            for path in v.values():
+                read_dictionary(path)  # raises ValueError naming the file, the line and the format
+        return v
 
     @field_validator("intermediate_noise")
     @classmethod

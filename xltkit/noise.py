@@ -191,8 +191,12 @@ def setting_label(p, stage: str = "finetune") -> str:
         else:
             parts.append("lab")
     elif method == "code-switch":
+        files = getattr(p, "code_switch_files", None)
         given = getattr(p, "code_switch_langs", None)
-        parts.append("to=" + ("+".join(sorted(_code_switch_langs(p, src))) if given else "others"))
+        if files:  # told apart by content, as synonym files are
+            parts.append("files=" + "+".join(f"{lang}@{_file_digest(path)}" for lang, path in sorted(files.items())))
+        else:
+            parts.append("to=" + ("+".join(sorted(_code_switch_langs(p, src))) if given else "others"))
     return f"{method}({','.join(parts)})"
 
 
@@ -209,7 +213,9 @@ def noise_config(p, stage: str = "finetune") -> NoiseConfig:
         cfg.synonyms = read_synonym_table(p.synonym_file)
     elif method == "rs-da" and _synonym_source(p) == "lab":
         cfg.synonyms = lab_synonyms(p, src)
-    if method == "code-switch":
+    if method == "code-switch" and getattr(p, "code_switch_files", None):
+        cfg.dictionaries = {lang: read_dictionary(path) for lang, path in sorted(p.code_switch_files.items())}
+    elif method == "code-switch":
         from xltkit.stages import lab_of
 
         lab = lab_of(p)
@@ -474,6 +480,33 @@ def perturb_frame(df: pd.DataFrame, cfg: NoiseConfig, copy: int = 0, synonyms: d
         if has_tags:
             out["tags"] = new_tags
     return out
+
+
+# ---- bilingual dictionaries (code-switching) -------------------------------------------------
+def _file_digest(path: str | Path) -> str:
+    return hashlib.sha1(Path(path).read_bytes()).hexdigest()[:8] if Path(path).is_file() else "missing"
+
+
+def read_dictionary(path: str | Path) -> dict[str, str]:
+    """Read a MUSE-style bilingual dictionary (Conneau et al. 2018): one ``source target``
+    pair per line, separated by whitespace; a source word listed again keeps its first
+    translation.  Blank lines and ``#`` comments are skipped.  Raises ``ValueError`` naming
+    the file, the line and the format."""
+    path = Path(path)
+    if not path.is_file():
+        raise ValueError(f"code_switch_files: {str(path)!r} not found")
+    table: dict[str, str] = {}
+    for i, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip() or line.startswith("#"):
+            continue
+        cols = line.split()
+        if len(cols) != 2:
+            raise ValueError(f"code_switch_files: {str(path)!r}, line {i}: expected 'source_word target_word' "
+                             f"(two whitespace-separated words); got {line[:80]!r}")
+        table.setdefault(cols[0], cols[1])
+    if not table:
+        raise ValueError(f"code_switch_files: {str(path)!r} holds no word pairs ('source_word target_word' per line)")
+    return table
 
 
 # ---- synonym tables (RS-DA) ----------------------------------------------------------------
