@@ -163,6 +163,7 @@ def test_pair_task_grid_reports_the_generalized_setting_and_drops_stale_runs(cac
     analyze(AnalysisParams(experiment_dir=str(tmp_path / "p"), n_boot=100))
     gen = pd.read_csv(tmp_path / "p" / "analysis" / "generalized.csv")
     assert set(gen.model) == {"lab-bert", "rule-overlap"} and "lab_eng" not in set(gen.eval_lang)
+    assert gen.same_accuracy.notna().all()  # each beside its same-language score
     assert "Generalized setting" in (tmp_path / "p" / "analysis" / "summary.txt").read_text()
     # the same experiment with another grid: the old runs stay on disk but are no longer collected
     old = set(df.run_id)

@@ -176,3 +176,20 @@ def test_task_sets_are_rebuilt_when_the_code_that_makes_them_changes(tiny_params
     assert (stages.task_frame(p, "anim", "lab_eng", "test").label == 0).all()  # same code: the cache is used
     monkeypatch.setattr(stages, "task_code_hash", lambda: "new")
     assert (stages.task_frame(p, "anim", "lab_eng", "test").label == fresh.label).all()  # changed code: rebuilt
+
+
+
+def test_run_keys_follow_the_task_code_and_the_content_of_noise_files(tmp_path, monkeypatch):
+    from xltkit import config
+    from xltkit.config import EvaluateParams
+
+    base = EvaluateParams(intermediate_lang="lab_fin").run_id()
+    monkeypatch.setattr(config, "task_code_hash", lambda: "other")
+    assert EvaluateParams(intermediate_lang="lab_fin").run_id() != base  # retrained on the new task sets
+    monkeypatch.undo()
+    d = tmp_path / "en-fi.txt"
+    d.write_text("ve va\n")
+    p = EvaluateParams(noise="code-switch", noise_scale=0.3, code_switch_files={"xx": str(d)})
+    before = p.run_id()
+    d.write_text("ve vo\n")  # the same path, another dictionary
+    assert EvaluateParams(**p.model_dump()).run_id() != before

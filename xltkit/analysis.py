@@ -97,7 +97,7 @@ def generalized_table(gen: pd.DataFrame, same: pd.DataFrame) -> pd.DataFrame:
     same runs: how much a pair in two languages costs (or gains)."""
     if gen.empty:
         return pd.DataFrame()
-    keys = [c for c in gen.columns if c not in ("accuracy", "ci_low", "ci_high", "n", "n_seeds")]
+    keys = [c for c in gen.columns if c not in ("accuracy", "ci_low", "ci_high", "n", "n_seeds", "eval_setting")]
     t = gen.merge(same[keys + ["accuracy"]].rename(columns={"accuracy": "same_accuracy"}), on=keys, how="left")
     t = t.assign(setting=setting(t), minus_same=t["accuracy"] - t["same_accuracy"])
     cols = ["model", "setting", "target_task", "source_lang", "eval_lang", "accuracy", "ci_low", "ci_high",

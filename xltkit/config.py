@@ -25,7 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from xltkit.controls import PAIR_ONLY_RULES, RULES
 from xltkit.lab import DEFAULT_LANGS, PRESETS
-from xltkit.tasks import TASKS
+from xltkit.tasks import TASKS, task_code_hash
 
 LAB_MODELS = ("lab-bert", "lab-bert-untrained")
 MODELS = LAB_MODELS + RULES
@@ -57,6 +57,11 @@ NOISE_KNOB_NEUTRAL: dict[str, tuple[Any, ...]] = {
 }
 SCALE_UNITS = ("absolute", "relative")
 SYNONYM_SOURCES = ("file", "neighbours", "lab")
+
+
+def file_digest(path: str | Path) -> str:
+    """The first 8 hex digits of a file's SHA-1 ("missing" where there is no file)."""
+    return hashlib.sha1(Path(path).read_bytes()).hexdigest()[:8] if Path(path).is_file() else "missing"
 
 
 def _check_noise_method(v: str, name: str) -> str:
@@ -428,6 +433,14 @@ class IntermediateParams(PretrainParams):
         for k, methods in NOISE_KNOBS.items():
             if not used & set(methods) or d[k] in NOISE_KNOB_NEUTRAL.get(k, ()):
                 d.pop(k)
+        # files count by their content: an edited synonym table or dictionary is another setting
+        if d.get("synonym_file"):
+            d["synonym_file"] = f"{d['synonym_file']}@{file_digest(d['synonym_file'])}"
+        if d.get("code_switch_files"):
+            d["code_switch_files"] = {lang: f"{path}@{file_digest(path)}" for lang, path in d["code_switch_files"].items()}
+            d.pop("code_switch_langs", None)  # ignored when dictionaries come from files
+        # the stages from here on train and test on task sets: the code that makes them is part of the result
+        d["task_code"] = task_code_hash()
         return d
 
 

@@ -51,7 +51,7 @@ def load_tokenizer(path: str | Path):
 
 
 def lab_bert(vocab_size: int, hidden_size: int, num_layers: int, num_heads: int, max_length: int,
-             init_std: float = 0.02) -> BertForMaskedLM:
+             init_std: float = 0.05) -> BertForMaskedLM:
     """A tiny BERT for masked language modelling (defaults: ~0.6M encoder parameters);
     ``init_std`` is the std of its normal initialisation (BERT's ``initializer_range``)."""
     cfg = BertConfig(

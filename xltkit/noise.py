@@ -42,7 +42,6 @@ training frame only.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import math
 import random
 from dataclasses import dataclass, field
@@ -52,7 +51,7 @@ import pandas as pd
 import torch
 from torch import nn
 
-from xltkit.config import EMBEDDING_NOISE, NOISE_METHODS, PAIR_UNSAFE_NOISE, SCALE_UNITS, TOKEN_NOISE
+from xltkit.config import EMBEDDING_NOISE, NOISE_METHODS, PAIR_UNSAFE_NOISE, SCALE_UNITS, TOKEN_NOISE, file_digest
 
 
 @dataclass
@@ -183,9 +182,7 @@ def setting_label(p, stage: str = "finetune") -> str:
     if method == "rs-da":
         source = _synonym_source(p)
         if source == "file":
-            digest = hashlib.sha1(Path(p.synonym_file).read_bytes()).hexdigest()[:8] \
-                if Path(p.synonym_file).is_file() else "missing"
-            parts.append(f"file={Path(p.synonym_file).name}@{digest}")
+            parts.append(f"file={Path(p.synonym_file).name}@{file_digest(p.synonym_file)}")
         elif source == "neighbours":
             parts.append(f"neighbours={p.synonym_neighbours}")
         else:
@@ -194,7 +191,7 @@ def setting_label(p, stage: str = "finetune") -> str:
         files = getattr(p, "code_switch_files", None)
         given = getattr(p, "code_switch_langs", None)
         if files:  # told apart by content, as synonym files are
-            parts.append("files=" + "+".join(f"{lang}@{_file_digest(path)}" for lang, path in sorted(files.items())))
+            parts.append("files=" + "+".join(f"{lang}@{file_digest(path)}" for lang, path in sorted(files.items())))
         else:
             parts.append("to=" + ("+".join(sorted(_code_switch_langs(p, src))) if given else "others"))
     return f"{method}({','.join(parts)})"
@@ -483,10 +480,6 @@ def perturb_frame(df: pd.DataFrame, cfg: NoiseConfig, copy: int = 0, synonyms: d
 
 
 # ---- bilingual dictionaries (code-switching) -------------------------------------------------
-def _file_digest(path: str | Path) -> str:
-    return hashlib.sha1(Path(path).read_bytes()).hexdigest()[:8] if Path(path).is_file() else "missing"
-
-
 def read_dictionary(path: str | Path) -> dict[str, str]:
     """Read a MUSE-style bilingual dictionary (Conneau et al. 2018): one ``source target``
     pair per line, separated by whitespace; a source word listed again keeps its first

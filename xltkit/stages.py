@@ -9,8 +9,6 @@ upstream stage already done.
 
 from __future__ import annotations
 
-import functools
-import hashlib
 import pickle
 import platform
 import random
@@ -35,7 +33,7 @@ from xltkit.config import (
     StageParams,
 )
 from xltkit.lab import Lab, Meaning, concept_keys
-from xltkit.tasks import get_task, make_examples
+from xltkit.tasks import get_task, make_examples, task_code_hash
 
 
 def lab_of(p: DataParams) -> Lab:
@@ -121,17 +119,6 @@ def data(p: DataParams) -> Path:
         results.write_json({c: lab.language(c).spec.model_dump() for c in p.langs}, tmp / "languages.json")
         results.write_json(stats, tmp / "stats.json")
     return out
-
-
-@functools.cache
-def task_code_hash() -> str:
-    """Hash of the code that makes task sets (the lab's grammar, its presets, the tasks):
-    task sets take seconds to rebuild, so any change to that code rebuilds them rather
-    than trusting a version bump (a stale NLI set once survived a change to tasks.py)."""
-    h = hashlib.sha1()
-    for name in ("lab.py", "presets.py", "tasks.py", "data/presets.json"):
-        h.update((Path(__file__).parent / name).read_bytes())
-    return h.hexdigest()[:8]
 
 
 def task_frame(p: DataParams, task: str, lang: str, split: str, lang2: str | None = None) -> pd.DataFrame:

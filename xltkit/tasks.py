@@ -20,13 +20,30 @@ from typing import Literal
 
 import pandas as pd
 
+import functools
+import hashlib
 import itertools
+from pathlib import Path
 
 from xltkit.lab import N_ADJS, N_NOUNS, N_VERBS, PRESETS, Lab, Language, Meaning, Token
 
 UPOS = ("NOUN", "VERB", "ADJ", "ADP", "AUX", "PART", "DET", "PRON", "NUM")
 ROLE_TAGS = ("O", "B-AGENT", "I-AGENT", "B-PATIENT", "I-PATIENT", "B-VERB")
 NLI_LABELS = ("entailment", "neutral", "contradiction")
+
+
+@functools.cache
+def task_code_hash() -> str:
+    """Hash of the code that makes task sets (the lab's grammar, its presets, the tasks).
+
+    Task sets are cached under it, and it is part of the cache key of every stage that
+    trains or tests on them (``IntermediateParams.relevant``): a change to that code
+    rebuilds them and retrains on them, instead of trusting a version bump (a stale NLI
+    set once survived a change to this file)."""
+    h = hashlib.sha1()
+    for name in ("lab.py", "presets.py", "tasks.py", "data/presets.json"):
+        h.update((Path(__file__).parent / name).read_bytes())
+    return h.hexdigest()[:8]
 
 
 def feats_inventory() -> tuple[str, ...]:
