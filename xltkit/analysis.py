@@ -144,7 +144,7 @@ def analyze(p: AnalysisParams) -> Analysis:
     notes: list[str] = []
     if res.empty:
         raise ValueError(f"{res_path} has no rows: no run has finished yet (xltkit status {exp_dir})")
-    res, preds = (df if "eval_setting" in df else df.assign(eval_setting="same") for df in (res, preds))
+    res, preds = results.same_setting(res), results.same_setting(preds)
     same_acc = pooled_accuracy(res[res.eval_setting == "same"], confidence=p.confidence)
     generalized = generalized_table(pooled_accuracy(res[res.eval_setting == "generalized"], confidence=p.confidence),
                                     same_acc)

@@ -18,6 +18,8 @@ import numpy as np
 import pandas as pd
 from statsmodels.stats.proportion import proportion_confint
 
+from xltkit.results import same_setting
+
 PAIR_KEYS = ["model", "target_task", "source_lang", "noise", "noise_scale", "noise_setting", "seed"]
 CELL_KEYS = ["model", "target_task", "source_lang", "noise", "noise_scale", "noise_setting"]
 INTER_KEYS = ["intermediate_task", "intermediate_lang", "intermediate_noise_setting"]  # the baseline has none
@@ -25,17 +27,16 @@ EVAL_KEYS = ["eval_lang", "eval_setting"]  # where a score was measured: languag
 
 
 def with_noise_settings(results: pd.DataFrame) -> pd.DataFrame:
-    """``results`` with the noise-setting columns; tables from before they existed get
-    labels from what they have ("rs-rp@0.1": their other knobs are unknown)."""
+    """``results`` with the noise-setting and ``eval_setting`` columns; tables from before
+    they existed get labels from what they have ("rs-rp@0.1": their other knobs are
+    unknown; "same": only single-language evaluation)."""
     add = {}
     if "noise_setting" not in results:
         add["noise_setting"] = results["noise"].astype(str).where(
             results["noise"] == "none", results["noise"].astype(str) + "@" + results["noise_scale"].map("{:g}".format))
     if "intermediate_noise_setting" not in results:
         add["intermediate_noise_setting"] = "none"
-    if "eval_setting" not in results:
-        add["eval_setting"] = "same"
-    return results.assign(**add) if add else results
+    return same_setting(results.assign(**add) if add else results)
 
 
 def _runs(results: pd.DataFrame) -> pd.DataFrame:
@@ -88,7 +89,7 @@ def gain_table(results: pd.DataFrame, predictions: pd.DataFrame, n_boot: int = 2
     intermediate training on the same intermediate task.
     """
     runs = _runs(results)
-    preds = predictions if "eval_setting" in predictions else predictions.assign(eval_setting="same")
+    preds = same_setting(predictions)
     preds = preds[preds.split == split].merge(runs, on="run_id")
     base = preds[preds.intermediate_lang == baseline]
     inter = preds[~preds.intermediate_lang.isin({baseline, "none"})]

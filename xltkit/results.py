@@ -123,13 +123,14 @@ def finished_runs(experiment_dir: str | Path) -> list[Path]:
     return [run for run in grid_runs(experiment_dir) if read_json(run / "manifest.json").get("status") == "done"]
 
 
-def _same_setting(df: pd.DataFrame) -> pd.DataFrame:
-    """A run written before pair tasks had only single-language evaluation."""
+def same_setting(df: pd.DataFrame) -> pd.DataFrame:
+    """``df`` with ``eval_setting``: a table written before pair tasks had only
+    single-language evaluation ("same")."""
     return df if "eval_setting" in df.columns else df.assign(eval_setting="same")
 
 
 def _concat(experiment_dir: str | Path, name: str, columns: list[str]) -> pd.DataFrame:
-    frames = [_same_setting(pd.read_parquet(run / name)) for run in finished_runs(experiment_dir)
+    frames = [same_setting(pd.read_parquet(run / name)) for run in finished_runs(experiment_dir)
               if (run / name).is_file()]
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=columns)
 
@@ -150,7 +151,7 @@ def _noise_settings(run: Path, df: pd.DataFrame) -> pd.DataFrame:
 
 def collect(experiment_dir: str | Path) -> pd.DataFrame:
     """Rebuild ``results.parquet`` from the finished runs of an experiment and return it."""
-    frames = [_same_setting(_noise_settings(run, pd.read_parquet(run / "metrics.parquet")))
+    frames = [same_setting(_noise_settings(run, pd.read_parquet(run / "metrics.parquet")))
               for run in finished_runs(experiment_dir) if (run / "metrics.parquet").is_file()]
     df = check_metrics(pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=METRIC_COLUMNS))
     write_parquet(df, Path(experiment_dir) / "results.parquet")

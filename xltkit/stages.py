@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import pickle
 import platform
+from collections import Counter
 import random
 import time
 from pathlib import Path
@@ -79,7 +80,7 @@ def _setup(p: PretrainParams | DataParams) -> None:
 # ---- 00 data ---------------------------------------------------------------------------
 def data(p: DataParams) -> Path:
     """Corpora of every lab language (sizes by resource level), the lexicon table, a
-    WordPiece tokenizer trained on an equal share of every language's monolingual text and,
+    BPE tokenizer trained on an equal share of every language's monolingual text and,
     with ``parallel_sentences``, translation pairs with ``parallel_source``
     (``parallel.parquet``, see :func:`parallel_pairs`)."""
     from xltkit.models import train_tokenizer
@@ -186,7 +187,7 @@ def unigram_accuracy(tok, lab: Lab, langs: list[str], n: int = 300) -> dict[str,
     out = {}
     for lang in langs:
         ids = [i for row in tok(lab.corpus(lang, n, stream="heldout"))["input_ids"] for i in row if i not in special]
-        out[lang] = round(max(ids.count(i) for i in set(ids)) / len(ids), 4)
+        out[lang] = round(Counter(ids).most_common(1)[0][1] / len(ids), 4)
     return out
 
 
