@@ -41,7 +41,7 @@ def task_code_hash() -> str:
     rebuilds them and retrains on them, instead of trusting a version bump (a stale NLI
     set once survived a change to this file)."""
     h = hashlib.sha1()
-    for name in ("lab.py", "presets.py", "tasks.py", "data/presets.json"):
+    for name in ("lab/lab.py", "lab/presets.py", "tasks.py", "lab/data/presets.json"):
         h.update((Path(__file__).parent / name).read_bytes())
     return h.hexdigest()[:8]
 

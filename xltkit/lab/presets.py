@@ -18,7 +18,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from xltkit.lab import LanguageSpec
+from xltkit.lab.lab import LanguageSpec
 
 # code -> (name, ISO 639-3 code of the imitated language).  DEFAULT_LANGS (below) are the demo's.
 IMITATIONS: dict[str, tuple[str, str]] = {
@@ -47,7 +47,7 @@ TABLE = "data/presets.json"
 
 
 def _read_table() -> dict[str, Any]:
-    return json.loads((resources.files("xltkit") / TABLE).read_text())
+    return json.loads((resources.files("xltkit.lab") / TABLE).read_text())
 
 
 def _from_table(code: str, entry: dict[str, Any]) -> LanguageSpec:

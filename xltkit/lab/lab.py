@@ -668,5 +668,5 @@ class Lab:
         return dict(self.language(lang).sounds)
 
 
-# Presets live in xltkit.presets (they import LanguageSpec from here); re-exported for callers.
-from xltkit.presets import DEFAULT_LANGS, PRESETS, SERIES, get_spec, morphology_series  # noqa: E402,F401
+# Presets live in xltkit.lab.presets (they import LanguageSpec from here); re-exported for callers.
+from xltkit.lab.presets import DEFAULT_LANGS, PRESETS, SERIES, get_spec, morphology_series  # noqa: E402,F401
