@@ -34,15 +34,16 @@ NLI_LABELS = ("entailment", "neutral", "contradiction")
 
 @functools.cache
 def task_code_hash() -> str:
-    """Hash of the code that makes task sets (the lab's grammar, its presets, the tasks).
+    """Hash of the code that makes task sets (every module of xltkit.lab, its preset table, the tasks).
 
     Task sets are cached under it, and it is part of the cache key of every stage that
     trains or tests on them (``IntermediateParams.relevant``): a change to that code
     rebuilds them and retrains on them, instead of trusting a version bump (a stale NLI
     set once survived a change to this file)."""
     h = hashlib.sha1()
-    for name in ("lab/lab.py", "lab/presets.py", "tasks.py", "lab/data/presets.json"):
-        h.update((Path(__file__).parent / name).read_bytes())
+    here = Path(__file__).parent
+    for path in [*sorted((here / "lab").glob("*.py")), here / "lab" / "data" / "presets.json", here / "tasks.py"]:
+        h.update(path.read_bytes())
     return h.hexdigest()[:8]
 
 

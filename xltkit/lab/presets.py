@@ -18,7 +18,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from xltkit.lab.lab import LanguageSpec
+from xltkit.lab.spec import LanguageSpec
 
 # code -> (name, ISO 639-3 code of the imitated language).  DEFAULT_LANGS (below) are the demo's.
 IMITATIONS: dict[str, tuple[str, str]] = {
