@@ -12,7 +12,6 @@ import sys
 
 import pytest
 
-import xltkit.lab  # noqa: F401  (first: xltkit.lab imports xltkit.presets at its end, not the other way round)
 from xltkit import typology
 from xltkit.lab import presets
 from xltkit.lab import PRESETS, LanguageSpec, get_spec
