@@ -13,9 +13,9 @@ import sys
 import pytest
 
 from xltkit import typology
-from xltkit.lab import presets
+from xltkit.lab import derive as presets
 from xltkit.lab import PRESETS, LanguageSpec, get_spec
-from xltkit.lab.presets import DEFAULT_LANGS, IMITATIONS, derive_spec_values, derive_table
+from xltkit.lab.derive import DEFAULT_LANGS, IMITATIONS, derive_spec_values, derive_table
 
 REQUIRED = {"lab_eng", "lab_fin", "lab_hun", "lab_est", "lab_tur", "lab_jpn", "lab_swh",
             "lab_deu", "lab_kor", "lab_yor", "lab_arb", "lab_hin", "lab_vie"}

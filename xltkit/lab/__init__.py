@@ -33,7 +33,7 @@ from xltkit.lab.forms import (BACK_VOWELS, CODAS, CONSONANTS, FRONT_VOWELS, VOWE
                               sound_correspondences)
 from xltkit.lab.lab import Lab
 from xltkit.lab.language import Language
-from xltkit.lab.presets import DEFAULT_LANGS, IMITATIONS, PRESETS, SERIES, get_spec, morphology_series
+from xltkit.lab.derive import DEFAULT_LANGS, IMITATIONS, PRESETS, SERIES, get_spec, morphology_series
 from xltkit.lab.spec import (NOUN_CATEGORIES, VERB_CATEGORIES, WORD_ORDERS, CaseMarking, LanguageSpec, MorphType,
                              WordOrder)
 from xltkit.lab.world import (ANIMATE_CLASSES, N_ADJS, N_NOUNS, N_VERBS, NOUN_CLASSES, TENSES, Meaning, Token, World,
