@@ -13,9 +13,10 @@ import sys
 import pytest
 
 from xltkit import typology
-from xltkit.lab import derive as presets
+from xltkit.lab import derive, presets
 from xltkit.lab import PRESETS, LanguageSpec, get_spec
-from xltkit.lab.derive import DEFAULT_LANGS, IMITATIONS, derive_spec_values, derive_table
+from xltkit.lab.derive import derive_spec_values, derive_table
+from xltkit.lab.presets import DEFAULT_LANGS, IMITATIONS
 
 REQUIRED = {"lab_eng", "lab_fin", "lab_hun", "lab_est", "lab_tur", "lab_jpn", "lab_swh",
             "lab_deu", "lab_kor", "lab_yor", "lab_arb", "lab_hin", "lab_vie"}
@@ -40,11 +41,11 @@ def _wals_orders(iso, cache):
 
 def test_committed_table_equals_the_derivation(derived):
     committed = presets._read_table()["presets"]
-    assert list(committed) == list(IMITATIONS), "regenerate with `python -m xltkit.presets`"
+    assert list(committed) == list(IMITATIONS), "regenerate with `python -m xltkit.lab.derive`"
     for code in committed:
         stale = {f: (committed[code]["values"].get(f), v) for f, v in derived["presets"][code]["values"].items()
                  if committed[code]["values"].get(f) != v}
-        assert not stale, f"{code}: committed vs derived {stale}; regenerate with `python -m xltkit.presets`"
+        assert not stale, f"{code}: committed vs derived {stale}; regenerate with `python -m xltkit.lab.derive`"
         assert committed[code] == derived["presets"][code]
 
 
@@ -106,8 +107,8 @@ def test_typologically_different_languages_come_out_different(cache):
 
 
 def test_an_open_field_without_a_lab_choice_is_refused(cache, monkeypatch):
-    choices = {**presets.LAB_CHOICES, "deu": {k: v for k, v in presets.LAB_CHOICES["deu"].items() if k != "word_order"}}
-    monkeypatch.setattr(presets, "LAB_CHOICES", choices)
+    choices = {**derive.LAB_CHOICES, "deu": {k: v for k, v in derive.LAB_CHOICES["deu"].items() if k != "word_order"}}
+    monkeypatch.setattr(derive, "LAB_CHOICES", choices)
     with pytest.raises(ValueError, match="deu: URIEL\\+ leaves word_order open.*S_SVO=1 in WALS, SSWL; S_SOV=1"):
         derive_spec_values("deu", cache)
 

@@ -24,7 +24,8 @@ Modules, each one concept (each imports only those above it):
 - :mod:`xltkit.lab.forms`: sounds, word forms, vowel harmony, sound correspondences, UD FEATS;
 - :mod:`xltkit.lab.presets`: the preset languages, read from the committed table ``data/presets.json``;
 - :mod:`xltkit.lab.language`: :class:`Language`, a spec with its lexicon, rendering meanings;
-- :mod:`xltkit.lab.lab`: :class:`Lab`, a world plus a set of languages.
+- :mod:`xltkit.lab.lab`: :class:`Lab`, a world plus a set of languages;
+- :mod:`xltkit.lab.derive`: the derivation of the preset table from URIEL+ (``python -m xltkit.lab.derive``).
 
 The names below are re-exported here: ``from xltkit.lab import Lab, LanguageSpec, get_spec``.
 """
@@ -33,7 +34,7 @@ from xltkit.lab.forms import (BACK_VOWELS, CODAS, CONSONANTS, FRONT_VOWELS, VOWE
                               sound_correspondences)
 from xltkit.lab.lab import Lab
 from xltkit.lab.language import Language
-from xltkit.lab.derive import DEFAULT_LANGS, IMITATIONS, PRESETS, SERIES, get_spec, morphology_series
+from xltkit.lab.presets import DEFAULT_LANGS, IMITATIONS, PRESETS, SERIES, get_spec, morphology_series
 from xltkit.lab.spec import (NOUN_CATEGORIES, VERB_CATEGORIES, WORD_ORDERS, CaseMarking, LanguageSpec, MorphType,
                              WordOrder)
 from xltkit.lab.world import (ANIMATE_CLASSES, N_ADJS, N_NOUNS, N_VERBS, NOUN_CLASSES, TENSES, Meaning, Token, World,

@@ -1,93 +1,26 @@
-"""Presets: lab languages that imitate real languages, and the morphology series.
+"""The derivation of the preset table (:mod:`xltkit.lab.presets`) from URIEL+; never run on import.
 
-Every imitation preset is a :class:`xltkit.lab.LanguageSpec` whose parameters are read
-off URIEL+ (Khan et al. 2025): its WALS / SSWL / Ethnologue syntactic features
-(Littell et al. 2017; WALS: Dryer & Haspelmath 2013), the Grambank table it ships
-(Skirgård et al. 2023) and its resource lists (the classes of Joshi et al. 2020).
-``sources`` says, for every field, which feature and source gave the value, or why the
-lab chose it ("lab choice: ...") where URIEL+ has no such feature or its sources leave it
-open.  The rules are :func:`derive_spec_values`; their result is committed in
-``xltkit/data/presets.json`` so that importing xltkit never needs URIEL+.  Regenerate it
-with ``python -m xltkit.presets`` (tests/test_presets.py checks that it is current).
+:func:`derive_spec_values` reads the :class:`~xltkit.lab.spec.LanguageSpec` parameters of
+a lab language imitating a real one off URIEL+ (Khan et al. 2025): its WALS / SSWL /
+Ethnologue syntactic features (Littell et al. 2017; WALS: Dryer & Haspelmath 2013), the
+Grambank table it ships (Skirgård et al. 2023) and its resource lists (the classes of
+Joshi et al. 2020), each value with its source; where URIEL+ has no such feature or its
+sources leave it open, the lab decides (``LAB_CHOICES``).  :func:`write_table` writes the
+derivation of every imitation preset (``IMITATIONS``) to the committed table
+``xltkit/lab/data/presets.json``::
+
+    python -m xltkit.lab.derive
+
+tests/test_presets.py checks that the committed table equals a fresh derivation.
 """
 
 from __future__ import annotations
 
 import json
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from xltkit.lab.spec import LanguageSpec
-
-# code -> (name, ISO 639-3 code of the imitated language).  DEFAULT_LANGS (below) are the demo's.
-IMITATIONS: dict[str, tuple[str, str]] = {
-    "lab_eng": ("English-like", "eng"),
-    "lab_fin": ("Finnish-like", "fin"),
-    "lab_hun": ("Hungarian-like", "hun"),
-    "lab_est": ("Estonian-like", "ekk"),  # Standard Estonian: the macrolanguage code est has no glottocode in URIEL+
-    "lab_tur": ("Turkish-like", "tur"),
-    "lab_jpn": ("Japanese-like", "jpn"),
-    "lab_swh": ("Swahili-like", "swh"),
-    "lab_deu": ("German-like", "deu"),
-    "lab_kor": ("Korean-like", "kor"),
-    "lab_yor": ("Yoruba-like", "yor"),
-    "lab_arb": ("Arabic-like", "arb"),  # Standard Arabic: class-5 resource, case suffixes (arz has neither)
-    "lab_hin": ("Hindi-like", "hin"),
-    "lab_vie": ("Vietnamese-like", "vie"),
-    "lab_amh": ("Amharic-like", "amh"),
-    "lab_gle": ("Irish-like", "gle"),
-    "lab_plt": ("Malagasy-like", "plt"),
-    "lab_zul": ("Zulu-like", "zul"),
-}
-# The demo's languages: six high-resource and two low-resource targets (Joshi et al. 2020 classes via URIEL+);
-# more presets never change the demo.
-DEFAULT_LANGS = ("lab_eng", "lab_fin", "lab_hun", "lab_est", "lab_tur", "lab_jpn", "lab_swh", "lab_yor")
-TABLE = "data/presets.json"
-
-
-def _read_table() -> dict[str, Any]:
-    return json.loads((resources.files("xltkit.lab") / TABLE).read_text())
-
-
-def _from_table(code: str, entry: dict[str, Any]) -> LanguageSpec:
-    values = {f: v for f, (v, _) in entry["values"].items()}
-    sources = {f: s for f, (_, s) in entry["values"].items()}
-    return LanguageSpec(code=code, name=entry["name"], imitates=entry["imitates"], **values, sources=sources)
-
-
-PRESETS: dict[str, LanguageSpec] = {code: _from_table(code, e) for code, e in _read_table()["presets"].items()}
-
-
-def morphology_series() -> list[LanguageSpec]:
-    """Otherwise identical SVO languages from isolating (no inflection) to highly
-    agglutinative (number and case on nouns; tense, polarity and agreement on verbs): the
-    lab's way to vary morphological richness with everything else held fixed."""
-    steps = [((), ()), (("number",), ()), (("number",), ("tense",)), (("number", "case"), ("tense",)),
-             (("number", "case"), ("tense", "polarity")), (("number", "case"), ("tense", "polarity", "agreement"))]
-    out = []
-    for i, (noun, verb) in enumerate(steps):
-        out.append(LanguageSpec(
-            code=f"lab_m{i}", name=f"morphology step {i}", word_order="SVO", adjective_position="before",
-            case_marking="suffixes" if "case" in noun else "none",
-            morphology="isolating" if i == 0 else "agglutinative", noun_categories=noun, verb_categories=verb,
-            sources={"all": "lab: calibration series, one inflectional category added per step"}))
-    return out
-
-
-SERIES = {s.code: s for s in morphology_series()}
-PRESETS.update(SERIES)
-
-
-def get_spec(code: str) -> LanguageSpec:
-    """The preset for ``code``, with an error naming the allowed codes."""
-    try:
-        return PRESETS[code]
-    except KeyError:
-        raise ValueError(f"unknown lab language {code!r}; allowed: {', '.join(PRESETS)}") from None
-
-
-# ---------------------------------------------------------------- derivation from URIEL+ (never run on import)
+from xltkit.lab.presets import IMITATIONS, TABLE, _from_table
 
 # Where URIEL+ has no feature for a field, or its sources leave the value open, the lab
 # decides: ISO code -> field -> (value, reason).  Used only in those cases.
@@ -186,7 +119,7 @@ class _Evidence:
 def _lab_choice(iso: str, field: str, why: str) -> tuple[Any, str]:
     if field not in LAB_CHOICES.get(iso, {}):
         raise ValueError(f"{iso}: URIEL+ leaves {field} open ({why or 'no value'}); add a lab choice for it "
-                         f"to LAB_CHOICES in xltkit/presets.py")
+                         f"to LAB_CHOICES in xltkit/lab/derive.py")
     value, reason = LAB_CHOICES[iso][field]
     return value, f"lab choice: {reason} ({why})" if why else f"lab choice: {reason}"
 
@@ -368,7 +301,7 @@ def derive_table(cache_dir: str | Path | None = None) -> dict[str, Any]:
         values = derive_spec_values(iso, cache_dir)
         presets[code] = {"name": name, "imitates": iso,
                          "values": {f: [list(v) if isinstance(v, tuple) else v, s] for f, (v, s) in values.items()}}
-    return {"about": "Generated by `python -m xltkit.presets` from URIEL+ (xltkit.presets.derive_spec_values); "
+    return {"about": "Generated by `python -m xltkit.lab.derive` from URIEL+ (xltkit.lab.derive.derive_spec_values); "
                      "do not edit by hand.",
             "urielplus": metadata.version("urielplus"), "presets": presets}
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 from xltkit.lab.forms import _new_form
 from xltkit.lab.language import Language
-from xltkit.lab.derive import get_spec
+from xltkit.lab.presets import get_spec
 from xltkit.lab.spec import LanguageSpec
 from xltkit.lab.world import World, concept_keys
 
