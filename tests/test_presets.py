@@ -114,7 +114,7 @@ def test_an_open_field_without_a_lab_choice_is_refused(cache, monkeypatch):
 
 
 def test_resource_levels_are_joshi_classes():
-    levels = typology._resource_lists()
+    levels = typology.grambank._resource_lists()
     high = sorted(g for g, level in levels.items() if level == "high-resource")
     assert len(high) == 7 and typology.glottocode("eng") in high  # Joshi et al. 2020 class 5: 7 languages
     assert sum(level == "medium-resource" for level in levels.values()) == 46  # classes 3 and 4: 28 + 18

@@ -12,6 +12,7 @@ import logging
 import math
 import shutil
 import time
+from importlib import metadata
 from pathlib import Path
 
 import pytest
@@ -21,6 +22,8 @@ from xltkit.cli import main
 from xltkit.lab import get_spec
 from xltkit.typology import (DISTANCES, LAB_SYNTAX_FEATURES, MORPHOLOGY_FEATURES, distance_table, feature_table,
                              glottocode, lab_syntax_features, morphology_index, resolve, syntactic_distance)
+from xltkit.typology.features import _uriel_rows
+from xltkit.typology.uriel import _new_uriel, _urielplus_file
 
 LANGS = ["fin", "hun", "eng", "tur", "jpn", "swh"]
 PLAIN = [k for k in DISTANCES if k != "morphological"]
@@ -34,7 +37,7 @@ def _row(df, source, target):
 
 
 def _package_databases() -> dict[str, str]:
-    folder = Path(typology._urielplus_file("x")).parent.parent  # urielplus/database
+    folder = Path(_urielplus_file("x")).parent.parent  # urielplus/database
     return {p.name: hashlib.md5(p.read_bytes()).hexdigest() for p in sorted(folder.glob("*.npz"))}
 
 
@@ -97,7 +100,7 @@ def test_table_has_every_pair_in_order(plain):
 
 def test_urielplus_distances_are_symmetric():
     """The cache keys pairs in sorted order, which is right only if URIEL+ is symmetric."""
-    u = typology._new_uriel()
+    u = _new_uriel()
     for kind in PLAIN:
         for a, b in [("fin", "eng"), ("hun", "swh"), ("jpn", "tur")]:
             assert u.new_distance(kind, [a, b]) == u.new_distance(kind, [b, a]), (kind, a, b)
@@ -153,7 +156,7 @@ def test_cached_lookup_is_fast_and_never_builds_urielplus(plain_cache, monkeypat
 
 def test_cache_is_keyed_by_urielplus_version(plain_cache):
     files = list(plain_cache.glob("urielplus-*/distances.parquet"))
-    assert [f.parent.name for f in files] == [f"urielplus-{typology.metadata.version('urielplus')}"]
+    assert [f.parent.name for f in files] == [f"urielplus-{metadata.version('urielplus')}"]
 
 
 def test_cli_prints_the_table(plain_cache, capsys):
@@ -175,7 +178,7 @@ def test_glottocodes_come_from_urielplus():
 
 
 def test_morphology_features_are_grambank_features_in_urielplus():
-    mappings = json.loads(typology._urielplus_file("feature_mappings.json").read_text())
+    mappings = json.loads(_urielplus_file("feature_mappings.json").read_text())
     grambank = {c: r["source_features"][0]["id"] for r in mappings if r.get("database") == "GRAMBANK"
                 for c in r["bundled_columns"]}
     columns = [c for cs in MORPHOLOGY_FEATURES.values() for c in cs]
@@ -198,7 +201,7 @@ def test_morphology_index_orders_languages_and_reports_gaps():
 
 
 def test_syntactic_distance_is_urielplus_definition(plain, plain_cache):
-    rows = typology._uriel_rows(LANGS, plain_cache)
+    rows = _uriel_rows(LANGS, plain_cache)
     for a in LANGS:
         for b in LANGS:
             assert syntactic_distance(rows[a], rows[b]) == pytest.approx(_row(plain, a, b).syntactic, abs=1e-4), (a, b)
@@ -294,7 +297,7 @@ def test_grambank_gaps_are_reported(full):
 @pytest.mark.slow
 def test_grambank_leaves_plain_urielplus_working(full):
     assert full["before"] == full["after"], "integrating Grambank rewrote urielplus's package databases"
-    u = typology._new_uriel()
+    u = _new_uriel()
     assert u.get_codes() == "Iso"
     assert u.new_distance("syntactic", ["fin", "eng"]) == pytest.approx(0.505, abs=0.002)
 
