@@ -20,8 +20,8 @@ import pytest
 from xltkit import typology
 from xltkit.cli import main
 from xltkit.lab import get_spec
-from xltkit.typology import (DISTANCES, LAB_SYNTAX_FEATURES, MORPHOLOGY_FEATURES, distance_table, feature_table,
-                             glottocode, lab_syntax_features, morphology_index, resolve, syntactic_distance)
+from xltkit.lab.typology import LAB_SYNTAX_FEATURES, distance_table, feature_table, lab_syntax_features, morphology_index
+from xltkit.typology import DISTANCES, MORPHOLOGY_FEATURES, glottocode, resolve, syntactic_distance
 from xltkit.typology.features import _uriel_rows
 from xltkit.typology.uriel import _new_uriel, _urielplus_file
 

@@ -294,7 +294,7 @@ def language_table(exp_dir: Path, notes: list[str]) -> pd.DataFrame:
                              "evidence about the languages: pretrain longer or on fewer languages")
             break
     try:  # the real language's inflectional richness from Grambank, beside the lab's measured one
-        from xltkit.typology import morphology_index
+        from xltkit.lab.typology import morphology_index
 
         gb = morphology_index(list(dp.langs))[["lang", "morphology_index"]]
         table = table.merge(gb.rename(columns={"morphology_index": "grambank_morphology_index"}), on="lang", how="left")
@@ -307,7 +307,7 @@ def distances(pairs: pd.DataFrame, notes: list[str], kind: str = "syntactic") ->
     """URIEL+ ``kind`` distance between each intermediate and evaluation language (lab
     languages stand in for the real languages they imitate); missing ones are reported."""
     try:
-        from xltkit.typology import distance_table
+        from xltkit.lab.typology import distance_table
 
         langs = sorted(set(pairs.intermediate_lang) | set(pairs.eval_lang))
         d = distance_table(langs, langs, kinds=[kind])

@@ -69,7 +69,7 @@ def _languages(args) -> int:
 
 
 def _typology(args) -> int:
-    from xltkit.typology import DISTANCES, distance_table
+    from xltkit.lab.typology import DISTANCES, distance_table
 
     kinds = args.kinds or DISTANCES
     try:

@@ -25,7 +25,10 @@ Modules, each one concept (each imports only those above it):
 - :mod:`xltkit.lab.presets`: the preset languages, read from the committed table ``data/presets.json``;
 - :mod:`xltkit.lab.language`: :class:`Language`, a spec with its lexicon, rendering meanings;
 - :mod:`xltkit.lab.lab`: :class:`Lab`, a world plus a set of languages;
+- :mod:`xltkit.lab.typology`: lab languages in the URIEL+ typology, as proxies of :mod:`xltkit.typology`;
 - :mod:`xltkit.lab.derive`: the derivation of the preset table from URIEL+ (``python -m xltkit.lab.derive``).
+
+The last two need pandas and (for new values) urielplus, so importing ``xltkit.lab`` loads neither.
 
 The names below are re-exported here: ``from xltkit.lab import Lab, LanguageSpec, get_spec``.
 """

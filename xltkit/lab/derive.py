@@ -53,6 +53,7 @@ class _Evidence:
 
     def __init__(self, iso: str, cache_dir):
         from xltkit import typology
+        from xltkit.lab.typology import WALS_CHAPTERS
 
         df = typology.syntax_sources([iso], cache_dir)
         self.iso = iso
@@ -61,7 +62,7 @@ class _Evidence:
             self.votes.setdefault(f, {})[s] = int(v)
         self.gb = typology.grambank_values(iso)
         self.gb_ids = typology.grambank_ids()
-        self.chapters = typology.WALS_CHAPTERS
+        self.chapters = WALS_CHAPTERS
 
     def uriel(self, feature: str, source: str) -> int | None:
         return self.votes.get(feature, {}).get(source)

@@ -13,37 +13,39 @@ Modules, each one concept (each imports only those above it):
 
 - :mod:`xltkit.typology.uriel`: the files urielplus ships, its two URIEL+ instances (plain,
   and Grambank-integrated), the logging guard, the cache folder per urielplus version;
-- :mod:`xltkit.typology.codes`: ISO 639-3 codes and glottocodes;
+- :mod:`xltkit.typology.codes`: ISO 639-3 codes, glottocodes, and :class:`Proxy`;
 - :mod:`xltkit.typology.features`: syntactic feature rows and URIEL+'s syntactic distance;
 - :mod:`xltkit.typology.distances`: the cached table of URIEL+ distances (:func:`distance_table`);
 - :mod:`xltkit.typology.grambank`: Grambank values, resource levels, the morphology index.
 
-Lab languages are rows of the same syntactic features as real ones (:func:`feature_table`):
-the URIEL+ ``S_`` features their parameters determine (:func:`lab_syntax_features`).  A
-lab language that imitates no real language (the morphology series) takes its syntactic
-distance from that row, with URIEL+'s own definition (:func:`syntactic_distance`); the
-presets read their parameters off URIEL+ with :func:`syntax_sources`,
-:func:`grambank_values` and :func:`resource_level` (see ``xltkit.lab.derive``).
+Languages are ISO 639-3 codes.  A language URIEL+ does not know comes in as a
+:class:`Proxy` (``proxies={code: Proxy(...)}``): the real language it stands for, whose
+values it takes, and its own row of syntactic features (:func:`feature_table`).  A proxy
+that imitates no real language takes its syntactic distance from that row, with URIEL+'s
+own definition (:func:`syntactic_distance`).  The typology knows nothing of the lab: the
+lab's languages are proxies made by ``xltkit.lab.typology``, and its presets read their
+parameters off URIEL+ with :func:`syntax_sources`, :func:`grambank_values` and
+:func:`resource_level` (``xltkit.lab.derive``).
 
 Example::
 
-    >>> distance_table(["fin", "lab_hun"], ["eng"], kinds=["syntactic", "genetic"])
-        source target  syntactic  genetic source_proxy_for target_proxy_for missing
-    0      fin    eng     0.5052      1.0
-    1  lab_hun    eng     0.5765      1.0              hun
+    >>> distance_table(["fin", "my_hun"], ["eng"], kinds=["syntactic", "genetic"], proxies={"my_hun": Proxy("hun")})
+       source target  syntactic  genetic source_proxy_for target_proxy_for missing
+    0     fin    eng     0.5052      1.0
+    1  my_hun    eng     0.5765      1.0              hun
 """
 
-from xltkit.typology.codes import glottocode, resolve
+from xltkit.typology.codes import Proxy, glottocode, resolve
 from xltkit.typology.distances import CACHE_COLUMNS, DISTANCES, GRAMBANK_DISTANCES, cached_distances, distance_table
-from xltkit.typology.features import (LAB_SYNTAX_FEATURES, ORDERS, SYNTAX_CACHE_COLUMNS, WALS_CHAPTERS,
-                                      feature_table, lab_syntax_features, syntactic_distance, syntax_sources)
+from xltkit.typology.features import (ORDERS, PROXY_FEATURES, SYNTAX_CACHE_COLUMNS, SYNTAX_FEATURES, feature_table,
+                                      syntactic_distance, syntax_sources)
 from xltkit.typology.grambank import (MORPHOLOGY_FEATURES, grambank_ids, grambank_values, morphology_index,
                                       resource_level)
 from xltkit.typology.uriel import DEFAULT_CACHE
 
 __all__ = [
-    "CACHE_COLUMNS", "DEFAULT_CACHE", "DISTANCES", "GRAMBANK_DISTANCES", "LAB_SYNTAX_FEATURES", "MORPHOLOGY_FEATURES",
-    "ORDERS", "SYNTAX_CACHE_COLUMNS", "WALS_CHAPTERS", "cached_distances", "distance_table", "feature_table",
-    "glottocode", "grambank_ids", "grambank_values", "lab_syntax_features", "morphology_index", "resolve",
+    "CACHE_COLUMNS", "DEFAULT_CACHE", "DISTANCES", "GRAMBANK_DISTANCES", "MORPHOLOGY_FEATURES", "ORDERS",
+    "PROXY_FEATURES", "SYNTAX_CACHE_COLUMNS", "SYNTAX_FEATURES", "Proxy", "cached_distances", "distance_table",
+    "feature_table", "glottocode", "grambank_ids", "grambank_values", "morphology_index", "resolve",
     "resource_level", "syntactic_distance", "syntax_sources",
 ]

@@ -7,23 +7,24 @@ cached pairs reads that file and never constructs ``URIELPlus``.
 
 Example::
 
-    >>> distance_table(["fin", "lab_hun"], ["eng"], kinds=["syntactic", "genetic"])
-        source target  syntactic  genetic source_proxy_for target_proxy_for missing
-    0      fin    eng     0.5052      1.0
-    1  lab_hun    eng     0.5765      1.0              hun
+    >>> distance_table(["fin", "my_hun"], ["eng"], kinds=["syntactic", "genetic"], proxies={"my_hun": Proxy("hun")})
+       source target  syntactic  genetic source_proxy_for target_proxy_for missing
+    0     fin    eng     0.5052      1.0
+    1  my_hun    eng     0.5765      1.0              hun
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from itertools import product
 from pathlib import Path
 
 import pandas as pd
 
 from xltkit.results import write_parquet
-from xltkit.typology.codes import _lab_only, _no_glottocode, glottocode, resolve
-from xltkit.typology.features import _feature_rows, _row_distance
+from xltkit.typology.codes import Proxy, _imitates_none, _no_glottocode, glottocode, resolve
+from xltkit.typology.features import _check_proxy_features, _feature_rows, _row_distance
 from xltkit.typology.uriel import DEFAULT_CACHE, _cache_folder, _grambank_uriel, _new_uriel, _quiet
 
 DISTANCES = ("syntactic", "genetic", "geographic", "phonological", "inventory", "featural", "morphological")
@@ -125,35 +126,37 @@ def cached_distances(pairs: list[tuple[str, str]], kinds: list[str], cache_dir: 
 
 
 def distance_table(sources: list[str], targets: list[str] | None = None, kinds=DISTANCES,
-                   cache_dir: str | Path = DEFAULT_CACHE, lab_features: str = "imitated") -> pd.DataFrame:
+                   cache_dir: str | Path = DEFAULT_CACHE, proxy_features: str = "imitated",
+                   proxies: Mapping[str, Proxy] | None = None) -> pd.DataFrame:
     """URIEL+ distances for every (source, target) pair, one row per pair.
 
     Args:
-        sources: ISO 639-3 codes (``fin``) or lab codes (``lab_fin``; they take the
-            distances of the real language they imitate).  A lab language that imitates
-            no real language (``lab_m0`` ...) has only a syntactic distance, computed from
-            its own parameters (:func:`lab_syntax_features`); its other kinds are NaN.
+        sources: ISO 639-3 codes (``fin``), and codes of ``proxies`` (they take the
+            distances of the real language they imitate).  A proxy that imitates no real
+            language has only a syntactic distance, computed from its own features
+            (``Proxy.features``); its other kinds are NaN.
         targets: the same kinds of codes; default: ``sources``.
         kinds: which URIEL+ distances, from ``DISTANCES``.  ``morphological`` needs the
             Grambank-integrated URIEL+ (20-50 s the first time).
         cache_dir: computed pairs are kept in ``<cache_dir>/urielplus-<version>/distances.parquet``.
-        lab_features: ``"imitated"`` (default): an imitating lab language's syntactic
-            distance is its real language's; ``"own"``: every lab language's syntactic
-            distance comes from the features its own parameters determine (the grammar the
-            lab actually renders); the other kinds still come from the imitated language.
+        proxy_features: ``"imitated"`` (default): an imitating proxy's syntactic distance is
+            its real language's; ``"own"``: every proxy's syntactic distance comes from its
+            own features; the other kinds still come from the imitated language.
+        proxies: code -> :class:`~xltkit.typology.codes.Proxy` for languages URIEL+ does not know.
 
     Returns:
         Columns ``source, target``, one column per kind (angular distance in [0, 1], NaN where
         URIEL+ has none; never imputed), ``source_proxy_for, target_proxy_for`` (the ISO code
-        a lab language stands for, "" for a real language or one that imitates none) and
+        a proxy stands for, "" for a real language or one that imitates none) and
         ``missing`` ("kind: reason; ...", "" when complete).
 
     Raises:
-        ValueError: a code URIEL+ does not know, or an unknown distance kind.
+        ValueError: a code that is neither an ISO code URIEL+ knows nor in ``proxies``, an
+            unknown distance kind, or an unknown ``proxy_features``.
 
-    The syntactic distance of a pair with a lab feature row is URIEL+'s own definition
-    (:func:`syntactic_distance`), over the features both rows know; for two real
-    languages it is URIEL+'s number.
+    The syntactic distance of a pair with a proxy's own feature row is URIEL+'s own
+    definition (:func:`~xltkit.typology.features.syntactic_distance`), over the features
+    both rows know; for two real languages it is URIEL+'s number.
 
     References: URIEL (Littell et al. 2017, EACL); URIEL+ (Khan et al. 2025, COLING);
     Grambank (Skirgård et al. 2023, Science Advances).
@@ -162,18 +165,18 @@ def distance_table(sources: list[str], targets: list[str] | None = None, kinds=D
     bad = [k for k in kinds if k not in DISTANCES]
     if bad:
         raise ValueError(f"unknown distance kind {bad[0]!r}; allowed: {', '.join(DISTANCES)}")
-    if lab_features not in ("imitated", "own"):
-        raise ValueError(f"unknown lab_features {lab_features!r}; allowed: imitated, own")
+    _check_proxy_features(proxy_features)
+    proxies = proxies or {}
     targets = list(sources) if targets is None else list(targets)
     codes = list(dict.fromkeys([*sources, *targets]))
-    resolved = {c: (None, None) if _lab_only(c) else resolve(c) for c in codes}
-    own = {c for c in codes if resolved[c][0] is None or (lab_features == "own" and c.startswith("lab_"))}
+    resolved = {c: (None, None) if _imitates_none(c, proxies) else resolve(c, proxies) for c in codes}
+    own = {c for c in codes if resolved[c][0] is None or (proxy_features == "own" and c in proxies)}
     pairs = sorted({tuple(sorted((resolved[s][0], resolved[t][0]))) for s, t in product(sources, targets)
                     if resolved[s][0] and resolved[t][0]})
     cache = cached_distances(pairs, kinds, cache_dir)
     known = {(a, b, k): (d, r) for a, b, k, d, r in zip(cache.lang_a, cache.lang_b, cache.kind,
                                                         cache.distance, cache.reason)}
-    rows_of = _feature_rows(codes, own, cache_dir) if own and "syntactic" in kinds else {}
+    rows_of = _feature_rows(codes, own, cache_dir, proxies) if own and "syntactic" in kinds else {}
     rows = []
     for s, t in product(sources, targets):
         values = {}
@@ -181,8 +184,8 @@ def distance_table(sources: list[str], targets: list[str] | None = None, kinds=D
             if k == "syntactic" and (s in own or t in own):
                 values[k] = _row_distance(rows_of, s, t)
             elif resolved[s][0] is None or resolved[t][0] is None:
-                lab = list(dict.fromkeys(c for c in (s, t) if resolved[c][0] is None))
-                values[k] = (math.nan, f"{' and '.join(lab)} imitate{'s' if len(lab) == 1 else ''} no real language "
+                alone = list(dict.fromkeys(c for c in (s, t) if resolved[c][0] is None))
+                values[k] = (math.nan, f"{' and '.join(alone)} imitate{'s' if len(alone) == 1 else ''} no real language "
                                        "(only a syntactic distance is defined, from its own parameters)")
             else:
                 values[k] = known[(*sorted((resolved[s][0], resolved[t][0])), k)]

@@ -1,48 +1,33 @@
 """Syntactic feature rows: URIEL+'s ``S_`` features of real languages (by source, and aggregated
-as URIEL+ does), the rows of lab languages, and URIEL+'s syntactic distance between two rows.
+as URIEL+ does), the rows of proxies, and URIEL+'s syntactic distance between two rows.
 
-Lab languages are rows of the same syntactic features as real ones (:func:`feature_table`):
-the URIEL+ ``S_`` features their parameters determine (:func:`lab_syntax_features`).  A
-lab language that imitates no real language (the morphology series) takes its syntactic
-distance from that row, with URIEL+'s own definition (:func:`syntactic_distance`).
+A language URIEL+ does not know is a row of the same syntactic features as real ones
+(:func:`feature_table`): its :class:`~xltkit.typology.codes.Proxy` gives its own row.  A
+proxy that imitates no real language takes its syntactic distance from that row, with
+URIEL+'s own definition (:func:`syntactic_distance`).
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from xltkit.results import write_parquet
-from xltkit.typology.codes import _check_iso, _lab_only, resolve
+from xltkit.typology.codes import Proxy, _check_iso, _imitates_none, resolve
 from xltkit.typology.uriel import DEFAULT_CACHE, _cache_folder, _new_uriel
 
 SYNTAX_CACHE_COLUMNS = ["lang", "feature", "source", "value"]  # one URIEL+ source's known value of one S_ feature
 ORDERS = ("SVO", "SOV", "VSO", "VOS", "OVS", "OSV")
 
-# The URIEL+ syntactic features a LanguageSpec determines (see lab_syntax_features), with
-# the WALS chapter each one encodes where URIEL takes it from WALS (Littell et al. 2017
-# fill the same S_ features from WALS, SSWL and Ethnologue).
-WALS_CHAPTERS = {
-    **{f"S_{o}": "81A" for o in ORDERS},
-    "S_SUBJECT_BEFORE_VERB": "82A", "S_SUBJECT_AFTER_VERB": "82A",
-    "S_OBJECT_BEFORE_VERB": "83A", "S_OBJECT_AFTER_VERB": "83A",
-    "S_ADPOSITION_BEFORE_NOUN": "85A", "S_ADPOSITION_AFTER_NOUN": "85A",
-    "S_POSSESSOR_BEFORE_NOUN": "86A", "S_POSSESSOR_AFTER_NOUN": "86A",
-    "S_ADJECTIVE_BEFORE_NOUN": "87A", "S_ADJECTIVE_AFTER_NOUN": "87A",
-    "S_CASE_SUFFIX": "51A", "S_CASE_PREFIX": "51A", "S_CASE_ENCLITIC": "51A", "S_CASE_PROCLITIC": "51A",
-    "S_TEND_PREFIX": "26A", "S_TEND_SUFFIX": "26A",
-    "S_PLURAL_PREFIX": "33A", "S_PLURAL_SUFFIX": "33A", "S_PLURAL_WORD": "33A",
-    "S_POSSESSIVE_PREFIX": "57A", "S_POSSESSIVE_SUFFIX": "57A",
-    "S_PAST_VS_PRESENT_MARK": "66A", "S_FUTURE_AFFIX": "67A",
-    "S_TAM_PREFIX": "69A", "S_TAM_SUFFIX": "69A",
-    "S_NEGATIVE_AFFIX": "112A", "S_NEGATIVE_WORD": "112A",
-    "S_PROSUBJECT_AFFIX": "101A", "S_PROSUBJECT_WORD": "101A", "S_PROSUBJECT_CLITIC": "101A",
-    "S_NOMINATIVE_VS_ACCUSATIVE_MARK": "98A", "S_ERGATIVE_VS_ABSOLUTIVE_MARK": "98A",
-}
-LAB_SYNTAX_FEATURES = (
+# The syntactic features that the basic grammar of a language settles (word order, the
+# order of adjective and possessor, case marking, plural and possessive marking, tense and
+# negation): the default columns of feature_table (Littell et al. 2017 fill them from
+# WALS, SSWL and Ethnologue).
+SYNTAX_FEATURES = (
     *(f"S_{o}" for o in ORDERS),
     "S_SUBJECT_BEFORE_VERB", "S_SUBJECT_AFTER_VERB", "S_OBJECT_BEFORE_VERB", "S_OBJECT_AFTER_VERB",
     "S_SUBJECT_BEFORE_OBJECT", "S_SUBJECT_AFTER_OBJECT",
@@ -53,52 +38,12 @@ LAB_SYNTAX_FEATURES = (
     "S_PAST_VS_PRESENT_MARK", "S_FUTURE_AFFIX", "S_TAM_PREFIX", "S_TAM_SUFFIX",
     "S_NEGATIVE_AFFIX", "S_NEGATIVE_WORD", "S_NEGATIVE_PREFIX", "S_NEGATIVE_SUFFIX",
 )
-_CASE_FEATURE = {"suffixes": "S_CASE_SUFFIX", "prefixes": "S_CASE_PREFIX",
-                 "postpositions": "S_CASE_ENCLITIC", "prepositions": "S_CASE_PROCLITIC"}
+PROXY_FEATURES = ("imitated", "own")  # where a proxy's syntactic row comes from (see feature_table)
 
 
-def lab_syntax_features(spec) -> dict[str, float]:
-    """The URIEL+ syntactic features a lab language's parameters determine, as URIEL codes them.
-
-    1.0 / 0.0 for each of ``LAB_SYNTAX_FEATURES`` the grammar settles, NaN where it says
-    nothing.  Word order is the
-    basic order (``order_freedom`` does not change it); case particles count as
-    adpositional clitics (WALS 51A), as URIEL codes Japanese; a plural marker is a plural
-    word (WALS 33A) in an isolating language and a suffix otherwise; tense, negation and
-    possession are affixes only in a language that is not isolating.  Adposition order and
-    the prefixing/suffixing tendency stay NaN: the lab renders no oblique phrases.
-
-    Example::
-
-        >>> f = lab_syntax_features(get_spec("lab_tur"))
-        >>> f["S_SOV"], f["S_SVO"], f["S_CASE_SUFFIX"]
-        (1.0, 0.0, 1.0)
-    """
-    f = dict.fromkeys(LAB_SYNTAX_FEATURES, math.nan)
-    order = spec.word_order
-    s, o, v = order.index("S"), order.index("O"), order.index("V")
-    f.update({f"S_{x}": float(order == x) for x in ORDERS})
-    f.update(S_SUBJECT_BEFORE_VERB=float(s < v), S_SUBJECT_AFTER_VERB=float(s > v),
-             S_OBJECT_BEFORE_VERB=float(o < v), S_OBJECT_AFTER_VERB=float(o > v),
-             S_SUBJECT_BEFORE_OBJECT=float(s < o), S_SUBJECT_AFTER_OBJECT=float(s > o))
-    f.update(S_ADJECTIVE_BEFORE_NOUN=float(spec.adjective_position == "before"),
-             S_ADJECTIVE_AFTER_NOUN=float(spec.adjective_position == "after"))
-    f.update(S_POSSESSOR_BEFORE_NOUN=float(spec.genitive_position == "before"),
-             S_POSSESSOR_AFTER_NOUN=float(spec.genitive_position == "after"))
-    f.update({feat: float(spec.case_marking == c) for c, feat in _CASE_FEATURE.items()})
-    marked = spec.case_marking != "none"  # the lab marks the patient (accusative) or both core roles
-    f.update(S_CASE_MARK=float(marked), S_NOMINATIVE_VS_ACCUSATIVE_MARK=float(marked))
-    bound = spec.morphology != "isolating"
-    number, possession = "number" in spec.noun_categories, "possession" in spec.noun_categories
-    f.update(S_PLURAL_PREFIX=0.0, S_PLURAL_SUFFIX=float(number and bound), S_PLURAL_WORD=float(number and not bound),
-             S_POSSESSIVE_PREFIX=0.0, S_POSSESSIVE_SUFFIX=float(possession and bound))
-    tense, prefix = "tense" in spec.verb_categories, spec.verb_affixes == "prefix"
-    f.update(S_PAST_VS_PRESENT_MARK=float(tense), S_FUTURE_AFFIX=float(tense and bound),
-             S_TAM_PREFIX=float(tense and bound and prefix), S_TAM_SUFFIX=float(tense and bound and not prefix))
-    neg = bound and "polarity" in spec.verb_categories  # otherwise a negative particle
-    f.update(S_NEGATIVE_AFFIX=float(neg), S_NEGATIVE_WORD=float(not neg),
-             S_NEGATIVE_PREFIX=float(neg and prefix), S_NEGATIVE_SUFFIX=float(neg and not prefix))
-    return f
+def _check_proxy_features(proxy_features: str) -> None:
+    if proxy_features not in PROXY_FEATURES:
+        raise ValueError(f"unknown proxy_features {proxy_features!r}; allowed: {', '.join(PROXY_FEATURES)}")
 
 
 def _syntax_file(cache_dir: str | Path) -> Path:
@@ -153,14 +98,14 @@ def _uriel_rows(isos: list[str], cache_dir) -> dict[str, dict[str, float]]:
     return {iso: agg[iso].to_dict() if iso in agg.index.get_level_values(0) else {} for iso in isos}
 
 
-def _feature_rows(codes: list[str], own: set[str], cache_dir) -> dict[str, dict[str, float]]:
-    """Feature rows by code: a lab language's own for codes in ``own``, else the (imitated) real language's."""
-    from xltkit.lab import get_spec
-
-    isos = [resolve(c)[0] for c in codes if c not in own]
+def _feature_rows(codes: list[str], own: set[str], cache_dir,
+                  proxies: Mapping[str, Proxy]) -> dict[str, dict[str, float]]:
+    """Feature rows by code: a proxy's own (its known values) for codes in ``own``, else the (imitated) real
+    language's."""
+    isos = [resolve(c, proxies)[0] for c in codes if c not in own]
     real = _uriel_rows(isos, cache_dir) if isos else {}
-    return {c: ({k: v for k, v in lab_syntax_features(get_spec(c)).items() if not math.isnan(v)} if c in own
-                else real[resolve(c)[0]]) for c in codes}
+    return {c: ({k: v for k, v in proxies[c].features.items() if not math.isnan(v)} if c in own
+                else real[resolve(c, proxies)[0]]) for c in codes}
 
 
 def syntactic_distance(a: dict[str, float], b: dict[str, float]) -> float:
@@ -196,42 +141,48 @@ def _row_distance(rows: dict[str, dict[str, float]], s: str, t: str) -> tuple[fl
     return d, f"{s} and {t} share no syntactic feature with known values"
 
 
-def feature_table(langs: list[str], columns=LAB_SYNTAX_FEATURES, lab_features: str = "own",
-                  cache_dir: str | Path = DEFAULT_CACHE) -> pd.DataFrame:
-    """Lab and real languages as rows of the same URIEL+ syntactic features.
+def feature_table(langs: list[str], columns=SYNTAX_FEATURES, proxy_features: str = "own",
+                  cache_dir: str | Path = DEFAULT_CACHE, proxies: Mapping[str, Proxy] | None = None) -> pd.DataFrame:
+    """Real languages and proxies as rows of the same URIEL+ syntactic features.
 
     A real language's row is URIEL+'s (each feature the union of its sources, NaN where
-    no source knows it); a lab language's row is what its parameters determine
-    (:func:`lab_syntax_features`), or with ``lab_features="imitated"`` its imitated
-    language's URIEL+ row (a lab language that imitates none always has its own).
+    no source knows it); a proxy's row is its own (``Proxy.features``), or with
+    ``proxy_features="imitated"`` its imitated language's URIEL+ row (a proxy that
+    imitates none always has its own).
 
     Args:
-        langs: ISO 639-3 or lab codes.
-        columns: the features; default ``LAB_SYNTAX_FEATURES``, those a lab language's
-            parameters can settle.  Any URIEL+ ``S_`` features may be asked for: a lab
-            row has NaN where its grammar says nothing.
-        lab_features: ``"own"`` (default) or ``"imitated"``.
+        langs: ISO 639-3 codes, and codes of ``proxies``.
+        columns: the features; default ``SYNTAX_FEATURES``, those a language's basic
+            grammar settles.  Any URIEL+ ``S_`` features may be asked for: a proxy's own
+            row has NaN where its features say nothing.
+        proxy_features: ``"own"`` (default) or ``"imitated"``.
         cache_dir: where the URIEL+ values are cached (see :func:`syntax_sources`).
+        proxies: code -> :class:`~xltkit.typology.codes.Proxy` for languages URIEL+ does not know.
 
     Returns:
-        Columns ``lang, row_source`` ("URIEL+" or "lab"), ``proxy_for`` (the ISO code whose
-        URIEL+ row a lab language took, else ""), then one 1.0/0.0/NaN column per feature.
+        Columns ``lang, row_source`` ("URIEL+", or "own" for a proxy's own row), ``proxy_for``
+        (the ISO code whose URIEL+ row a proxy took, else ""), then one 1.0/0.0/NaN column
+        per feature.
+
+    Raises:
+        ValueError: a code that is neither an ISO code URIEL+ knows nor in ``proxies``, or an
+            unknown ``proxy_features``.
 
     Example::
 
-        >>> feature_table(["lab_fin", "fin"], ["S_SVO", "S_SOV", "S_CASE_SUFFIX"])
-              lang row_source proxy_for  S_SVO  S_SOV  S_CASE_SUFFIX
-        0  lab_fin        lab              1.0    0.0            1.0
-        1      fin     URIEL+              1.0    0.0            1.0
+        >>> feature_table(["my_fin", "fin"], ["S_SVO", "S_SOV"], proxies={"my_fin": Proxy("fin", {"S_SVO": 1.0})})
+             lang row_source proxy_for  S_SVO  S_SOV
+        0  my_fin        own              1.0    NaN
+        1     fin     URIEL+              1.0    0.0
     """
-    if lab_features not in ("imitated", "own"):
-        raise ValueError(f"unknown lab_features {lab_features!r}; allowed: imitated, own")
+    _check_proxy_features(proxy_features)
+    proxies = proxies or {}
     codes = list(dict.fromkeys(langs))
-    own = {c for c in codes if c.startswith("lab_") and (lab_features == "own" or _lab_only(c))}
-    rows_of = _feature_rows(codes, own, cache_dir)
+    own = {c for c in codes if c in proxies and (proxy_features == "own" or _imitates_none(c, proxies))}
+    rows_of = _feature_rows(codes, own, cache_dir, proxies)
     out = []
     for c in langs:
-        proxy = "" if c in own else (resolve(c)[1] or "")
-        row = {"lang": c, "row_source": "lab" if c in own else "URIEL+", "proxy_for": proxy}
+        proxy = "" if c in own else (resolve(c, proxies)[1] or "")
+        row = {"lang": c, "row_source": "own" if c in own else "URIEL+", "proxy_for": proxy}
         out.append({**row, **{f: rows_of[c].get(f, math.nan) for f in columns}})
     return pd.DataFrame(out, columns=["lang", "row_source", "proxy_for", *columns])

@@ -4,11 +4,12 @@ levels, and a morphological richness index (:func:`morphology_index`)."""
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from functools import lru_cache
 
 import pandas as pd
 
-from xltkit.typology.codes import _lab_only, _no_glottocode, glottocode, resolve
+from xltkit.typology.codes import Proxy, _imitates_none, _no_glottocode, glottocode, resolve
 from xltkit.typology.uriel import _urielplus_file
 
 # Categories of inflectional morphology, each a set of Grambank features (their URIEL+
@@ -95,7 +96,7 @@ def _category(values: pd.Series) -> float:
     return 0.0 if (values == 0).all() else math.nan
 
 
-def morphology_index(langs: list[str]) -> pd.DataFrame:
+def morphology_index(langs: list[str], proxies: Mapping[str, Proxy] | None = None) -> pd.DataFrame:
     """Typological morphological richness: the share of inflectional categories a language marks.
 
     For each category of ``MORPHOLOGY_FEATURES`` (case, number and possessor marking on
@@ -105,13 +106,14 @@ def morphology_index(langs: list[str]) -> pd.DataFrame:
     urielplus directly (a fraction of a second), so it needs no URIEL+ instance or cache.
 
     Args:
-        langs: ISO 639-3 or lab codes (a lab language takes the values of the language it
-            imitates; one that imitates none gets NaN, with the reason in ``missing``).
+        langs: ISO 639-3 codes, and codes of ``proxies`` (a proxy takes the values of the
+            language it imitates; one that imitates none gets NaN, with the reason in ``missing``).
+        proxies: code -> :class:`~xltkit.typology.codes.Proxy` for languages URIEL+ does not know.
 
     Returns:
         Columns ``lang, morphology_index, n_features`` (categories with a value),
         ``n_missing`` (categories without), ``glottocode`` ("" if none), ``proxy_for`` (the
-        ISO code a lab language stands for, else ""), ``missing`` (why the index is NaN, ""
+        ISO code a proxy stands for, else ""), ``missing`` (why the index is NaN, ""
         otherwise), then one 1/0/NaN column per category.
 
     Reference: Skirgård et al. (2023), "Grambank reveals the importance of genealogical
@@ -122,15 +124,16 @@ def morphology_index(langs: list[str]) -> pd.DataFrame:
 
         >>> morphology_index(["fin", "eng"])[["lang", "morphology_index"]]
     """
+    proxies = proxies or {}
     grambank = _grambank()
     rows = []
     for lang in langs:
-        if _lab_only(lang):
+        if _imitates_none(lang, proxies):
             rows.append({"lang": lang, "morphology_index": math.nan, "n_features": 0,
                          "n_missing": len(MORPHOLOGY_FEATURES), "glottocode": "", "proxy_for": "",
                          "missing": f"{lang} imitates no real language, so Grambank has nothing on it"})
             continue
-        iso, proxy = resolve(lang)
+        iso, proxy = resolve(lang, proxies)
         glotto = glottocode(iso)
         row = {"lang": lang, "morphology_index": math.nan, "n_features": 0, "n_missing": len(MORPHOLOGY_FEATURES),
                "glottocode": glotto or "", "proxy_for": proxy or "", "missing": ""}
