@@ -1,4 +1,5 @@
-"""Typology table: URIEL+ distances, the glottocode route to Grambank, the cache, the morphology index.
+"""Typology table: URIEL+ distances, the glottocode route to Grambank, the cache, the morphology index;
+lab languages through xltkit.lab.typology, and proxies given by hand without the lab.
 
 Real urielplus throughout (it is offline).  The plain distances are built once per session
 (a few seconds); the Grambank-integrated build (about 50 s) once more, for the slow tests.
@@ -6,11 +7,14 @@ Real urielplus throughout (it is offline).  The plain distances are built once p
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import json
 import logging
 import math
 import shutil
+import subprocess
+import sys
 import time
 from importlib import metadata
 from pathlib import Path
@@ -21,7 +25,8 @@ from xltkit import typology
 from xltkit.cli import main
 from xltkit.lab import get_spec
 from xltkit.lab.typology import LAB_SYNTAX_FEATURES, distance_table, feature_table, lab_syntax_features, morphology_index
-from xltkit.typology import DISTANCES, MORPHOLOGY_FEATURES, glottocode, resolve, syntactic_distance
+from xltkit.lab.typology import proxies as lab_proxies
+from xltkit.typology import DISTANCES, MORPHOLOGY_FEATURES, Proxy, glottocode, resolve, syntactic_distance
 from xltkit.typology.features import _uriel_rows
 from xltkit.typology.uriel import _new_uriel, _urielplus_file
 
@@ -268,6 +273,80 @@ def test_feature_rows_are_cached(plain_cache, monkeypatch):
 def test_morphology_index_of_a_lab_only_language_is_missing_not_an_error():
     row = morphology_index(["lab_m3"]).iloc[0]
     assert math.isnan(row.morphology_index) and "lab_m3 imitates no real language" in row.missing
+
+
+# ---------------------------------------------------------------- proxies: the typology without the lab
+
+
+def test_a_proxy_given_by_hand_works_without_the_lab(plain, plain_cache):
+    own_row = {"S_SVO": 1.0, "S_SOV": 0.0, "S_CASE_SUFFIX": 1.0, "S_TAM_SUFFIX": math.nan}
+    mine = {"my_fin": Proxy("fin"), "my_own": Proxy(None, own_row)}
+    df = typology.distance_table(["my_fin", "my_own"], ["eng", "fin"], kinds=["syntactic", "genetic"],
+                                 cache_dir=plain_cache, proxies=mine)
+    stand_in, real = _row(df, "my_fin", "eng"), _row(plain, "fin", "eng")
+    assert (stand_in.syntactic, stand_in.genetic) == (real.syntactic, real.genetic)
+    assert stand_in.source_proxy_for == "fin" and stand_in.target_proxy_for == "" and stand_in.missing == ""
+    alone = _row(df, "my_own", "fin")  # imitates none: its own row, URIEL+'s definition, no other kinds
+    known = {k: v for k, v in own_row.items() if not math.isnan(v)}
+    assert alone.syntactic == syntactic_distance(known, _uriel_rows(["fin"], plain_cache)["fin"])
+    assert math.isnan(alone.genetic) and "genetic: my_own imitates no real language" in alone.missing
+    assert alone.source_proxy_for == ""
+    own = typology.distance_table(["my_fin"], ["fin"], kinds=["syntactic"], cache_dir=plain_cache,
+                                  proxy_features="own", proxies={"my_fin": Proxy("fin", known)})
+    assert own.syntactic[0] == syntactic_distance(known, _uriel_rows(["fin"], plain_cache)["fin"])
+
+    ft = typology.feature_table(["my_own", "my_fin", "fin"], ["S_SVO", "S_TAM_SUFFIX"], proxy_features="imitated",
+                                cache_dir=plain_cache, proxies=mine).set_index("lang")
+    assert list(ft.row_source) == ["own", "URIEL+", "URIEL+"] and list(ft.proxy_for) == ["", "fin", ""]
+    assert ft.loc["my_own", "S_SVO"] == 1 and math.isnan(ft.loc["my_own", "S_TAM_SUFFIX"])
+    assert ft.loc["my_fin"].S_SVO == ft.loc["fin"].S_SVO
+
+    mi = typology.morphology_index(["my_fin", "my_own", "fin"], proxies=mine).set_index("lang")
+    assert mi.loc["my_fin", "morphology_index"] == mi.loc["fin", "morphology_index"]
+    assert mi.loc["my_fin", "proxy_for"] == "fin" and mi.loc["my_fin", "glottocode"] == "finn1318"
+    assert "my_own imitates no real language" in mi.loc["my_own", "missing"]
+    assert resolve("my_fin", mine) == ("fin", "fin") and resolve("fin", mine) == ("fin", None)
+
+
+def test_a_code_neither_iso_nor_a_proxy_is_refused_naming_what_is_allowed(plain_cache):
+    mine = {"my_fin": Proxy("fin")}
+    with pytest.raises(ValueError, match="'xyz'.*ISO 639-3 codes URIEL\\+ knows.*nor a language given a Proxy "
+                                         "\\(my_fin\\)"):
+        typology.distance_table(["my_fin", "xyz"], kinds=["syntactic"], cache_dir=plain_cache, proxies=mine)
+    with pytest.raises(ValueError, match="'lab_fin'.*nor a language given a Proxy \\(none given\\)"):
+        typology.feature_table(["lab_fin"], ["S_SVO"], cache_dir=plain_cache)  # no lab codes without their proxies
+    with pytest.raises(ValueError, match="'lab_m0'.*nor a language given a Proxy"):
+        typology.morphology_index(["lab_m0"])
+    with pytest.raises(ValueError, match="'my_fin' imitates no real language"):
+        resolve("my_fin", {"my_fin": Proxy(None)})
+    with pytest.raises(ValueError, match="unknown proxy_features 'mine'; allowed: imitated, own"):
+        typology.feature_table(["fin"], cache_dir=plain_cache, proxy_features="mine")
+
+
+def test_lab_proxies_are_the_presets():
+    got = lab_proxies(["fin", "lab_fin", "lab_m0", "lab_fin"])
+    assert list(got) == ["lab_fin", "lab_m0"]
+    assert got["lab_fin"].imitates == "fin" and got["lab_m0"].imitates is None
+    assert list(got["lab_m0"].features) == list(lab_syntax_features(get_spec("lab_m0")))
+    with pytest.raises(ValueError, match="unknown lab language 'lab_xyz'; allowed: lab_eng"):
+        lab_proxies(["lab_xyz"])
+
+
+def test_typology_never_imports_the_lab(plain_cache):
+    for path in sorted(Path(typology.__file__).parent.glob("*.py")):  # not even inside a function
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom):
+                names = [node.module or ""] + [f"{node.module}.{a.name}" for a in node.names]
+            elif isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            else:
+                continue
+            assert not any(n == "xltkit.lab" or n.startswith("xltkit.lab.") for n in names), (path.name, node.lineno)
+    code = (f"import sys, xltkit.typology as t; cache = {str(plain_cache)!r}; "
+            "t.feature_table(['fin'], ['S_SVO'], cache_dir=cache); "
+            "t.distance_table(['fin'], ['eng'], kinds=['syntactic'], cache_dir=cache); t.morphology_index(['fin']); "
+            "lab = [m for m in sys.modules if m.startswith('xltkit.lab')]; assert not lab, lab")
+    subprocess.run([sys.executable, "-c", code], check=True)
 
 
 # ---------------------------------------------------------------- Grambank (slow: about 50 s, once)
