@@ -17,6 +17,7 @@ from xltkit.lab.forms import (_CASE_FEAT, _TENSE_FEAT, _TO_FRONT, BACK_VOWELS, F
 from xltkit.lab.spec import WORD_ORDERS, LanguageSpec
 from xltkit.lab.world import TENSES, Meaning, Token, concept_keys
 
+
 @dataclass
 class Language:
     """A :class:`LanguageSpec` with its lexicon and grammatical markers, ready to render.

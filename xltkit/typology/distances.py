@@ -184,8 +184,8 @@ def distance_table(sources: list[str], targets: list[str] | None = None, kinds=D
             if k == "syntactic" and (s in own or t in own):
                 values[k] = _row_distance(rows_of, s, t)
             elif resolved[s][0] is None or resolved[t][0] is None:
-                alone = list(dict.fromkeys(c for c in (s, t) if resolved[c][0] is None))
-                values[k] = (math.nan, f"{' and '.join(alone)} imitate{'s' if len(alone) == 1 else ''} no real language "
+                lone = list(dict.fromkeys(c for c in (s, t) if resolved[c][0] is None))
+                values[k] = (math.nan, f"{' and '.join(lone)} imitate{'s' if len(lone) == 1 else ''} no real language "
                                        "(only a syntactic distance is defined, from its own parameters)")
             else:
                 values[k] = known[(*sorted((resolved[s][0], resolved[t][0])), k)]
