@@ -25,7 +25,7 @@ test: $(STAMP)
 	$(BIN)/python -m pytest -n 2 --durations=10 tests
 
 notebooks: $(STAMP)
-	$(BIN)/python -m xltkit.notebooks notebooks
+	$(BIN)/python -m xltkit.pipeline.notebooks notebooks
 
 clean-demo:
 	rm -rf outputs/demo

@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import statsmodels.formula.api as smf
 
-from xltkit.stats import fit_mixed
+from xltkit.analysis.stats import fit_mixed
 
 
 def data(n_lang=50, n_task=8, n_inter=5, n_seed=5, seed=0) -> pd.DataFrame:

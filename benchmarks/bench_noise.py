@@ -23,6 +23,7 @@ import tempfile
 import time
 
 import torch
+from datasets import Dataset
 from transformers import (
     BertConfig,
     BertForSequenceClassification,
@@ -34,10 +35,15 @@ from transformers import (
 )
 
 from xltkit.lab import Lab
-from xltkit.models import train_tokenizer
-from xltkit.noise import NoiseConfig, perturb_frame
-from xltkit.tasks import make_examples
-from xltkit.train import NoisyTrainer, _args, encode_task
+from xltkit.modeling.heads import get_head
+from xltkit.modeling.noise import TOKEN_NOISE
+from xltkit.modeling.noise.config import NoiseConfig
+from xltkit.modeling.noise.tokens import perturb_frame
+from xltkit.modeling.params import TrainingParams
+from xltkit.modeling.tokenization import train_tokenizer
+from xltkit.modeling.trainer import NoisyTrainer
+from xltkit.modeling.training import training_arguments
+from xltkit.tasks import get_task
 
 LANGS = ["lab_eng", "lab_fin", "lab_tur"]
 
@@ -75,7 +81,7 @@ def methods(k: int) -> dict[str, NoiseConfig]:
 
 
 def build(size: str, vocab: int, max_len: int):
-    if size == "lab":  # the lab's default encoder (PretrainParams defaults)
+    if size == "lab":  # the lab's default encoder (LabEncoderParams defaults)
         cfg = BertConfig(vocab_size=vocab, hidden_size=128, num_hidden_layers=2, num_attention_heads=4,
                          intermediate_size=512, max_position_embeddings=max_len, num_labels=2)
         return BertForSequenceClassification(cfg)
@@ -100,7 +106,9 @@ def main(argv=None):
     lab = Lab(LANGS, lab_seed=0)
     max_len = 32
     tok = train_tokenizer([s for c in LANGS for s in lab.corpus(c, 500)], 800, max_len)
-    df = make_examples(lab, "anim", "lab_eng", "train", (a.steps + a.warmup) * a.batch_size)
+    task = get_task("anim")
+    head = get_head(task.head)
+    df = task.make(lab, "lab_eng", "train", (a.steps + a.warmup) * a.batch_size)
     dicts = {c: lab.dictionary("lab_eng", c) for c in LANGS[1:]}
     torch.manual_seed(0)
     init = build(a.size, len(tok), max_len).state_dict()
@@ -114,8 +122,8 @@ def main(argv=None):
         if name == "code-switch":
             cfg.dictionaries = dicts
         t0 = time.perf_counter()
-        frame = perturb_frame(df, cfg) if cfg.method not in ("none", "rs-rp", "adv") else df
-        data[name] = encode_task(tok, frame, "sequence")
+        frame = perturb_frame(df, cfg) if cfg.method in TOKEN_NOISE else df
+        data[name] = head.encode(tok, Dataset.from_pandas(frame, preserve_index=False))
         prep[name] = time.perf_counter() - t0
 
     ratios: dict[str, list[float]] = {n: [] for n in todo}
@@ -128,10 +136,10 @@ def main(argv=None):
                 prm.requires_grad = False
             timer = StepTimer()
             with tempfile.TemporaryDirectory() as tmp:
-                args = _args(tmp, a.steps + a.warmup, a.batch_size, 5e-4, 0, True)
-                args.logging_steps = 10**9
+                args = training_arguments(tmp, a.steps + a.warmup, 5e-4,
+                                          TrainingParams(batch_size=a.batch_size, seed=0), logging_steps=10**9)
                 trainer = NoisyTrainer(model=model.to(device), args=args, train_dataset=data[name],
-                                       data_collator=collator, callbacks=[timer], noise=cfg)
+                                       data_collator=collator, callbacks=[timer], noise=cfg, desc=name)
                 trainer.remove_callback(PrinterCallback)
                 trainer.train()
             medians[name].append(statistics.median(timer.times[a.warmup:]))

@@ -8,7 +8,7 @@ import numpy as np
 sys.path.insert(0, "tests")
 from test_stats_simulation import TRUE, simulate  # noqa: E402
 
-from xltkit.stats import fit_mixed  # noqa: E402
+from xltkit.analysis.stats import fit_mixed  # noqa: E402
 
 
 def main(n: int = 200, seed: int = 12345) -> None:

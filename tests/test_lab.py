@@ -144,7 +144,7 @@ def test_tokenizer_ids_are_the_same_in_every_process():
     import subprocess
     import sys
 
-    code = ("import json; from xltkit.lab import Lab; from xltkit.models import train_tokenizer; "
+    code = ("import json; from xltkit.lab import Lab; from xltkit.modeling.tokenization import train_tokenizer; "
             "lab = Lab(['lab_eng', 'lab_fin', 'lab_tur'], 0); "
             "t = train_tokenizer([s for c in lab.langs for s in lab.corpus(c, 1500)], 400, 32); "
             "print(json.dumps(t.get_vocab(), sort_keys=True))")

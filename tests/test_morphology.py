@@ -2,8 +2,8 @@ import numpy as np
 import pytest
 
 from xltkit.lab import Lab, morphology_series
-from xltkit.models import train_tokenizer
-from xltkit.morphology import chars_per_word, fertility, mattr, richness_table, unigram_entropy
+from xltkit.modeling.tokenization import train_tokenizer
+from xltkit.analysis.morphology import chars_per_word, fertility, mattr, richness_table, unigram_entropy
 
 
 def test_measures_on_hand_made_text():
@@ -43,11 +43,11 @@ def test_cli_measures_any_text_file(tmp_path):
     lab = Lab(["lab_eng", "lab_fin"], lab_seed=0)
     for code in lab.langs:
         (tmp_path / f"{code}.txt").write_text("\n".join(lab.corpus(code, 400)))
-    out = subprocess.run([sys.executable, "-m", "xltkit.cli", "morphology", str(tmp_path / "lab_eng.txt"),
+    out = subprocess.run([sys.executable, "-m", "xltkit.pipeline.cli", "morphology", str(tmp_path / "lab_eng.txt"),
                           str(tmp_path / "lab_fin.txt"), "--n-words", "2000"], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     rows = {line.split()[0]: line.split() for line in out.stdout.splitlines()[1:]}
     assert float(rows["lab_fin"][3]) > float(rows["lab_eng"][3])  # mattr column
-    bad = subprocess.run([sys.executable, "-m", "xltkit.cli", "morphology", str(tmp_path / "nope.txt")],
+    bad = subprocess.run([sys.executable, "-m", "xltkit.pipeline.cli", "morphology", str(tmp_path / "nope.txt")],
                          capture_output=True, text=True)
     assert bad.returncode == 2 and "text file not found" in bad.stderr

@@ -1,10 +1,12 @@
 """Noise injection: training only, inside its bounds, reproducible, and every method trains
 on the lab's tiny BERT and on a tiny XLM-R built from its config (no download)."""
 
+import dataclasses
 import math
 
 import pandas as pd
 import pytest
+from datasets import Dataset
 from pydantic import ValidationError
 import torch
 from transformers import (
@@ -18,23 +20,24 @@ from transformers import (
 )
 
 from conftest import TINY_LANGS
-from xltkit import results, stages
-from xltkit.config import NOISE_METHODS, EvaluateParams, FinetuneParams, IntermediateParams, ParamsError
+from xltkit.core import results
+from xltkit.core.io import read_json
+from xltkit.core.params import ParamsError
 from xltkit.lab import Lab
-from xltkit.models import train_tokenizer
-from xltkit.noise import (
-    AddPerturbation,
-    EmbeddingNoise,
-    NoiseConfig,
-    embedding_synonyms,
-    embedding_unit,
-    noise_config,
-    perturb_frame,
-    read_synonym_table,
-    setting_label,
-)
-from xltkit.tasks import TASKS, make_examples
-from xltkit.train import NoisyTrainer, encode_task, train_task
+from xltkit.modeling.heads import get_head
+from xltkit.modeling.noise import NOISE_METHODS
+from xltkit.modeling.noise.config import NoiseConfig
+from xltkit.modeling.noise.embedding import AddPerturbation, EmbeddingNoise, embedding_unit
+from xltkit.modeling.noise.resources import embedding_synonyms, read_synonym_table
+from xltkit.modeling.noise.tokens import perturb_frame
+from xltkit.modeling.params import TrainingParams
+from xltkit.modeling.tokenization import train_tokenizer
+from xltkit.modeling.trainer import NoisyTrainer
+from xltkit.modeling.training import TrainJob, train_task
+from xltkit.pipeline import graph
+from xltkit.pipeline.params import RunParams
+from xltkit.pipeline.stages import ensure, noise_config
+from xltkit.tasks import get_task
 
 MAX_LEN = 32
 
@@ -51,12 +54,12 @@ def tok(lab):
 
 @pytest.fixture(scope="module")
 def anim(lab):
-    return make_examples(lab, "anim", "lab_eng", "train", 48)
+    return get_task("anim").make(lab, "lab_eng", "train", 48)
 
 
 @pytest.fixture(scope="module")
 def roles(lab):
-    return make_examples(lab, "roles", "lab_eng", "train", 48)
+    return get_task("roles").make(lab, "lab_eng", "train", 48)
 
 
 def bert(tok, labels=2, token=False, dropout=0.1):
@@ -77,8 +80,24 @@ def xlmr(tok, labels=2, dropout=0.1):
 
 
 def batch(tok, df):
-    ds = encode_task(tok, df, "sequence").remove_columns("length")
+    ds = get_head("sequence").encode(tok, Dataset.from_pandas(df, preserve_index=False)).remove_columns("length")
     return DataCollatorWithPadding(tok)(ds.to_list())
+
+
+def train(model, tok, df, task, steps, noise=None, batch_size=8, lr=1e-3, seed=0, freeze=True, desc="t"):
+    """Train ``model`` on a frame of ``task`` (a registered task's name) through the pipeline's training call."""
+    t = get_task(task)
+    job = TrainJob(steps=steps, lr=lr, training=TrainingParams(batch_size=batch_size, seed=seed), desc=desc,
+                   freeze_embeddings=freeze, noise=noise)
+    return train_task(model, tok, df, t, get_head(t.head), job)
+
+
+def finetune_key(**kw):
+    return graph.key("finetune", RunParams(**kw))
+
+
+def finetune_noise(run: RunParams):
+    return noise_config(run, "finetune", run.target_task)
 
 
 # ---- embedding noise ---------------------------------------------------------------------
@@ -124,8 +143,7 @@ def test_same_seed_same_noise_other_seed_other_noise(anim):
 
 def test_rs_rp_training_is_reproducible_from_the_seed(tok, anim):
     def run(seed):
-        return train_task(bert(tok), tok, anim, "sequence", 3, 8, 1e-3, 0, False, "t",
-                          NoiseConfig("rs-rp", 0.5, seed=seed))["loss_curve"]
+        return train(bert(tok), tok, anim, "anim", 3, NoiseConfig("rs-rp", 0.5, seed=seed), freeze=False)["loss_curve"]
 
     assert run(0) == run(0)
     assert run(0) != run(1)
@@ -179,7 +197,7 @@ def _role(names, t):
 
 
 def test_token_transforms_change_only_what_they_should(roles, anim, lab):
-    names = TASKS["roles"].labels
+    names = get_task("roles").labels
     for method in ("word-dropout", "word-swap", "char-noise"):
         out = perturb_frame(roles, NoiseConfig(method, 0.3, seed=1, tag_names=names))
         assert list(out.columns) == list(roles.columns) and (out["id"] == roles["id"]).all()
@@ -229,18 +247,19 @@ def test_rs_da_and_code_switch_substitute_only_from_their_tables(anim, lab):
 
 def test_rs_da_from_the_lab_replaces_only_listed_words_by_their_listed_synonyms(tiny_params, anim, lab):
     with pytest.raises(ValidationError, match="synonym_rate=0: the lab's synonyms never occur"):
-        FinetuneParams(**tiny_params(noise="rs-da", noise_scale=1.0, synonym_source="lab"))
-    p = FinetuneParams(**tiny_params(noise="rs-da", noise_scale=1.0, synonym_source="lab", synonym_rate=0.2))
-    cfg = noise_config(p)
+        RunParams(**tiny_params(noise="rs-da", noise_scale=1.0, synonym_source="lab"))
+    p = RunParams(**tiny_params(noise="rs-da", noise_scale=1.0, synonym_source="lab", synonym_rate=0.2))
+    cfg = finetune_noise(p)
     table = lab.synonyms("lab_eng")  # the source language's: main form -> synonyms
     assert cfg.synonyms == {w: [s for s in v if s != w] for w, v in table.items()} and cfg.synonyms
     out = perturb_frame(anim, cfg)
     assert _substitutions(anim, out, lambda a, b: a in table and b in table[a]) > 0
-    inter = FinetuneParams(**tiny_params(intermediate_lang="lab_fin", intermediate_noise="rs-da",
-                                         intermediate_noise_scale=0.5, synonym_source="lab", synonym_rate=0.2))
-    assert set(noise_config(inter, "intermediate").synonyms) == set(lab.synonyms("lab_fin"))  # its own language
-    assert setting_label(p) == "rs-da(p=1.0,lab)"
-    assert p.key() != FinetuneParams(**tiny_params(noise="rs-da", noise_scale=1.0, synonym_rate=0.2)).key()
+    inter = RunParams(**tiny_params(intermediate_lang="lab_fin", intermediate_noise="rs-da",
+                                    intermediate_noise_scale=0.5, synonym_source="lab", synonym_rate=0.2))
+    cfg = noise_config(inter, "intermediate", inter.intermediate_task)
+    assert set(cfg.synonyms) == set(lab.synonyms("lab_fin"))  # its own language
+    assert p.noise_label("finetune") == "rs-da(p=1.0,lab)"
+    assert graph.key("finetune", p) != finetune_key(**tiny_params(noise="rs-da", noise_scale=1.0, synonym_rate=0.2))
 
 
 def test_embedding_neighbours_are_whole_words_of_the_vocabulary(tok, anim):
@@ -275,7 +294,7 @@ def _methods(tmp_path, lab):
 
 
 def test_every_method_is_covered(tmp_path, lab):
-    assert {cfg.method for cfg in _methods(tmp_path, lab).values()} == set(NOISE_METHODS)
+    assert {cfg.method for cfg in _methods(tmp_path, lab).values()} == set(NOISE_METHODS.names())
 
 
 @pytest.mark.parametrize("make", [bert, xlmr])
@@ -283,7 +302,7 @@ def test_every_method_trains_end_to_end(make, tok, anim, lab, tmp_path):
     for name, cfg in _methods(tmp_path, lab).items():
         model = make(tok)
         before = model.classifier.dense.weight.clone() if make is xlmr else model.classifier.weight.clone()
-        stats = train_task(model, tok, anim, "sequence", 2, 8, 1e-3, 0, True, name, cfg)
+        stats = train(model, tok, anim, "anim", 2, cfg, desc=name)
         assert stats["steps"] == 2 and math.isfinite(stats["final_loss"]), name
         assert stats["noise"]["method"] == cfg.method
         after = model.classifier.dense.weight if make is xlmr else model.classifier.weight
@@ -292,23 +311,23 @@ def test_every_method_trains_end_to_end(make, tok, anim, lab, tmp_path):
 
 
 def test_token_task_trains_with_adversarial_and_word_noise(tok, roles):
-    for cfg in (NoiseConfig("adv", 0.05, adv_steps=1), NoiseConfig("word-swap", 0.2, tag_names=TASKS["roles"].labels)):
-        stats = train_task(bert(tok, len(TASKS["roles"].labels), token=True), tok, roles, "token", 2, 8, 1e-3, 0, True,
-                           "roles", cfg)
+    labels = get_task("roles").labels
+    for cfg in (NoiseConfig("adv", 0.05, adv_steps=1), NoiseConfig("word-swap", 0.2, tag_names=labels)):
+        stats = train(bert(tok, len(labels), token=True), tok, roles, "roles", 2, cfg, desc="roles")
         assert stats["steps"] == 2 and math.isfinite(stats["final_loss"])
 
 
 def test_stages_pass_noise_through(tiny_params, tmp_path):
-    p = FinetuneParams(**tiny_params(intermediate_lang="lab_fin", intermediate_noise="code-switch",
-                                     intermediate_noise_scale=0.3, noise="rs-rp", noise_scale=0.05, finetune_steps=3))
-    out = stages.finetune(p)
-    assert results.read_json(out / "stats.json")["noise"]["method"] == "rs-rp"
-    inter = stages.intermediate(p)
-    assert results.read_json(inter / "stats.json")["noise"]["method"] == "code-switch"
-    cfg = noise_config(p, "intermediate")
+    p = RunParams(**tiny_params(intermediate_lang="lab_fin", intermediate_noise="code-switch",
+                                intermediate_noise_scale=0.3, noise="rs-rp", noise_scale=0.05, finetune_steps=3))
+    out = ensure("finetune", p)
+    assert read_json(out / "stats.json")["noise"]["method"] == "rs-rp"
+    inter = ensure("intermediate", p)
+    assert read_json(inter / "stats.json")["noise"]["method"] == "code-switch"
+    cfg = noise_config(p, "intermediate", p.intermediate_task)
     assert set(cfg.dictionaries) == {"lab_eng", "lab_tur"}  # all other lab languages by default
-    run = EvaluateParams(**p.model_dump(), run_dir=str(tmp_path / "run"), eval_langs=["lab_fin"])
-    m = stages.evaluate(run)
+    run = RunParams(**{**p.flat(), "run_dir": str(tmp_path / "run"), "eval_langs": ["lab_fin"]})
+    m = ensure("evaluate", run)
     assert set(m.noise_setting) == {"rs-rp(ball,r=0.05,m=1)"}
     assert set(m.intermediate_noise_setting) == {"code-switch(p=0.3,to=others)"}  # all other lab languages
 
@@ -370,14 +389,13 @@ def test_relative_rs_rp_radius_is_measured_on_each_model(make, tok, anim, monkey
         norms.clear()
         model = _scaled(make(tok), factor)
         unit = embedding_unit(model.get_input_embeddings().weight, "l2")
-        stats = train_task(model, tok, anim, "sequence", 2, 8, 1e-3, 0, True, "t",
-                           NoiseConfig("rs-rp", 0.5, unit="relative"))
+        stats = train(model, tok, anim, "anim", 2, NoiseConfig("rs-rp", 0.5, unit="relative"))
         assert stats["noise"]["unit"] == "relative" and stats["noise"]["embedding_unit"] == pytest.approx(unit)
         assert stats["noise"]["applied_scale"] == pytest.approx(0.5 * unit)
         assert norms and max(norms) <= 0.5 * unit * (1 + 1e-5) and max(norms) > 0.25 * unit
         applied.append(stats["noise"]["applied_scale"])
     assert applied[1] == pytest.approx(10 * applied[0], rel=1e-4)  # recomputed per model
-    stats = train_task(make(tok), tok, anim, "sequence", 2, 8, 1e-3, 0, True, "t", NoiseConfig("rs-rp", 0.5))
+    stats = train(make(tok), tok, anim, "anim", 2, NoiseConfig("rs-rp", 0.5))
     assert stats["noise"]["applied_scale"] == 0.5 and stats["noise"]["embedding_unit"] == 1.0  # absolute
 
 
@@ -402,58 +420,60 @@ def test_relative_gaussian_noise_has_the_relative_coordinate_rms(tok):
 
 
 def test_scale_unit_enters_cache_keys_only_when_relative_and_used():
-    assert FinetuneParams(noise_scale_unit="relative").key() == FinetuneParams().key()
-    adv = FinetuneParams(noise="adv", noise_scale=0.1)
-    assert FinetuneParams(noise="adv", noise_scale=0.1, noise_scale_unit="absolute").key() == adv.key()
-    assert FinetuneParams(noise="adv", noise_scale=0.1, noise_scale_unit="relative").key() != adv.key()
-    drop = FinetuneParams(noise="word-dropout", noise_scale=0.1)
-    assert FinetuneParams(noise="word-dropout", noise_scale=0.1, noise_scale_unit="relative").key() == drop.key()
-    cfg = noise_config(FinetuneParams(noise="adv", noise_scale=0.1, noise_scale_unit="relative"))
+    assert finetune_key(noise_scale_unit="relative") == finetune_key()
+    adv = finetune_key(noise="adv", noise_scale=0.1)
+    assert finetune_key(noise="adv", noise_scale=0.1, noise_scale_unit="absolute") == adv
+    assert finetune_key(noise="adv", noise_scale=0.1, noise_scale_unit="relative") != adv
+    drop = finetune_key(noise="word-dropout", noise_scale=0.1)
+    assert finetune_key(noise="word-dropout", noise_scale=0.1, noise_scale_unit="relative") == drop
+    cfg = finetune_noise(RunParams(noise="adv", noise_scale=0.1, noise_scale_unit="relative"))
     assert cfg.unit == "relative" and cfg.relative
 
 
 # ---- setting labels ----------------------------------------------------------------------
 def test_setting_labels_name_every_knob_a_method_uses(tmp_path):
-    p = FinetuneParams(noise="adv", noise_scale=0.01, adv_steps=3, noise_scale_unit="relative")
-    assert setting_label(p) == "adv(pgd,l2,K=3,eps=0.01,rel)"
-    assert setting_label(p, "intermediate") == "none"
-    assert setting_label(FinetuneParams()) == "none"
-    assert setting_label(FinetuneParams(noise="adv", noise_scale=0.1, adv_step_size=0.05, adv_norm="linf",
-                                        adv_variant="freelb")) == "adv(freelb,linf,K=1,eps=0.1,alpha=0.05)"
-    assert setting_label(FinetuneParams(noise="rs-rp", noise_scale=0.1, noise_samples=4, adv_steps=7)) == \
+    def label(**kw):
+        return RunParams(**kw).noise_label("finetune")
+
+    p = RunParams(noise="adv", noise_scale=0.01, adv_steps=3, noise_scale_unit="relative")
+    assert p.noise_label("finetune") == "adv(pgd,l2,K=3,eps=0.01,rel)"
+    assert p.noise_label("intermediate") == "none"
+    assert label() == "none"
+    assert label(noise="adv", noise_scale=0.1, adv_step_size=0.05, adv_norm="linf",
+                 adv_variant="freelb") == "adv(freelb,linf,K=1,eps=0.1,alpha=0.05)"
+    assert label(noise="rs-rp", noise_scale=0.1, noise_samples=4, adv_steps=7) == \
         "rs-rp(ball,r=0.1,m=4)"  # adv_steps is not used by rs-rp
-    assert setting_label(FinetuneParams(noise="word-dropout", noise_scale=0.2, noise_scale_unit="relative")) == \
+    assert label(noise="word-dropout", noise_scale=0.2, noise_scale_unit="relative") == \
         "word-dropout(p=0.2)"  # the unit is not used by token noise
-    assert setting_label(FinetuneParams(noise="rs-da", noise_scale=0.5, synonym_neighbours=3)) == \
-        "rs-da(p=0.5,neighbours=3)"
-    assert setting_label(FinetuneParams(langs=TINY_LANGS, noise="code-switch", noise_scale=0.3)) == \
+    assert label(noise="rs-da", noise_scale=0.5, synonym_neighbours=3) == "rs-da(p=0.5,neighbours=3)"
+    assert label(langs=TINY_LANGS, noise="code-switch", noise_scale=0.3) == \
         "code-switch(p=0.3,to=others)"  # every other language of the lab (the default)
-    assert setting_label(FinetuneParams(langs=TINY_LANGS, noise="code-switch", noise_scale=0.3,
-                                        code_switch_langs=["lab_tur"])) == "code-switch(p=0.3,to=lab_tur)"
+    assert label(langs=TINY_LANGS, noise="code-switch", noise_scale=0.3,
+                 code_switch_langs=["lab_tur"]) == "code-switch(p=0.3,to=lab_tur)"
     # intermediate noise only where there is intermediate training
-    no_task = FinetuneParams(intermediate_noise="rs-rp", intermediate_noise_scale=0.1)
-    assert setting_label(no_task, "intermediate") == "none"
-    assert setting_label(FinetuneParams(intermediate_lang="lab_fin", intermediate_noise="rs-rp",
-                                        intermediate_noise_scale=0.1), "intermediate") == "rs-rp(ball,r=0.1,m=1)"
+    no_task = RunParams(intermediate_noise="rs-rp", intermediate_noise_scale=0.1)
+    assert no_task.noise_label("intermediate") == "none"
+    assert RunParams(intermediate_lang="lab_fin", intermediate_noise="rs-rp",
+                     intermediate_noise_scale=0.1).noise_label("intermediate") == "rs-rp(ball,r=0.1,m=1)"
     # synonym files are told apart by content, not by where they lie
     (tmp_path / "a").mkdir(), (tmp_path / "b").mkdir()
     (tmp_path / "a" / "syn.tsv").write_text("kamo\tbetu\n")
     (tmp_path / "b" / "syn.tsv").write_text("kamo\ttiru\n")
-    la, lb = (setting_label(FinetuneParams(noise="rs-da", noise_scale=0.5, synonym_file=str(tmp_path / d / "syn.tsv")))
-              for d in "ab")
+    la, lb = (label(noise="rs-da", noise_scale=0.5, synonym_file=str(tmp_path / d / "syn.tsv")) for d in "ab")
     assert la != lb and la.startswith("rs-da(p=0.5,file=syn.tsv@")
 
 
-def _results(params: list, acc: dict, n=200) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _results(runs: list[RunParams], acc: dict, n=200) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Tidy results and predictions of runs with these parameters, as evaluate writes them."""
     rows, preds = [], []
-    for i, p in enumerate(params):
+    for i, p in enumerate(runs):
         correct = (torch.rand(n, generator=torch.Generator().manual_seed(i)) < acc[i]).float().numpy()
-        rows.append(dict(experiment="e", run_id=f"r{i}", model=p.model,
-                         intermediate_task=p.intermediate_task if p.intermediate_lang != "none" else "none",
-                         intermediate_lang=p.intermediate_lang, target_task=p.target_task, source_lang=p.source_lang,
-                         noise=p.noise, noise_scale=p.noise_scale, noise_setting=setting_label(p, "finetune"),
-                         intermediate_noise_setting=setting_label(p, "intermediate"), seed=p.seed,
+        rows.append(dict(experiment="e", run_id=f"r{i}", model=p.encoder.model,
+                         intermediate_task=p.intermediate.intermediate_task if p.has_intermediate else "none",
+                         intermediate_lang=p.intermediate.intermediate_lang, target_task=p.target.target_task,
+                         source_lang=p.target.source_lang, noise=p.target.noise, noise_scale=p.target.noise_scale,
+                         noise_setting=p.noise_label("finetune"),
+                         intermediate_noise_setting=p.noise_label("intermediate"), seed=p.training.seed,
                          eval_lang="lab_fin", split="test", metric="accuracy", value=float(correct.mean()),
                          n_examples=n, phenomenon="all"))
         rows[-1].update({c: "same" for c in results.METRIC_COLUMNS if c not in rows[-1]})  # columns of other work
@@ -463,16 +483,15 @@ def _results(params: list, acc: dict, n=200) -> tuple[pd.DataFrame, pd.DataFrame
 
 
 def test_runs_differing_only_in_adv_steps_are_labelled_apart_and_never_pooled():
-    from xltkit.analysis import noise_label, setting
-    from xltkit.gains import gain_table, pooled_accuracy, seed_gains
+    from xltkit.analysis.gains import gain_table, pooled_scores, seed_gains
+    from xltkit.analysis.labels import noise_label, setting
 
     adv = dict(noise="adv", noise_scale=0.1)
-    params = [EvaluateParams(**adv, adv_steps=k, intermediate_lang=inter)
-              for k in (1, 3) for inter in ("none", "lab_fin")]
-    res, preds = _results(params, {0: 0.5, 1: 0.6, 2: 0.5, 3: 0.9})
+    runs = [RunParams(**adv, adv_steps=k, intermediate_lang=inter) for k in (1, 3) for inter in ("none", "lab_fin")]
+    res, preds = _results(runs, {0: 0.5, 1: 0.6, 2: 0.5, 3: 0.9})
     assert res.noise_setting.nunique() == 2 and noise_label(res).nunique() == 2
     assert setting(res).nunique() == 4
-    acc = pooled_accuracy(res)
+    acc = pooled_scores(res)
     assert len(acc) == 4 and (acc.n == 200).all()  # no cell pools the two settings
     sg, msgs = seed_gains(res)
     assert msgs == [] and len(sg) == 2
@@ -480,27 +499,15 @@ def test_runs_differing_only_in_adv_steps_are_labelled_apart_and_never_pooled():
     g, msgs = gain_table(res, preds, n_boot=50)
     assert msgs == [] and len(g) == 2 and set(g.noise_setting) == set(res.noise_setting)
     # the same for the intermediate stage: its knobs are shared, its label is its own
-    inter = [EvaluateParams(intermediate_lang="lab_fin", intermediate_noise="adv", intermediate_noise_scale=0.1,
-                            adv_steps=k) for k in (1, 3)] + [EvaluateParams()]
+    inter = [RunParams(intermediate_lang="lab_fin", intermediate_noise="adv", intermediate_noise_scale=0.1,
+                       adv_steps=k) for k in (1, 3)] + [RunParams()]
     res, preds = _results(inter, {0: 0.6, 1: 0.8, 2: 0.5})
     assert res.noise_setting.eq("none").all() and res.intermediate_noise_setting.nunique() == 3
-    assert len(pooled_accuracy(res)) == 3
+    assert len(pooled_scores(res)) == 3
     g, msgs = gain_table(res, preds, n_boot=50)
     assert msgs == [] and len(g) == 2 and setting(g).nunique() == 2
     sg, _ = seed_gains(res)
     assert len(sg) == 2 and noise_label(sg).nunique() == 2
-
-
-def test_results_of_runs_without_setting_columns_get_them_from_the_manifest(tmp_path):
-    p = EvaluateParams(noise="adv", noise_scale=0.1, adv_steps=3)
-    res, _ = _results([p], {0: 0.5})
-    run = tmp_path / "runs" / "r0"
-    old = res.drop(columns=["noise_setting", "intermediate_noise_setting", "eval_setting"])  # as 0.1 wrote it
-    results.write_parquet(old, run / "metrics.parquet")
-    results.write_json({"status": "done", "params": p.model_dump()}, run / "manifest.json")
-    df = results.collect(tmp_path)
-    assert list(df.noise_setting) == ["adv(pgd,l2,K=3,eps=0.1)"] and list(df.intermediate_noise_setting) == ["none"]
-    assert list(df.eval_setting) == ["same"]
 
 
 # ---- parameters --------------------------------------------------------------------------
@@ -514,7 +521,10 @@ def test_results_of_runs_without_setting_columns_get_them_from_the_manifest(tmp_
     ({"noise": "rs-rp"}, "noise='rs-rp' needs noise_scale > 0"),
     ({"noise_scale": 0.1}, "noise_scale=0.1 has no effect with noise='none'"),
     ({"intermediate_noise": "dropout"}, "intermediate_noise: unknown intermediate_noise method 'dropout'; allowed"),
-    ({"code_switch_langs": ["lab_xyz"]}, "code_switch_langs: 'lab_xyz' is not in langs; allowed: lab_eng"),
+    ({"code_switch_langs": ["lab_xyz"]}, "code_switch_langs: 'lab_xyz' is not a language of task 'anim'; allowed: "
+                                         "lab_eng"),
+    ({"noise": "code-switch", "noise_scale": 0.3, "code_switch_langs": ["lab_xyz"]},
+     "code_switch_langs: 'lab_xyz' is not a language of task 'anim'; allowed: lab_eng"),
     ({"noise": "code-switch", "noise_scale": 0.3, "code_switch_langs": ["lab_eng"]},
      "noise='code-switch' needs a language other than 'lab_eng'"),
     ({"noise_sample": 2}, "unknown key 'noise_sample' \\(did you mean 'noise_samples'\\?\\)"),
@@ -531,7 +541,7 @@ def test_results_of_runs_without_setting_columns_get_them_from_the_manifest(tmp_
 ])
 def test_bad_noise_parameters_are_refused_naming_the_parameter(values, needle):
     with pytest.raises(ParamsError, match=needle):
-        EvaluateParams.from_dict(values)
+        RunParams.from_flat(values)
 
 
 @pytest.mark.parametrize("text, needle", [
@@ -544,23 +554,27 @@ def test_malformed_synonym_files_are_refused(tmp_path, text, needle):
     f = tmp_path / "syn.tsv"
     f.write_text(text)
     with pytest.raises(ParamsError, match=f"synonym_file: .*{needle}"):
-        EvaluateParams.from_dict({"noise": "rs-da", "noise_scale": 0.5, "synonym_file": str(f)})
+        RunParams.from_flat({"noise": "rs-da", "noise_scale": 0.5, "synonym_file": str(f)})
     with pytest.raises(ParamsError, match="synonym_file: .*not found"):
-        EvaluateParams.from_dict({"noise": "rs-da", "noise_scale": 0.5, "synonym_file": str(tmp_path / "none.tsv")})
+        RunParams.from_flat({"noise": "rs-da", "noise_scale": 0.5, "synonym_file": str(tmp_path / "none.tsv")})
 
 
 def test_cache_keys_hold_only_the_knobs_a_method_uses():
-    base = FinetuneParams()
-    assert FinetuneParams(adv_steps=5).key() == base.key()  # no noise: knobs are not part of the result
-    adv = FinetuneParams(noise="adv", noise_scale=0.1)
-    assert FinetuneParams(noise="adv", noise_scale=0.1, adv_steps=5).key() != adv.key()
-    assert FinetuneParams(noise="adv", noise_scale=0.1, noise_samples=4).key() == adv.key()
-    # intermediate noise matters only with an intermediate task
-    no_task = IntermediateParams(intermediate_noise="rs-rp", intermediate_noise_scale=0.1)
-    assert no_task.key() == IntermediateParams().key()
-    a = IntermediateParams(intermediate_lang="lab_fin")
-    b = IntermediateParams(intermediate_lang="lab_fin", intermediate_noise="rs-rp", intermediate_noise_scale=0.1)
-    assert a.key() != b.key()
+    base = finetune_key()
+    assert finetune_key(adv_steps=5) == base  # no noise: knobs are not part of the result
+    adv = finetune_key(noise="adv", noise_scale=0.1)
+    assert finetune_key(noise="adv", noise_scale=0.1, adv_steps=5) != adv
+    assert finetune_key(noise="adv", noise_scale=0.1, noise_samples=4) == adv
+    # intermediate noise matters only with an intermediate task: without one there is no intermediate stage,
+    # and the downstream stages get the key of the default run
+    no_task, default = RunParams(intermediate_noise="rs-rp", intermediate_noise_scale=0.1), RunParams()
+    assert graph.key("intermediate", no_task) is None and graph.key("intermediate", default) is None
+    for stage in ("finetune", "evaluate"):
+        assert graph.key(stage, no_task) == graph.key(stage, default)
+    a = RunParams(intermediate_lang="lab_fin")
+    b = RunParams(intermediate_lang="lab_fin", intermediate_noise="rs-rp", intermediate_noise_scale=0.1)
+    assert graph.key("intermediate", a) is not None
+    assert graph.key("intermediate", a) != graph.key("intermediate", b)
 
 
 def test_synonym_file_with_another_source_is_refused(tmp_path):
@@ -569,12 +583,12 @@ def test_synonym_file_with_another_source_is_refused(tmp_path):
     for source in ("neighbours", "lab"):
         with pytest.raises(ParamsError, match=f"synonym_file is only read with synonym_source='file' "
                                               f"\\(got synonym_source='{source}'\\)"):
-            EvaluateParams.from_dict({"noise": "rs-da", "noise_scale": 0.5, "synonym_file": str(f),
-                                      "synonym_source": source})
-    p = EvaluateParams.from_dict({"noise": "rs-da", "noise_scale": 0.5, "synonym_file": str(f),
-                                  "synonym_source": "file"})
-    assert p.key() == EvaluateParams(noise="rs-da", noise_scale=0.5, synonym_file=str(f)).key()  # same as implied
-    assert noise_config(p).synonyms == {"kamo": ["betu"]}
+            RunParams.from_flat({"noise": "rs-da", "noise_scale": 0.5, "synonym_file": str(f),
+                                 "synonym_source": source})
+    p = RunParams.from_flat({"noise": "rs-da", "noise_scale": 0.5, "synonym_file": str(f), "synonym_source": "file"})
+    implied = RunParams(noise="rs-da", noise_scale=0.5, synonym_file=str(f))
+    assert graph.key("evaluate", p) == graph.key("evaluate", implied)  # same as implied
+    assert finetune_noise(p).synonyms == {"kamo": ["betu"]}
 
 
 @pytest.mark.parametrize("kwargs, needle", [
@@ -603,38 +617,41 @@ def test_noise_config_refuses_unknown_methods():
 
 def test_pair_tasks_get_only_label_preserving_token_noise_on_both_sentences():
     lab = Lab(["lab_eng", "lab_fin"], lab_seed=0)
-    nli = make_examples(lab, "nli", "lab_eng", "train", 200)
-    out = perturb_frame(nli, NoiseConfig("char-noise", 0.3, seed=1))
+    nli = get_task("nli").make(lab, "lab_eng", "train", 200)
+    base = dict(langs=TINY_LANGS, target_task="nli", noise="word-swap", noise_scale=0.1)
+    run = RunParams(**{**base, "noise": "char-noise"})  # label-preserving: accepted
+    cfg = dataclasses.replace(noise_config(run, "finetune", run.target_task), seed=1, scale=0.3)
+    assert cfg.label_changing == frozenset({"word-dropout", "word-swap"})  # the pipeline passes the task's refusals
+    out = perturb_frame(nli, cfg)
     changed = [sum(list(a) != list(b) for a, b in zip(nli[c], out[c])) for c in ("words", "words2")]
     assert min(changed) > 50 and (out.label == nli.label).all()
-    with pytest.raises(ValueError, match="word-dropout can change the label of a sentence pair"):
-        perturb_frame(nli, NoiseConfig("word-dropout", 0.1, seed=1))
-    base = dict(langs=TINY_LANGS, target_task="nli", noise="word-swap", noise_scale=0.1)
-    with pytest.raises(ValidationError, match="noise='word-swap' can change the label.*allowed for pair tasks"):
-        FinetuneParams(**base)
-    with pytest.raises(ValidationError, match="intermediate_noise='word-dropout'"):
-        IntermediateParams(langs=TINY_LANGS, intermediate_task="paws", intermediate_lang="lab_fin",
-                           intermediate_noise="word-dropout", intermediate_noise_scale=0.1)
-    FinetuneParams(**{**base, "noise": "char-noise"})  # label-preserving: accepted
+    for method in ("word-dropout", "word-swap"):
+        with pytest.raises(ValueError, match=f"{method} can change this task's labels.*use one of char-noise"):
+            perturb_frame(nli, dataclasses.replace(cfg, method=method, scale=0.1))
+    with pytest.raises(ValidationError, match="noise='word-swap' can change the labels of task 'nli'.*allowed for it: "
+                                              ".*char-noise"):
+        RunParams(**base)
+    with pytest.raises(ValidationError, match="intermediate_noise='word-dropout' can change the labels of task 'paws'"):
+        RunParams(langs=TINY_LANGS, intermediate_task="paws", intermediate_lang="lab_fin",
+                  intermediate_noise="word-dropout", intermediate_noise_scale=0.1)
 
 
 def test_code_switching_from_dictionary_files(tmp_path, tiny_params, anim):
     eng = sorted({w for ws in anim["words"] for w in ws})[:40]
     good = tmp_path / "en-xx.txt"
     good.write_text("# MUSE style\n" + "".join(f"{w} xx{w}\n{w} yy{w}\n" for w in eng))  # second translation ignored
-    p = FinetuneParams(**tiny_params(noise="code-switch", noise_scale=1.0, code_switch_files={"xx": str(good)}))
-    cfg = noise_config(p)
+    p = RunParams(**tiny_params(noise="code-switch", noise_scale=1.0, code_switch_files={"xx": str(good)}))
+    cfg = finetune_noise(p)
     assert set(cfg.dictionaries) == {"xx"} and cfg.dictionaries["xx"][eng[0]] == "xx" + eng[0]
     out = perturb_frame(anim, cfg)
     for w0, w1 in zip(anim["words"], out["words"]):
         for a, b in zip(w0, w1, strict=True):
             assert b == (f"xx{a}" if a in eng else a)  # p=1: every listed word, only listed words
-    assert setting_label(p).startswith("code-switch(p=1.0,files=xx@")
+    assert p.noise_label("finetune").startswith("code-switch(p=1.0,files=xx@")
     bad = tmp_path / "bad.txt"
     bad.write_text("one two\nthree\n")
     with pytest.raises(ValidationError, match=r"bad.txt', line 2: expected 'source_word target_word'"):
-        FinetuneParams(**tiny_params(noise="code-switch", noise_scale=0.3, code_switch_files={"xx": str(bad)}))
+        RunParams(**tiny_params(noise="code-switch", noise_scale=0.3, code_switch_files={"xx": str(bad)}))
     # the knob stays out of the cache key of runs that do not use it
     plain = dict(noise="code-switch", noise_scale=0.3)
-    assert FinetuneParams(**tiny_params(**plain)).key() == \
-        FinetuneParams(**tiny_params(**plain, code_switch_files=None)).key()
+    assert finetune_key(**tiny_params(**plain)) == finetune_key(**tiny_params(**plain, code_switch_files=None))

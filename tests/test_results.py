@@ -1,7 +1,7 @@
 import pandas as pd
 import pytest
 
-from xltkit import results
+from xltkit.core import io, results
 
 
 def test_atomic_write_leaves_nothing_on_failure(tmp_path):
@@ -11,27 +11,27 @@ def test_atomic_write_leaves_nothing_on_failure(tmp_path):
 
     target = tmp_path / "m.parquet"
     with pytest.raises(RuntimeError):
-        results._atomic(target, lambda tmp: Boom().to_parquet(tmp))
+        io._atomic(target, lambda tmp: Boom().to_parquet(tmp))
     assert not target.exists() and list(tmp_path.iterdir()) == []
 
 
 def test_building_publishes_only_finished_folders(tmp_path):
     target = tmp_path / "stage" / "abc"
     with pytest.raises(KeyError):
-        with results.building(target) as tmp:
+        with io.building(target) as tmp:
             (tmp / "half.bin").write_text("x")
             raise KeyError("killed")
     assert not target.exists() and list((tmp_path / "stage").iterdir()) == []
-    with results.building(target, {"ok": 1}) as tmp:
+    with io.building(target, {"ok": 1}) as tmp:
         (tmp / "model.bin").write_text("x")
-    assert results.is_done(target) and (target / "model.bin").read_text() == "x"
+    assert io.is_done(target) and (target / "model.bin").read_text() == "x"
 
 
 def test_building_replaces_a_leftover_unfinished_folder(tmp_path):
     target = tmp_path / "abc"
     target.mkdir()
     (target / "partial").write_text("from a killed run")
-    with results.building(target) as tmp:
+    with io.building(target) as tmp:
         (tmp / "full").write_text("y")
     assert not (target / "partial").exists() and (target / "full").exists()
 
@@ -45,8 +45,8 @@ def _metrics(run_id, value):
 def test_collect_takes_only_finished_runs(tmp_path):
     for rid, status in (("a", "done"), ("b", "failed"), ("c", "running")):
         d = tmp_path / "runs" / rid
-        results.write_parquet(_metrics(rid, 0.5), d / "metrics.parquet")
-        results.write_json({"status": status}, d / "manifest.json")
+        io.write_parquet(_metrics(rid, 0.5), d / "metrics.parquet")
+        io.write_json({"status": status}, d / "manifest.json")
     df = results.collect(tmp_path)
     assert list(df.run_id) == ["a"]
     assert list(pd.read_parquet(tmp_path / "results.parquet").columns)[: len(results.METRIC_COLUMNS)] == \

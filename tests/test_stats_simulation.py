@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from xltkit.stats import fit_mixed
+from xltkit.analysis.stats import fit_mixed
 
 TRUE = {"Intercept": 1.0, "C(intermediate_lang)[T.fin]": 2.0, "C(intermediate_lang)[T.hun]": -1.0, "richness": 1.5}
 

@@ -4,10 +4,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from xltkit.controls import fit_rule
-from xltkit.lab import Lab
-from xltkit.lab import Meaning
-from xltkit.tasks import ROLE_TAGS, _draw, get_task, inherent, is_paraphrase, make_examples, nli_label
+from xltkit.lab import Lab, Meaning
+from xltkit.modeling.rules import fit_rule
+from xltkit.tasks import get_task
+from xltkit.tasks.lab.definitions import ROLE_TAGS
+from xltkit.tasks.lab.pairs import inherent, is_paraphrase, nli_label
+
+
+def make_examples(lab, task, lang, split, n, lang2=None):
+    return get_task(task).make(lab, lang, split, n, lang2)
 
 LANGS = ["lab_eng", "lab_fin", "lab_tur", "lab_jpn"]
 
@@ -20,7 +25,7 @@ def lab():
 def test_anim_label_is_the_agents_animacy(lab):
     r = random.Random(0)
     for _ in range(200):
-        m, y = _draw(lab, "anim", r)
+        m, y = get_task("anim").draw(lab, r)
         assert y == int(m.agent in lab.world.animate)
         assert (m.agent in lab.world.animate) != (m.patient in lab.world.animate)
 
@@ -138,12 +143,15 @@ def test_pair_test_sets_are_parallel_and_generalized_pairs_mix_languages(lab):
     assert (eng.label == fin.label).all() and (mixed.label == eng.label).all()
     assert list(mixed.words) == list(fin.words) and list(mixed.words2) == list(eng.words2)
     assert list(fin.words2) != list(eng.words2)
+    from xltkit.lab.params import LabParams
+    from xltkit.tasks import DataContext
+
     with pytest.raises(ValueError, match="needs a pair task"):
-        make_examples(lab, "anim", "lab_fin", "test", 10, "lab_eng")
+        get_task("anim").frame("test", "lab_fin", DataContext("unused", lab=LabParams(langs=LANGS)), "lab_eng")
 
 
 def test_overlap_rule_needs_a_pair_task(lab):
-    with pytest.raises(ValueError, match="needs a pair task"):
+    with pytest.raises(ValueError, match="rule-overlap has no version for sequence tasks; it applies to: pair"):
         fit_rule("rule-overlap", "sequence", make_examples(lab, "anim", "lab_eng", "train", 50))
 
 
@@ -161,35 +169,78 @@ def test_feats_tags_are_the_ud_features_the_forms_mark(lab):
     assert tenses(fin) == tenses(eng) and any(t == ["Tense=Past"] for t in tenses(fin))
 
 
-def test_task_sets_are_rebuilt_when_the_code_that_makes_them_changes(tiny_params, monkeypatch):
-    from xltkit import stages
-    from xltkit.config import DataParams
+def _run(**kw):
+    from xltkit.pipeline.params import RunParams
 
-    p = DataParams(**{k: v for k, v in tiny_params().items() if k in DataParams.model_fields})
-    real = stages.task_code_hash
-    assert real() == real.__wrapped__() and len(real()) == 8  # deterministic
-    monkeypatch.setattr(stages, "task_code_hash", lambda: "old")
-    fresh = stages.task_frame(p, "anim", "lab_eng", "test")
-    stale = fresh.assign(label=0)  # what an earlier version of tasks.py would have cached
-    path = next(Path(p.cache_dir, "tasks").glob("*/anim-old/lab_eng-test-*.parquet"))
+    return RunParams(**kw)
+
+
+def test_task_sets_are_rebuilt_when_the_task_definition_changes(tiny_params, monkeypatch):
+    run = _run(**tiny_params())
+    task, data = get_task("anim"), run.data_context()
+    assert len(task.fingerprint) == 10 and task.fingerprint == type(task)().fingerprint  # deterministic
+    monkeypatch.setitem(task.__dict__, "fingerprint", "old")
+    fresh = task.frame("test", "lab_eng", data)
+    stale = fresh.assign(label=0)  # what an earlier definition of the task would have cached
+    path = next(Path(run.run.cache_dir, "tasks").glob("*/anim-old/lab_eng-test-*.parquet"))
     stale.to_parquet(path)
-    assert (stages.task_frame(p, "anim", "lab_eng", "test").label == 0).all()  # same code: the cache is used
-    monkeypatch.setattr(stages, "task_code_hash", lambda: "new")
-    assert (stages.task_frame(p, "anim", "lab_eng", "test").label == fresh.label).all()  # changed code: rebuilt
+    assert (task.frame("test", "lab_eng", data).label == 0).all()  # same definition: the cache is used
+    monkeypatch.setitem(task.__dict__, "fingerprint", "new")
+    assert (task.frame("test", "lab_eng", data).label == fresh.label).all()  # changed definition: rebuilt
 
 
+def test_run_keys_follow_the_definitions_of_the_tasks_they_use(monkeypatch):
+    from xltkit.pipeline.graph import key, run_id
 
-def test_run_keys_follow_the_task_code_and_the_content_of_noise_files(tmp_path, monkeypatch):
-    from xltkit import config
-    from xltkit.config import EvaluateParams
+    inter, base, nli = _run(intermediate_lang="lab_fin"), _run(), _run(target_task="nli")
+    before = [run_id(r) for r in (inter, base, nli)]
+    monkeypatch.setitem(get_task("roles").__dict__, "fingerprint", "edited")  # the intermediate task changed
+    assert run_id(inter) != before[0] and key("intermediate", inter) is not None
+    assert run_id(base) == before[1] and run_id(nli) == before[2]  # runs that never train on roles keep their keys
 
-    base = EvaluateParams(intermediate_lang="lab_fin").run_id()
-    monkeypatch.setattr(config, "task_code_hash", lambda: "other")
-    assert EvaluateParams(intermediate_lang="lab_fin").run_id() != base  # retrained on the new task sets
-    monkeypatch.undo()
+
+def test_content_of_noise_files_enters_the_run_keys(tmp_path):
+    from xltkit.pipeline.graph import run_id
+
     d = tmp_path / "en-fi.txt"
     d.write_text("ve va\n")
-    p = EvaluateParams(noise="code-switch", noise_scale=0.3, code_switch_files={"xx": str(d)})
-    before = p.run_id()
+    kw = dict(noise="code-switch", noise_scale=0.3, code_switch_files={"xx": str(d)})
+    before = run_id(_run(**kw))
     d.write_text("ve vo\n")  # the same path, another dictionary
-    assert EvaluateParams(**p.model_dump()).run_id() != before
+    assert run_id(_run(**kw)) != before
+
+
+def test_adding_a_task_is_one_registry_entry_and_changes_nothing_else(tiny_params, tmp_path):
+    """A new lab task ("is the sentence negated?") as a user would add it: one class, one
+    registration.  No other task's fingerprint, no existing run's key and no notebook change,
+    and the new task runs through the stages like the others."""
+    from xltkit.pipeline.graph import chain
+    from xltkit.pipeline.notebooks import stage_notebook
+    from xltkit.pipeline.stages import ensure
+    from xltkit.tasks import TASKS, register_task
+    from xltkit.tasks.lab.base import SentenceTask
+
+    class Negated(SentenceTask):
+        name = "negated"
+        labels = ("affirmative", "negated")
+        description = "Is the sentence negated?"
+
+        def draw(self, lab, r):
+            m = lab.world.meaning(r)
+            return m, int(m.neg)
+
+    runs = [_run(**tiny_params(intermediate_lang="lab_fin")), _run(**tiny_params(target_task="nli"))]
+    keys = [[n.key for n in chain(r)] for r in runs]
+    prints = {t: TASKS[t].fingerprint for t in TASKS}
+    notebooks = {s: stage_notebook(s) for s in ("intermediate", "finetune", "evaluate")}
+    register_task(Negated())
+    try:
+        assert {t: TASKS[t].fingerprint for t in prints} == prints
+        assert [[n.key for n in chain(r)] for r in runs] == keys
+        assert {s: stage_notebook(s) for s in notebooks} == notebooks
+        m = ensure("evaluate", _run(**tiny_params(target_task="negated", run_dir=str(tmp_path / "r"))))
+        assert set(m.metric) == {"accuracy"} and set(m.eval_lang) == set(tiny_params()["langs"])
+        df = get_task("negated").make(Lab(["lab_eng"]), "lab_eng", "test", 200)
+        assert 0.1 < df.label.mean() < 0.5 and all(("negation" in p) == bool(y) for p, y in zip(df.phenomena, df.label))
+    finally:
+        TASKS.unregister("negated")

@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 
 from xltkit import typology
-from xltkit.cli import main
+from xltkit.pipeline.cli import main
 from xltkit.lab import get_spec
 from xltkit.lab.typology import LAB_SYNTAX_FEATURES, distance_table, feature_table, lab_syntax_features, morphology_index
 from xltkit.lab.typology import proxies as lab_proxies

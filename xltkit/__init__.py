@@ -1,3 +1,3 @@
 """xltkit: zero-shot cross-lingual transfer research toolkit."""
 
-__version__ = "0.2.1"
+__version__ = "0.3.0"

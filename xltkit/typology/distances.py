@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from xltkit.results import write_parquet
+from xltkit.core.io import write_parquet
 from xltkit.typology.codes import Proxy, _imitates_none, _no_glottocode, glottocode, resolve
 from xltkit.typology.features import _check_proxy_features, _feature_rows, _row_distance
 from xltkit.typology.uriel import DEFAULT_CACHE, _cache_folder, _grambank_uriel, _new_uriel, _quiet

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from xltkit.results import write_parquet
+from xltkit.core.io import write_parquet
 from xltkit.typology.codes import Proxy, _check_iso, _imitates_none, resolve
 from xltkit.typology.uriel import DEFAULT_CACHE, _cache_folder, _new_uriel
 

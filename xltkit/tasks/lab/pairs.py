@@ -1,200 +1,18 @@
-"""Tasks derived from lab meanings, with exact labels in every language.
-
-Each task turns a meaning into an input (a sentence as words) and a label.  Test sets
-are *parallel*: example ``i`` has the same meaning in every language, so per-language
-scores differ only through the languages.  Training sets draw independent meanings per
-language, as real corpora do.
-
-Labels are balanced and independent of sentence length, so the surface-cue rules in
-:mod:`xltkit.controls` stay near chance unless the task is solvable from surface words.
-Each example carries its *phenomena* (negation, patient before agent, modifiers, ...),
-for per-phenomenon scores.
+"""Pair tasks of the lab (NLI, PAWS): hypotheses made from a premise by named edits, labels
+computed from the two meanings, and label balancing within surface cells so that length
+and word overlap tell little about the label (Huang et al. 2021 evaluate robustness on
+XNLI- and PAWS-X-style pairs; McCoy et al. 2019 and Zhang et al. 2019 on the overlap cue).
 """
 
 from __future__ import annotations
 
 import random
 from collections import defaultdict
-from dataclasses import dataclass, replace
-from typing import Literal
+from dataclasses import replace
 
 import pandas as pd
 
-import functools
-import hashlib
-import itertools
-from pathlib import Path
-
-from xltkit.lab import N_ADJS, N_NOUNS, N_VERBS, PRESETS, Lab, Language, Meaning, Token
-
-UPOS = ("NOUN", "VERB", "ADJ", "ADP", "AUX", "PART", "DET", "PRON", "NUM")
-ROLE_TAGS = ("O", "B-AGENT", "I-AGENT", "B-PATIENT", "I-PATIENT", "B-VERB")
-NLI_LABELS = ("entailment", "neutral", "contradiction")
-
-
-@functools.cache
-def task_code_hash() -> str:
-    """Hash of the code that makes task sets (every module of xltkit.lab, its preset table, the tasks).
-
-    Task sets are cached under it, and it is part of the cache key of every stage that
-    trains or tests on them (``IntermediateParams.relevant``): a change to that code
-    rebuilds them and retrains on them, instead of trusting a version bump (a stale NLI
-    set once survived a change to this file)."""
-    h = hashlib.sha1()
-    here = Path(__file__).parent
-    for path in [*sorted((here / "lab").glob("*.py")), here / "lab" / "data" / "presets.json", here / "tasks.py"]:
-        h.update(path.read_bytes())
-    return h.hexdigest()[:8]
-
-
-def feats_inventory() -> tuple[str, ...]:
-    """Every UD FEATS value a preset language can give a word ("_" first), found by
-    rendering each preset over all grammatical contrasts (number, tense, polarity,
-    possessor, pronoun person, numeral); forms do not matter, so one seed serves.
-
-    Tags are stored as indices into it, so values added with later features (numerals)
-    come after the sorted older ones: existing task sets keep their indices."""
-    out, nums = set(), set()
-    for spec in PRESETS.values():
-        lang = Language(spec, 0)
-        for apl, ppl, tense, neg, psor, person in itertools.product((0, 1), (0, 1), range(3), (0, 1), (None, 0, 1),
-                                                                    (None, 1, 2, 3)):
-            m = Meaning(agent=0, verb=0, patient=2, agent_pl=bool(apl), patient_pl=bool(ppl), agent_adjs=(4,),
-                        tense=tense, neg=bool(neg), possessor=None if psor is None else 5, possessor_pl=bool(psor),
-                        agent_person=person)
-            out.update(t.feats for t in lang.render(m))
-            nums.update(t.feats for t in lang.render(replace(m, agent_num=3 if apl and person is None else None,
-                                                             patient_num=3 if ppl else None)))
-    return ("_", *sorted(out - {"_"}), *sorted(nums - out - {"_"}))
-
-PAWS_LABELS = ("not_paraphrase", "paraphrase")
-
-
-@dataclass(frozen=True)
-class TaskSpec:
-    name: str
-    kind: Literal["sequence", "token", "pair"]  # pair: a label for two sentences
-    labels: tuple[str, ...]
-    description: str
-
-
-TASKS: dict[str, TaskSpec] = {
-    t.name: t
-    for t in [
-        TaskSpec("anim", "sequence", ("inanimate_agent", "animate_agent"),
-                 "Is the agent animate? Exactly one of agent and patient is animate, so the model must find the "
-                 "agent (word order, case) and know the noun's animacy (learnt from word distributions)."),
-        TaskSpec("vagent", "sequence", ("inanimate_agent_verb", "animate_agent_verb"),
-                 "Does the verb select an animate agent? Lexical semantics of the verb, visible in its arguments."),
-        TaskSpec("roles", "token", ROLE_TAGS,
-                 "Semantic-role spans (BIO): agent and patient noun phrases and the verb."),
-        TaskSpec("pos", "token", UPOS, "Universal Dependencies part of speech of every word."),
-        TaskSpec("feats", "token", feats_inventory(),
-                 "Morphological features of every word as one UD FEATS value (e.g. Case=Acc|Number=Plur): what "
-                 "the word's form marks in its language, so the label set differs between languages."),
-        TaskSpec("nli", "pair", NLI_LABELS,
-                 "Natural language inference (XNLI-style): does the premise entail, contradict or say nothing "
-                 "about the hypothesis? Labels are computed from the two meanings (see nli_label); length "
-                 "difference and word overlap are balanced across labels."),
-        TaskSpec("paws", "pair", PAWS_LABELS,
-                 "Paraphrase identification (PAWS-style): the two sentences have the same words; paraphrases "
-                 "reorder the modifiers of a noun, non-paraphrases trade a modifier with the other noun, so word "
-                 "overlap cannot solve it."),
-    ]
-}
-
-
-def get_task(name: str) -> TaskSpec:
-    try:
-        return TASKS[name]
-    except KeyError:
-        raise ValueError(f"unknown task {name!r}; allowed: {', '.join(TASKS)}") from None
-
-
-def _draw(lab: Lab, task: str, r: random.Random) -> tuple[Meaning, int | None]:
-    w = lab.world
-    if task == "anim":
-        y = int(r.random() < 0.5)
-        m = w.meaning(r)
-        animate, inanimate = sorted(w.animate), [n for n in range(N_NOUNS) if n not in w.animate]
-        a, p = (r.choice(animate), r.choice(inanimate)) if y else (r.choice(inanimate), r.choice(animate))
-        return w.meaning(r, verb=m.verb, agent=a, patient=p), y
-    if task == "vagent":
-        y = int(r.random() < 0.5)
-        verbs = [v for v, c in enumerate(w.verb_agent_class) if (c in (0, 1)) == bool(y)]
-        return w.meaning(r, verb=r.choice(verbs)), y
-    return w.meaning(r), None
-
-
-def _phenomena(lab: Lab, m: Meaning, toks: list[Token]) -> list[str]:
-    out = []
-    if m.neg:
-        out.append("negation")
-    roles = [t.role for t in toks if t.role in ("AGENT", "PATIENT")]
-    if roles and roles[0] == "PATIENT":
-        out.append("patient_first")
-    if m.agent_adjs or m.patient_adjs:
-        out.append("modifier")
-    if m.agent_pl:
-        out.append("plural_agent")
-    if m.agent_person is not None:
-        out.append("pronoun_agent")
-    if m.possessor is not None:
-        out.append("possessor")
-    shared = lab.shared_forms
-    if f"n{m.agent}" in shared or f"n{m.patient}" in shared:
-        out.append("shared_form_argument")
-    return out
-
-
-def _role_tags(toks: list[Token]) -> list[str]:
-    tags, prev = [], "O"
-    for t in toks:
-        if t.role == "VERB":
-            tags.append("B-VERB")
-        elif t.role == "O":
-            tags.append("O")
-        else:
-            tags.append(("I-" if prev == t.role else "B-") + t.role)
-        prev = t.role
-    return tags
-
-
-def make_examples(lab: Lab, task: str, lang: str, split: str, n: int, lang2: str | None = None) -> pd.DataFrame:
-    """``n`` examples of ``task`` in ``lang``: columns id, words, label | tags, phenomena
-    (pair tasks: words and words2, the second sentence in ``lang2``, default ``lang``;
-    a ``lang2`` other than ``lang`` is the *generalized* cross-lingual setting).
-
-    Test and dev meanings are shared by all languages (parallel sets); train meanings
-    are drawn per language.
-    """
-    spec = get_task(task)
-    stream = f"{lab.lab_seed}-{task}-{split}" + (f"-{lang}" if split == "train" else "")
-    if spec.kind == "pair":
-        return _pair_examples(lab, task, lang, lang2 or lang, split, n, stream)
-    if lang2 not in (None, lang):
-        raise ValueError(f"task {task!r} has one sentence per example; a second language ({lang2!r}) needs a pair "
-                         f"task ({', '.join(t for t, s in TASKS.items() if s.kind == 'pair')})")
-    r = random.Random(stream)
-    language = lab.language(lang)
-    rows = []
-    for i in range(n):
-        m, y = _draw(lab, task, r)
-        toks = language.render(m, random.Random(f"{stream}-{lang}-{i}"))
-        row = {"id": i, "words": [t.form for t in toks], "phenomena": _phenomena(lab, m, toks)}
-        if spec.kind == "sequence":
-            row["label"] = y
-        else:
-            tags = _role_tags(toks) if task == "roles" else [t.feats if task == "feats" else t.upos for t in toks]
-            unknown = [t for t in tags if t not in spec.labels]
-            if unknown:
-                raise ValueError(f"task {task!r}: {lang} gives the label {unknown[0]!r}, outside the task's label "
-                                 f"set (for feats: the features the preset languages mark); use a preset's grammar "
-                                 "or another task")
-            row["tags"] = [spec.labels.index(t) for t in tags]
-        rows.append(row)
-    return pd.DataFrame(rows)
-
+from xltkit.lab import N_ADJS, N_VERBS, Lab, Meaning
 
 # ---- pair tasks (NLI, PAWS) ------------------------------------------------------------
 # Adjectives come in antonym pairs (2k, 2k+1): two opposite values of one dimension
@@ -333,7 +151,7 @@ def _premise(lab: Lab, r: random.Random) -> Meaning:
                    patient_adjs=_clean(lab, m.patient, m.patient_adjs))
 
 
-def _nli_candidate(lab: Lab, r: random.Random) -> tuple[Meaning, Meaning, int, list[str]]:
+def nli_candidate(lab: Lab, r: random.Random) -> tuple[Meaning, Meaning, int, list[str]]:
     """A premise, a hypothesis made by one or two edits, its label and the edits."""
     p = _premise(lab, r)
     while True:
@@ -345,7 +163,7 @@ def _nli_candidate(lab: Lab, r: random.Random) -> tuple[Meaning, Meaning, int, l
             return p, h, nli_label(lab, p, h), sorted(edits)
 
 
-def _paws_candidate(lab: Lab, r: random.Random) -> tuple[Meaning, Meaning, int, list[str]]:
+def paws_candidate(lab: Lab, r: random.Random) -> tuple[Meaning, Meaning, int, list[str]]:
     """A pair with the same words: one noun phrase has two modifiers, the other one.
 
     Paraphrase: the two modifiers of a noun swap places.  Not a paraphrase: a modifier of
@@ -397,22 +215,24 @@ def _reference(lab: Lab):
         return replace(lab, langs=["lab_eng"]).language("lab_eng")
 
 
-def _pair_examples(lab: Lab, task: str, lang: str, lang2: str, split: str, n: int, stream: str) -> pd.DataFrame:
+def pair_examples(lab: Lab, candidate, n_labels: int, lang: str, lang2: str, n: int, stream: str) -> pd.DataFrame:
     """Pairs whose labels are balanced within every surface cell (see
     :func:`_surface_cell`), so overlap and length do not predict the label better than
     chance in the English-like reference language (the source language of the demo).
     Every split of every language is balanced on that one reference, so training sets of
     all languages have the same mix of phenomena; in a language whose forms show more
-    (case on swapped nouns), some cue is left, which the in-language rules measure."""
+    (case on swapped nouns), some cue is left, which the in-language rules measure.
+
+    ``candidate(lab, r)`` draws one (premise, hypothesis, label, edits); ``stream`` names the
+    split's random stream.  Columns: id, words, words2 (in ``lang2``), label, phenomena (the edits).
+    """
     r = random.Random(stream)
     ref = _reference(lab)
-    draw = _nli_candidate if task == "nli" else _paws_candidate
-    n_labels = len(get_task(task).labels)
     cells: dict[tuple, list[list]] = defaultdict(lambda: [[] for _ in range(n_labels)])
     k = 0
     while True:
         for _ in range(max(n, 50)):
-            p, h, y, edits = draw(lab, r)
+            p, h, y, edits = candidate(lab, r)
             code = ref.spec.code
             cell = _surface_cell([t.form for t in ref.render(p, random.Random(f"{stream}-{code}-c{k}"))],
                                  [t.form for t in ref.render(h, random.Random(f"{stream}-{code}-c{k}-h"))])

@@ -12,13 +12,15 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 
+from xltkit.analysis.labels import setting
+
 if TYPE_CHECKING:
-    from xltkit.analysis import Analysis
+    from xltkit.analysis.report import Analysis
 
 
-def accuracy_by_language(controls: pd.DataFrame, path: Path) -> Path:
-    """Zero-shot accuracy per evaluation language for every condition, with 95% CIs, beside
-    the no-pretraining control and the best surface-cue rule."""
+def scores_by_language(controls: pd.DataFrame, path: Path) -> Path:
+    """Zero-shot score (the task's primary metric) per evaluation language for every
+    condition, with 95% CIs, beside the no-pretraining control and the surface-cue rules."""
     langs = sorted(controls.eval_lang.unique())
     conds = sorted(controls.condition.unique())
     fig, ax = plt.subplots(figsize=(1.2 * len(langs) + 3, 4))
@@ -27,7 +29,7 @@ def accuracy_by_language(controls: pd.DataFrame, path: Path) -> Path:
     for i, cond in enumerate(conds):
         g = controls[controls.condition == cond].set_index("eval_lang").reindex(langs)
         x = [j + (i - (len(conds) - 1) / 2) * width for j in range(len(langs))]
-        ax.errorbar(x, g.accuracy, yerr=[g.accuracy - g.ci_low, g.ci_high - g.accuracy], fmt="o", ms=4,
+        ax.errorbar(x, g.score, yerr=[g.score - g.ci_low, g.ci_high - g.score], fmt="o", ms=4,
                     color=palette[i], label=cond, capsize=2)
     first = controls.drop_duplicates("eval_lang").set_index("eval_lang").reindex(langs)
     ax.scatter(range(len(langs)), first.untrained, marker="_", s=900, color="black", label="no-pretraining control")
@@ -36,8 +38,9 @@ def accuracy_by_language(controls: pd.DataFrame, path: Path) -> Path:
     if "overlap_rule" in first and first.overlap_rule.notna().any():
         ax.scatter(range(len(langs)), first.overlap_rule, marker="_", s=900, color="purple", label="word-overlap rule")
     ax.set_xticks(range(len(langs)), langs, rotation=30)
-    ax.set_ylabel("accuracy (test)")
-    ax.set_title("Zero-shot accuracy by evaluation language")
+    metric = ", ".join(sorted(controls.metric.unique()))
+    ax.set_ylabel(f"{metric} (test)")
+    ax.set_title(f"Zero-shot {metric} by evaluation language")
     ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1, 0.5))
     fig.tight_layout()
     fig.savefig(path, dpi=120)
@@ -46,18 +49,17 @@ def accuracy_by_language(controls: pd.DataFrame, path: Path) -> Path:
 
 
 def gain_heatmap(gains: pd.DataFrame, path: Path) -> Path:
-    """Gain (points) of each intermediate language over the baseline, per evaluation
-    language; '*' marks cells whose 95% interval excludes zero."""
-    from xltkit.analysis import setting
-
+    """Gain (points of the task's primary metric) of each intermediate language over the
+    baseline, per evaluation language; '*' marks cells whose 95% interval excludes zero."""
     g = gains.assign(pts=100 * gains.gain, setting=setting(gains))
     val = g.pivot_table(index="setting", columns="eval_lang", values="pts")
     sig = g.pivot_table(index="setting", columns="eval_lang", values="significant", aggfunc="max")
     annot = val.round(1).astype(str) + sig.reindex_like(val).map(lambda s: "*" if s else "")
     fig, ax = plt.subplots(figsize=(1.0 * val.shape[1] + 2.5, 0.6 * val.shape[0] + 1.8))
     lim = max(abs(val.min().min()), abs(val.max().max()), 1.0)
+    metric = ", ".join(sorted(gains.metric.unique())) if "metric" in gains else "accuracy"
     sns.heatmap(val, annot=annot, fmt="", cmap="RdBu", center=0, vmin=-lim, vmax=lim, ax=ax,
-                cbar_kws={"label": "gain (accuracy points)"})
+                cbar_kws={"label": f"gain ({metric} points)"})
     ax.set_title("Gain over no intermediate task (* : 95% CI excludes 0)")
     fig.tight_layout()
     fig.savefig(path, dpi=120)
@@ -68,7 +70,7 @@ def gain_heatmap(gains: pd.DataFrame, path: Path) -> Path:
 def analysis_figures(a: "Analysis", out: Path) -> dict[str, Path]:
     figs = {}
     if not a.controls.empty:
-        figs["accuracy_by_language"] = accuracy_by_language(a.controls, out / "accuracy_by_language.png")
+        figs["scores_by_language"] = scores_by_language(a.controls, out / "scores_by_language.png")
     if not a.gains.empty:
         figs["gain_heatmap"] = gain_heatmap(a.gains[a.gains.baseline == "none"], out / "gain_heatmap.png")
     for name, m in (("model", a.model), ("typology_model", a.typology_model)):

@@ -8,13 +8,14 @@ from pathlib import Path
 
 import pandas as pd
 
-from xltkit.config import ParamsError, load_experiment
+from xltkit.core.params import ParamsError
+from xltkit.pipeline.experiment import load_experiment
 
 
 def _run(args) -> int:
-    from xltkit.runner import Runner
+    from xltkit.pipeline.runner import Runner
 
-    exp = load_experiment(args.params)  # validated before any work starts
+    exp = load_experiment(args.params, args.outputs)  # validated before any work starts
     runner = Runner(exp, outputs=args.outputs, workers=args.workers)
     runner.run()
     code = 1 if runner.failed else 0
@@ -32,7 +33,7 @@ def _run(args) -> int:
 
 
 def _status(args) -> int:
-    from xltkit.runner import status
+    from xltkit.pipeline.runner import status
 
     df = status(args.experiment_dir)
     if df.empty:
@@ -45,8 +46,8 @@ def _status(args) -> int:
 
 
 def _analyze(args) -> int:
-    from xltkit.analysis import analyze
-    from xltkit.config import AnalysisParams
+    from xltkit.analysis.params import AnalysisParams
+    from xltkit.analysis.report import analyze
 
     p = AnalysisParams(experiment_dir=args.experiment_dir, n_boot=args.n_boot)
     print(analyze(p).summary())
@@ -69,7 +70,8 @@ def _languages(args) -> int:
 
 
 def _typology(args) -> int:
-    from xltkit.lab.typology import DISTANCES, distance_table
+    from xltkit.lab.typology import distance_table
+    from xltkit.typology import DISTANCES
 
     kinds = args.kinds or DISTANCES
     try:
@@ -86,7 +88,7 @@ def _typology(args) -> int:
 
 
 def _morphology(args) -> int:
-    from xltkit.morphology import richness_table
+    from xltkit.analysis.morphology import richness_table
 
     corpora = {}
     for f in args.files:
@@ -96,12 +98,65 @@ def _morphology(args) -> int:
         corpora[path.stem] = path.read_text(encoding="utf-8").splitlines()
     tok = None
     if args.tokenizer:
-        from xltkit.models import load_tokenizer
+        from xltkit.modeling.tokenization import load_tokenizer
 
         tok = load_tokenizer(args.tokenizer)
     df = richness_table(corpora, tok, n_words=args.n_words, window=args.window)
     with pd.option_context("display.width", 200):
         print(df.to_string(index=False, float_format=lambda x: f"{x:.4f}"))
+    return 0
+
+
+def _compare(args) -> int:
+    from xltkit.core.results import compare
+
+    tables = []
+    for path in (args.first, args.second):
+        p = Path(path)
+        p = p / "results.parquet" if p.is_dir() else p
+        if not p.is_file():
+            raise FileNotFoundError(f"results table not found: {p}")
+        tables.append(pd.read_parquet(p))
+    c = compare(*tables)
+    print(f"{c['matched']} values matched on their descriptive columns; largest difference {c['max_abs_diff']:.3g}; "
+          f"{c['n_different']} differ; {len(c['only_first'])} only in the first, {len(c['only_second'])} only in the "
+          "second")
+    with pd.option_context("display.width", 250, "display.max_rows", 40):
+        for name in ("different", "only_first", "only_second"):
+            if len(c[name]):
+                print(f"\n{name}:\n{c[name].head(40).to_string(index=False)}")
+    return 0 if c["n_different"] == 0 else 1
+
+
+def _tasks(args) -> int:
+    from xltkit.tasks import TASKS
+
+    rows = [{"task": t.name, "head": t.head, "labels": len(t.labels), "metrics": ", ".join(t.metrics),
+             "controls": ", ".join(t.controls), "description": t.description} for t in TASKS.values()]
+    with pd.option_context("display.width", 250, "display.max_colwidth", 90):
+        print(pd.DataFrame(rows).to_string(index=False))
+    return 0
+
+
+def _models(args) -> int:
+    from xltkit.modeling.models import MODELS
+
+    rows = [{"model": m.name, "role": m.role, "needs stages": ", ".join(m.stages) or "-",
+             "description": m.description} for m in MODELS.values()]
+    rows.append({"model": "hf:<hub id or local path>", "role": "encoder", "needs stages": "-",
+                 "description": "any Hugging Face encoder (from_pretrained; revision, trust_remote_code)"})
+    with pd.option_context("display.width", 250, "display.max_colwidth", 90):
+        print(pd.DataFrame(rows).to_string(index=False))
+    return 0
+
+
+def _noise(args) -> int:
+    from xltkit.modeling.noise import NOISE_METHODS
+
+    rows = [{"method": m.name, "family": m.family, "knobs": ", ".join(m.knobs) or "-", "description": m.description}
+            for m in NOISE_METHODS.values()]
+    with pd.option_context("display.width", 250, "display.max_colwidth", 90):
+        print(pd.DataFrame(rows).to_string(index=False))
     return 0
 
 
@@ -125,6 +180,15 @@ def main(argv: list[str] | None = None) -> int:
     lg.add_argument("--sources", action="store_true", help="where each preset value comes from (URIEL+ feature, "
                     "Grambank id, lab choice)")
     lg.set_defaults(fn=_languages)
+    cp = sub.add_parser("compare", help="compare two results tables (files or experiment folders) value by value, "
+                        "matched on their descriptive columns; exit 1 if any value differs")
+    cp.add_argument("first")
+    cp.add_argument("second")
+    cp.set_defaults(fn=_compare)
+    for name, fn, text in (("tasks", _tasks, "the registered tasks: head kind, labels, metrics, controls"),
+                           ("models", _models, "the encoders and controls a run can name in 'model'"),
+                           ("noise", _noise, "the noise methods and the knobs each reads")):
+        sub.add_parser(name, help=text).set_defaults(fn=fn)
     ty = sub.add_parser("typology", help="URIEL+ distances between languages (ISO 639-3 or lab codes), cached")
     ty.add_argument("langs", nargs="+", help="source languages, e.g. fin hun eng tur lab_fin")
     ty.add_argument("--targets", nargs="+", default=None, help="target languages (default: the same list)")

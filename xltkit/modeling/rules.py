@@ -1,4 +1,4 @@
-"""Surface-cue rules: the controls every lab result stands beside.
+"""Surface-cue rules: the controls every result stands beside.
 
 A zero-shot score above chance proves nothing if a rule that looks only at surface
 cues scores as well.  Each rule is fitted on the source-language training set, exactly
@@ -24,10 +24,6 @@ import pandas as pd
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.feature_extraction.text import CountVectorizer
 from sklearn.naive_bayes import MultinomialNB
-
-RULES = ("rule-length", "rule-bow", "rule-overlap")
-PAIR_ONLY_RULES = ("rule-overlap",)
-
 
 def _bow_features(words: list[str]) -> list[str]:
     n = max(len(words), 1)
@@ -128,12 +124,24 @@ class PositionTagRule:
         return [[self.best.get(j, self.default) for j in range(len(words))] for words in df["words"]]
 
 
-def fit_rule(name: str, kind: str, train: pd.DataFrame):
-    """The rule ``name`` (one of :data:`RULES`) fitted on ``train`` for a task of ``kind``."""
+#: each rule's class per head kind; a rule applies to a task when the task lists it in its
+#: ``controls`` and its head kind has a class here
+RULES: dict[str, dict[str, type]] = {
+    "rule-length": {"sequence": LengthRule, "pair": LengthRule, "token": PositionTagRule},
+    "rule-bow": {"sequence": BowRule, "pair": BowRule, "token": WordTagRule},
+    "rule-overlap": {"pair": OverlapRule},
+}
+RULE_DESCRIPTIONS = {
+    "rule-length": "majority label per sentence length (token tasks: per word position)",
+    "rule-bow": "Naive Bayes on words and word positions (token tasks: each word's most frequent tag)",
+    "rule-overlap": "gradient-boosted trees on word-overlap features; pair tasks only",
+}
+
+
+def fit_rule(name: str, head: str, train: pd.DataFrame):
+    """The rule ``name`` fitted on a task frame of head kind ``head``."""
     if name not in RULES:
         raise ValueError(f"unknown rule {name!r}; allowed: {', '.join(RULES)}")
-    if name in PAIR_ONLY_RULES and kind != "pair":
-        raise ValueError(f"{name} compares two sentences: it needs a pair task (kind 'pair'), not a {kind} task")
-    if kind in ("sequence", "pair"):
-        return {"rule-length": LengthRule, "rule-bow": BowRule, "rule-overlap": OverlapRule}[name]().fit(train)
-    return (PositionTagRule() if name == "rule-length" else WordTagRule()).fit(train)
+    if head not in RULES[name]:
+        raise ValueError(f"{name} has no version for {head} tasks; it applies to: {', '.join(RULES[name])}")
+    return RULES[name][head]().fit(train)

@@ -1,0 +1,88 @@
+"""Scores beside their controls: every encoder condition's pooled score next to the
+no-pretraining encoder and the surface-cue rules fitted on the same training data, and
+the generalized pair setting beside the same-language one.  Which model is which control
+is the model registry's word (``role``), never a name written here."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from xltkit.analysis.labels import setting
+
+KEYS = ["target_task", "source_lang", "eval_lang", "metric"]  # the controls are trained without noise
+
+
+def model_roles(models) -> dict[str, str]:
+    """Model name -> role ("encoder", "untrained", "rule") from the registry ("unknown" if not registered)."""
+    from xltkit.modeling.models import MODELS
+
+    return {m: MODELS[m].role if m in MODELS else "unknown" for m in models}
+
+
+def rule_column(name: str) -> str:
+    """The controls table's column of a rule: ``rule-bow`` -> ``bow_rule``."""
+    return name.removeprefix("rule-").replace("-", "_") + "_rule"
+
+
+def controls_table(scores: pd.DataFrame, one_class: pd.DataFrame | None = None) -> pd.DataFrame:
+    """For each encoder condition and evaluation language: its pooled score (the task's
+    primary metric) and CI, the no-pretraining control and the best surface-cue rule, and
+    whether the CI clears them; ``one_class`` marks conditions where some seed predicted
+    one class for every test example in that language."""
+    from xltkit.modeling.rules import RULES
+
+    roles = model_roles(scores.model.unique())
+    kind = scores.model.map(roles)
+    enc = scores[kind.isin(["encoder", "unknown"])]
+    clean = scores[scores.noise == "none"]
+    ckind = clean.model.map(roles)
+    untrained = clean[(ckind == "untrained") & (clean.intermediate_lang == "none")]
+    untrained = untrained[KEYS + ["score"]].drop_duplicates(KEYS).rename(columns={"score": "untrained"})
+    rules = clean[ckind == "rule"].pivot_table(index=KEYS, columns="model", values="score").reset_index()
+    rule_cols = [rule_column(r) for r in RULES]
+    for r in RULES:
+        if r not in rules:
+            rules[r] = float("nan")  # a missing control stays missing (and is named in the notes)
+    rules = rules.rename(columns={r: rule_column(r) for r in RULES})
+    rules["best_rule"] = rules[rule_cols].max(axis=1)  # the strongest surface cue present
+    t = enc.merge(untrained, on=KEYS, how="left").merge(rules[KEYS + rule_cols + ["best_rule"]], on=KEYS, how="left")
+    t["condition"] = t["model"] + "/" + setting(t)
+    t["beats_untrained"] = t["ci_low"] > t["untrained"]
+    t["beats_length_rule"] = t["ci_low"] > t["length_rule"]
+    t["beats_best_rule"] = t["ci_low"] > t["best_rule"]
+    if one_class is not None and not one_class.empty:
+        t = t.merge(one_class, on=["model", "target_task", "intermediate_lang", "noise_setting", "eval_lang"],
+                    how="left")
+        t["one_class"] = t["one_class"].fillna(False).astype(bool)
+    else:
+        t["one_class"] = False
+    cols = ["condition", "target_task", "source_lang", "noise", "noise_scale", "eval_lang", "metric", "score",
+            "ci_low", "ci_high", "n_seeds", "untrained", *rule_cols, "best_rule", "beats_untrained",
+            "beats_length_rule", "beats_best_rule", "one_class"]
+    return t[cols].sort_values(["condition", "eval_lang"]).reset_index(drop=True)
+
+
+def one_class_table(predictions: pd.DataFrame, runs: pd.DataFrame, split: str = "test") -> pd.DataFrame:
+    """Where a run predicted the same class for every example of a language (a collapsed or
+    diverged model): one row per (setting, evaluation language) with ``one_class``."""
+    p = predictions[(predictions.split == split) & (predictions.eval_setting == "same") & (predictions.pred != -1)]
+    if p.empty:
+        return pd.DataFrame(columns=["model", "target_task", "intermediate_lang", "noise_setting", "eval_lang",
+                                     "one_class"])
+    per_run = p.groupby(["run_id", "eval_lang"])["pred"].nunique().eq(1).rename("one_class").reset_index()
+    keys = ["model", "target_task", "intermediate_lang", "noise_setting"]
+    per_run = per_run.merge(runs[["run_id", *keys]].drop_duplicates("run_id"), on="run_id")
+    return per_run.groupby([*keys, "eval_lang"], as_index=False)["one_class"].any()
+
+
+def generalized_table(gen: pd.DataFrame, same: pd.DataFrame) -> pd.DataFrame:
+    """Pooled score in the generalized setting beside the same-language setting of the
+    same runs: how much a pair in two languages costs (or gains)."""
+    if gen.empty:
+        return pd.DataFrame()
+    keys = [c for c in gen.columns if c not in ("score", "ci_low", "ci_high", "n", "n_seeds", "eval_setting")]
+    t = gen.merge(same[keys + ["score"]].rename(columns={"score": "same_score"}), on=keys, how="left")
+    t = t.assign(setting=setting(t), minus_same=t["score"] - t["same_score"])
+    cols = ["model", "setting", "target_task", "source_lang", "eval_lang", "metric", "score", "ci_low", "ci_high",
+            "same_score", "minus_same"]
+    return t[cols].sort_values(["model", "setting", "eval_lang"]).reset_index(drop=True)

@@ -1,0 +1,21 @@
+"""The analysis stage's parameters."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from xltkit.core.params import Group, seed_field
+
+
+class AnalysisParams(Group):
+    """Stage 05, analysis: gains with confidence intervals, mixed models, figures."""
+
+    experiment_dir: str = Field("outputs/demo", description="the experiment's output folder (default: the demo's; "
+                                "run `make demo` first)")
+    n_boot: int = Field(2000, ge=100, description="bootstrap resamples for confidence intervals")
+    confidence: float = Field(0.95, gt=0.5, lt=1)
+    analysis_seed: int = seed_field(0, "seed of the bootstrap")
+    formula: str | None = Field(None, description="an extra mixed model of the per-seed zero-shot gains, e.g. "
+                                "'gain_pts ~ target_fertility * inter_fertility' (columns of the model table)")
+    random: list[str] | None = Field(None, description="random intercepts of the extra model (default: eval_lang, "
+                                     "and target_task / intermediate_task where they vary)")

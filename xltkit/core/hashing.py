@@ -1,0 +1,23 @@
+"""Stable hashes: of parameter dictionaries (cache keys) and of source code (task definitions)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+
+def stable_hash(obj: Any, n: int = 12) -> str:
+    """The first ``n`` hex digits of the SHA-1 of ``obj`` as canonical JSON (sorted keys;
+    values JSON cannot hold are written with ``str``)."""
+    blob = json.dumps(obj, sort_keys=True, default=str)
+    return hashlib.sha1(blob.encode()).hexdigest()[:n]
+
+
+def files_hash(paths, n: int = 8) -> str:
+    """The first ``n`` hex digits of the SHA-1 of the files' bytes, in the given order."""
+    h = hashlib.sha1()
+    for path in paths:
+        h.update(Path(path).read_bytes())
+    return h.hexdigest()[:n]

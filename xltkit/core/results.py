@@ -1,0 +1,113 @@
+"""One results schema, one writer, one reader.
+
+Every number a run produces is one row of a tidy table (``METRIC_COLUMNS``); every test
+example one row of its predictions (``PREDICTION_COLUMNS``), with the sufficient
+statistics of its task's primary metric (``num``, ``den``: the metric over any set of
+examples is a function of their sums, so confidence intervals can resample examples).
+``results.parquet`` is rebuilt from the runs' own files and is never the only copy of
+anything.  Runs live in ``<experiment>/runs/<run_id>/`` with a ``manifest.json`` whose
+``status`` says whether they finished; ``grid.json`` names the runs of the current grid.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from xltkit.core.io import read_json, write_json, write_parquet
+
+METRIC_COLUMNS = [
+    "experiment", "run_id", "model", "intermediate_task", "intermediate_lang", "target_task", "source_lang",
+    "noise", "noise_scale",
+    "noise_setting",  # the target stage's noise, every knob it uses: "none", "adv(pgd,l2,K=3,eps=0.01,rel)", ...
+    "intermediate_noise_setting",  # the same for the intermediate stage ("none" without intermediate training)
+    "seed", "eval_lang", "split", "metric", "value", "n_examples",
+    "phenomenon",  # "all", or the phenomenon the score is restricted to
+    "eval_setting",  # "same": both sentences of a pair (or the one sentence) in eval_lang; "generalized":
+    # the second sentence of a pair in source_lang (Huang et al. 2021, sec. 4.1)
+]
+PREDICTION_COLUMNS = ["run_id", "eval_lang", "split", "eval_setting", "example_id", "label", "pred", "correct",
+                      "num", "den", "phenomena"]
+GRID = "grid.json"
+
+
+def check_metrics(df: pd.DataFrame) -> pd.DataFrame:
+    """Raise if ``df`` lacks a metric column; return it with the columns in schema order."""
+    missing = [c for c in METRIC_COLUMNS if c not in df.columns]
+    if missing:
+        raise ValueError(f"metrics table lacks columns {missing}; the schema is {METRIC_COLUMNS}")
+    return df[METRIC_COLUMNS + [c for c in df.columns if c not in METRIC_COLUMNS]]
+
+
+def same_setting(df: pd.DataFrame) -> pd.DataFrame:
+    """``df`` with ``eval_setting``: a table written before pair tasks had only
+    single-language evaluation ("same")."""
+    return df if "eval_setting" in df.columns else df.assign(eval_setting="same")
+
+
+def with_metric_stats(preds: pd.DataFrame) -> pd.DataFrame:
+    """Predictions with ``num`` / ``den``: files written before they existed scored one
+    accuracy per example (``correct``), so ``num = correct`` and ``den = 1``."""
+    if "num" in preds.columns:
+        return preds
+    return preds.assign(num=preds["correct"].astype(float), den=1.0)
+
+
+def write_grid(experiment_dir: str | Path, run_ids: list[str]) -> Path:
+    """Record the run ids of the experiment's current grid: runs left over from an earlier
+    grid or an earlier xltkit version stay on disk but are no longer collected."""
+    return write_json({"run_ids": sorted(run_ids)}, Path(experiment_dir) / GRID)
+
+
+def grid_runs(experiment_dir: str | Path) -> list[Path]:
+    """Run folders with a manifest that belong to the experiment's current grid (all of
+    them where no grid is recorded)."""
+    grid = Path(experiment_dir) / GRID
+    current = set(read_json(grid)["run_ids"]) if grid.is_file() else None
+    return [run for run in sorted((Path(experiment_dir) / "runs").glob("*"))
+            if (current is None or run.name in current) and (run / "manifest.json").is_file()]
+
+
+def finished_runs(experiment_dir: str | Path) -> list[Path]:
+    """Run folders of the current grid whose manifest says done."""
+    return [run for run in grid_runs(experiment_dir) if read_json(run / "manifest.json").get("status") == "done"]
+
+
+def collect(experiment_dir: str | Path) -> pd.DataFrame:
+    """Rebuild ``results.parquet`` from the finished runs of an experiment and return it."""
+    frames = [same_setting(pd.read_parquet(run / "metrics.parquet"))
+              for run in finished_runs(experiment_dir) if (run / "metrics.parquet").is_file()]
+    df = check_metrics(pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=METRIC_COLUMNS))
+    write_parquet(df, Path(experiment_dir) / "results.parquet")
+    return df
+
+
+def collect_predictions(experiment_dir: str | Path) -> pd.DataFrame:
+    """Per-example predictions of the finished runs (for paired bootstrap intervals)."""
+    frames = [with_metric_stats(same_setting(pd.read_parquet(run / "predictions.parquet")))
+              for run in finished_runs(experiment_dir) if (run / "predictions.parquet").is_file()]
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=PREDICTION_COLUMNS)
+
+
+#: the columns that say what a number is (everything but the run id, the experiment and the value)
+DESCRIPTIVE = [c for c in METRIC_COLUMNS if c not in ("experiment", "run_id", "value", "n_examples")]
+
+
+def compare(a: pd.DataFrame, b: pd.DataFrame) -> dict:
+    """Match two results tables on their descriptive columns (run ids and cache keys may
+    differ between versions) and compare the values: how many rows matched, the largest
+    absolute difference, and the rows only one table has."""
+    a, b = same_setting(a), same_setting(b)
+    keys = [c for c in DESCRIPTIVE if c in a.columns and c in b.columns]
+    for name, t in (("first", a), ("second", b)):
+        dup = t.duplicated(keys).sum()
+        if dup:
+            raise ValueError(f"the {name} table has {dup} rows with the same descriptive columns: not comparable")
+    m = a.merge(b, on=keys, how="outer", suffixes=("_a", "_b"), indicator=True)
+    both = m[m["_merge"] == "both"]
+    diff = (both["value_a"] - both["value_b"]).abs()
+    return {"matched": int(len(both)), "max_abs_diff": float(diff.max()) if len(both) else float("nan"),
+            "n_different": int((diff > 0).sum()), "only_first": m[m["_merge"] == "left_only"][keys],
+            "only_second": m[m["_merge"] == "right_only"][keys],
+            "different": both.loc[diff > 0, keys + ["value_a", "value_b"]]}

@@ -1,0 +1,178 @@
+"""Task heads: how a head kind's column contract becomes model inputs, which transformers
+Auto class carries it, and how logits become predictions.
+
+One entry per head kind of :data:`xltkit.tasks.base.HEADS` that has a model head:
+
+- ``sequence`` / ``pair``: ``AutoModelForSequenceClassification`` on ``[CLS] a [SEP]``
+  (pairs: ``[CLS] a [SEP] b [SEP]`` with segment ids 0/1, the longer sentence truncated
+  first); one label per example.
+- ``token``: ``AutoModelForTokenClassification``; the label of a word goes to its first
+  subword, the other subwords get -100 and are ignored by the loss, as in the Hugging Face
+  token-classification examples (and XTREME); a word's prediction is its first subword's.
+
+Multiple choice, extractive QA and retrieval have column contracts but no head here yet:
+asking for one says so.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from xltkit.core.registry import Registry
+from xltkit.tasks.base import HEADS as CONTRACTS
+
+_quiet = False
+
+
+def _quiet_libraries() -> None:
+    """No progress bars or info logs from datasets / transformers inside stage notebooks."""
+    global _quiet
+    if not _quiet:
+        import datasets
+        from transformers.utils import logging as hf_logging
+
+        datasets.disable_progress_bars()
+        hf_logging.set_verbosity_error()
+        hf_logging.disable_progress_bar()
+        _quiet = True
+
+
+class Head:
+    """A model head for one head kind (see the module docstring)."""
+
+    name: str
+    auto_class: str
+
+    def model(self, source: Any, num_labels: int, **kwargs):
+        """The encoder at ``source`` (a folder or hub id) with a fresh head for ``num_labels`` labels."""
+        import transformers
+
+        _quiet_libraries()
+        return getattr(transformers, self.auto_class).from_pretrained(str(source), num_labels=num_labels, **kwargs)
+
+    def encode(self, tokenizer, ds):
+        """The dataset as model inputs (input_ids, attention_mask, [token_type_ids], labels, length)."""
+        raise NotImplementedError
+
+    def collator(self, tokenizer, pad_to_multiple_of: int | None = None):
+        raise NotImplementedError
+
+    def decode(self, logits, labels) -> list:
+        """Per-example predictions from a batch's logits and its (padded) labels."""
+        raise NotImplementedError
+
+    def eval_pairs(self, logits: np.ndarray, label_ids: np.ndarray) -> tuple[list, list]:
+        """(gold, predictions) in the metrics' form from a Trainer evaluation's arrays."""
+        raise NotImplementedError
+
+
+class ClassificationHead(Head):
+    auto_class = "AutoModelForSequenceClassification"
+
+    def __init__(self, name: str, pair: bool):
+        self.name, self.pair = name, pair
+
+    def encode(self, tokenizer, ds):
+        _quiet_libraries()
+        pair = self.pair
+
+        def fn(batch):
+            enc = tokenizer(batch["words"], batch["words2"] if pair else None, is_split_into_words=True,
+                            truncation=True, max_length=tokenizer.model_max_length, return_token_type_ids=pair)
+            out = {"input_ids": enc["input_ids"], "attention_mask": enc["attention_mask"]}
+            if pair:
+                out["token_type_ids"] = enc["token_type_ids"]
+            out["labels"] = [int(y) for y in batch["label"]]
+            out["length"] = [len(x) for x in enc["input_ids"]]
+            return out
+
+        return ds.map(fn, batched=True, remove_columns=ds.column_names)
+
+    def collator(self, tokenizer, pad_to_multiple_of: int | None = None):
+        from transformers import DataCollatorWithPadding
+
+        return DataCollatorWithPadding(tokenizer, pad_to_multiple_of=pad_to_multiple_of)
+
+    def decode(self, logits, labels) -> list:
+        return [int(p) for p in logits.argmax(-1)]  # logits: (batch, labels)
+
+    def eval_pairs(self, logits, label_ids):
+        return list(label_ids), list(np.asarray(logits).argmax(-1))
+
+
+class TokenHead(Head):
+    name = "token"
+    auto_class = "AutoModelForTokenClassification"
+
+    def encode(self, tokenizer, ds):
+        _quiet_libraries()
+
+        def fn(batch):
+            enc = tokenizer(batch["words"], is_split_into_words=True, truncation=True,
+                            max_length=tokenizer.model_max_length)
+            labels = []
+            for i, tags in enumerate(batch["tags"]):
+                prev, row = None, []
+                for w in enc.word_ids(i):
+                    row.append(-100 if w is None or w == prev else int(tags[w]))
+                    prev = w
+                labels.append(row)
+            return {"input_ids": enc["input_ids"], "attention_mask": enc["attention_mask"], "labels": labels,
+                    "length": [len(x) for x in enc["input_ids"]]}
+
+        return ds.map(fn, batched=True, remove_columns=ds.column_names)
+
+    def collator(self, tokenizer, pad_to_multiple_of: int | None = None):
+        from transformers import DataCollatorForTokenClassification
+
+        return DataCollatorForTokenClassification(tokenizer, pad_to_multiple_of=pad_to_multiple_of)
+
+    def decode(self, logits, labels) -> list:
+        pred = logits.argmax(-1)  # (batch, seq)
+        return [p_row[l_row != -100].tolist() for p_row, l_row in zip(pred, labels)]  # first subword per word
+
+    def eval_pairs(self, logits, label_ids):
+        pred = np.asarray(logits).argmax(-1)
+        keep = np.asarray(label_ids) != -100
+        return ([row[k].tolist() for row, k in zip(label_ids, keep)], [row[k].tolist() for row, k in zip(pred, keep)])
+
+
+HEAD_MODELS: Registry[Head] = Registry("head")
+for _h in (ClassificationHead("sequence", pair=False), ClassificationHead("pair", pair=True), TokenHead()):
+    HEAD_MODELS.register(_h.name, _h)
+
+
+def get_head(kind: str) -> Head:
+    """The model head of a head kind; a kind that has a column contract but no head yet says so."""
+    if kind in CONTRACTS and kind not in HEAD_MODELS:
+        cols = ", ".join(CONTRACTS[kind].columns)
+        raise NotImplementedError(f"head kind {kind!r} (columns {cols}) has a column contract but no model head "
+                                  f"yet; heads: {', '.join(HEAD_MODELS.names())}")
+    return HEAD_MODELS[kind]
+
+
+def predict(model, tokenizer, ds, head: Head, batch_size: int = 256) -> list:
+    """Predicted label per example (classification) or per word (token heads) of a task dataset.
+
+    Examples are batched in order of length (less padding, about half the compute on lab
+    sentences) and returned in the original order; no gradients, the model in eval mode.
+    """
+    import torch
+
+    model.eval()
+    enc = head.encode(tokenizer, ds)
+    collator = head.collator(tokenizer)
+    rows = enc.remove_columns("length").to_list()
+    order = np.argsort([len(r["input_ids"]) for r in rows], kind="stable")
+    out: list = [None] * len(rows)
+    with torch.no_grad():
+        for i in range(0, len(rows), batch_size):
+            idx = order[i: i + batch_size]
+            batch = collator([rows[j] for j in idx])
+            labels = batch.pop("labels")
+            logits = model(**batch).logits  # (batch, labels) | (batch, seq, labels)
+            for j, p in zip(idx, head.decode(logits, labels)):
+                out[j] = p
+    return out

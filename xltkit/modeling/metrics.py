@@ -1,0 +1,143 @@
+"""Metrics: one registry entry each, declaring its primary value and whether higher is better.
+
+Every metric here is a function of sums over examples: each example contributes a
+numerator and a denominator (:meth:`Metric.stats`) and the value over any set of examples
+is :meth:`Metric.aggregate` of their sums.  That makes per-phenomenon scores and
+bootstrap intervals (resampling examples) exact for every metric, F1 included:
+
+- ``accuracy``: share of examples whose label is right (num = right, den = 1);
+- ``token_accuracy``: share of *words* tagged right over all words (micro: num = right
+  words of the sentence, den = its words), not the mean of per-sentence accuracies;
+- ``span_f1``: seqeval's micro F1 over BIO spans, 2 TP / (gold spans + predicted spans)
+  (Ramshaw & Marcus 1995 chunks; Nakayama 2018, seqeval; as XTREME scores PAN-X).
+
+A word with no prediction (lost to truncation) is wrong: for tags it never equals the
+gold tag, and for spans it reads as outside every span ("O").
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Callable
+
+import numpy as np
+import pandas as pd
+
+from xltkit.core.registry import Registry
+
+if TYPE_CHECKING:
+    from xltkit.tasks.base import Task
+
+NO_PREDICTION = -1  # a word the model gave no label (truncated away)
+
+
+@dataclass(frozen=True)
+class Metric:
+    """A metric (see the module docstring).
+
+    Attributes:
+        proportion: the value is a share of independent examples, so a Wilson interval on
+            pooled counts is valid (accuracy); otherwise intervals come from the bootstrap.
+    """
+
+    name: str
+    description: str
+    stats: Callable[["Task", list, list], tuple[np.ndarray, np.ndarray]]
+    greater_is_better: bool = True
+    proportion: bool = False
+
+    def aggregate(self, num: np.ndarray, den: np.ndarray) -> float:
+        if self.proportion:  # den is 1 everywhere: the mean of the per-example scores
+            return float(np.asarray(num, float).mean()) if len(num) else float("nan")
+        total = float(np.sum(den))
+        return float(np.sum(num)) / total if total > 0 else 0.0
+
+    def value(self, task: "Task", gold: list, pred: list) -> float:
+        return self.aggregate(*self.stats(task, gold, pred))
+
+
+METRICS: Registry[Metric] = Registry("metric")
+
+
+def _accuracy(task, gold, pred):
+    right = (np.asarray(pred) == np.asarray(gold)).astype(float)
+    return right, np.ones(len(right))
+
+
+def _token_accuracy(task, gold, pred):
+    num = np.array([sum(int(p == g) for p, g in zip(ps, gs)) for gs, ps in zip(gold, pred)], float)
+    return num, np.array([len(gs) for gs in gold], float)
+
+
+def _spans(names: list[str]) -> set[tuple]:
+    from seqeval.metrics.sequence_labeling import get_entities
+
+    return set(get_entities(names))
+
+
+def _span_f1(task, gold, pred):
+    labels = task.labels
+    num, den = np.zeros(len(gold)), np.zeros(len(gold))
+    for i, (gs, ps) in enumerate(zip(gold, pred)):
+        g = _spans([labels[t] for t in gs])
+        p = _spans([labels[t] if t != NO_PREDICTION else "O" for t in ps])
+        num[i], den[i] = 2 * len(g & p), len(g) + len(p)
+    return num, den
+
+
+for _m in (
+    Metric("accuracy", "share of examples labelled right", _accuracy, proportion=True),
+    Metric("token_accuracy", "share of words tagged right, over all words (micro)", _token_accuracy),
+    Metric("span_f1", "micro F1 of BIO spans (seqeval)", _span_f1),
+):
+    METRICS.register(_m.name, _m)
+
+
+def get_metric(name: str) -> Metric:
+    return METRICS[name]
+
+
+def align(pred, n: int, where: str = "") -> list[int]:
+    """Word-level predictions of one sentence of ``n`` words: words lost to truncation get
+    :data:`NO_PREDICTION`; more predictions than words is an error, not a truncation."""
+    pred = [int(x) for x in pred]
+    if len(pred) > n:
+        raise ValueError(f"{where}{len(pred)} word predictions for a sentence of {n} words: predictions and "
+                         "gold tags are misaligned (were the predictions made on other data?)")
+    return pred + [NO_PREDICTION] * (n - len(pred))
+
+
+def score(task: "Task", frame: pd.DataFrame, pred: list) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Tidy metric rows (metric, value, n_examples, phenomenon) of ``pred`` on ``frame`` (the
+    task's columns), overall and per phenomenon (where the frame has ``phenomena``), and one
+    prediction row per example with the sufficient statistics of the primary metric."""
+    if len(pred) != len(frame):
+        raise ValueError(f"task {task.name!r}: {len(pred)} predictions for {len(frame)} examples; each example "
+                         "needs exactly one prediction")
+    tagged = "tags" in frame.columns
+    if tagged:
+        gold = [[int(t) for t in tags] for tags in frame["tags"]]
+        pred = [align(p, len(g), f"task {task.name!r}, example {i}: ") for i, (p, g) in enumerate(zip(pred, gold))]
+    else:
+        gold = frame["label"].to_numpy()
+    stats = {name: get_metric(name).stats(task, gold, pred) for name in task.metrics}
+    phen = frame["phenomena"].map(list) if "phenomena" in frame.columns else pd.Series([[]] * len(frame))
+    subsets = {"all": np.ones(len(frame), bool)}
+    for name in sorted({x for ph in phen for x in ph}):
+        subsets[name] = phen.map(lambda ph, n=name: n in ph).to_numpy()
+    rows = [{"metric": m, "value": get_metric(m).aggregate(num[mask], den[mask]), "n_examples": int(mask.sum()),
+             "phenomenon": name}
+            for m, (num, den) in stats.items() for name, mask in subsets.items() if mask.any()]
+    num, den = stats[task.primary_metric]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        correct = np.where(den > 0, num / np.where(den > 0, den, 1), np.nan)
+    preds = pd.DataFrame({
+        "example_id": frame["id"].to_numpy(),
+        "label": -1 if tagged else np.asarray(gold),
+        "pred": -1 if tagged else np.asarray(pred),
+        "correct": correct,
+        "num": num,
+        "den": den,
+        "phenomena": phen.map(lambda ph: ",".join(ph)),
+    })
+    return pd.DataFrame(rows), preds

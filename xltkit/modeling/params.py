@@ -1,0 +1,113 @@
+"""The modeling layer's parameter groups: the encoder (which model, its size, the lab
+encoder's architecture and pretraining recipe) and training (:class:`TrainingParams`)."""
+
+from __future__ import annotations
+
+import math
+from typing import Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from xltkit.core.params import Group, seed_field
+
+
+class EncoderParams(Group):
+    """Which encoder (or control) a run uses, and how long its inputs may be."""
+
+    model: str = Field("lab-bert", description="the encoder or control: lab-bert (the lab's tiny BERT, pretrained "
+                       "on the lab), lab-bert-untrained (the same, no pretraining: the control), a surface-cue rule "
+                       "(rule-length, rule-bow, rule-overlap) or hf:<hub id or local path> (`xltkit models` lists "
+                       "them)")
+    max_length: int = Field(64, ge=8, description="maximum tokens per input (a sentence, or both sentences of a "
+                            "pair task), special tokens included")
+    revision: str | None = Field(None, description="hf: encoders: the hub revision (commit, tag or branch) to load; "
+                                 "None = the default branch")
+    trust_remote_code: bool = Field(False, description="hf: encoders: run code from the model's repository (off "
+                                    "unless you trust it)")
+
+    def unused(self) -> set[str]:
+        return set() if self.model.startswith("hf:") else {"revision", "trust_remote_code"}
+
+
+class LabEncoderParams(Group):
+    """The lab encoder's architecture (a small BERT) and initialisation."""
+
+    hidden_size: int = Field(128, ge=8)
+    num_layers: int = Field(2, ge=1)
+    num_heads: int = Field(4, ge=1)
+    init_std: float = Field(0.05, gt=0, description="std of the normal initialisation of the encoder's weights and "
+                            "embeddings (BERT's initializer_range); BERT-base's 0.02 left the hidden-128 encoder on "
+                            "the unigram plateau for 400 to over 1,400 steps in 8-language labs, 0.05 leaves it "
+                            "within about 200 (README, calibration)")
+    pretrain_seed: int = seed_field(0, "seed of the lab encoder's initialisation and of its pretraining")
+
+    @model_validator(mode="after")
+    def _heads_divide(self):
+        if self.hidden_size % self.num_heads:
+            raise ValueError(f"hidden_size={self.hidden_size} must be a multiple of num_heads={self.num_heads}")
+        return self
+
+
+class PretrainParams(Group):
+    """Masked language modelling of the lab encoder on the lab's corpora (and TLM on parallel text)."""
+
+    pretrain_steps: int = Field(20, ge=0, description="MLM optimisation steps")
+    pretrain_batch_size: int = Field(128, ge=1)
+    pretrain_lr: float = Field(2e-3, gt=0)
+    mask_prob: float = Field(0.2, gt=0, lt=1)
+    language_alpha: float = Field(0.5, ge=0, le=1, description="exponent of language sampling by corpus size (XLM)")
+    tlm_share: float = Field(0.0, ge=0, lt=1, description="share of pretraining sequences that are a parallel pair "
+                             "'[CLS] source [SEP] other [SEP]' (segment ids 0/1, masked in both halves): translation "
+                             "language modelling (Conneau & Lample 2019, sec. 3.3); needs parallel_sentences > 0 and "
+                             "max_length >= 64")
+
+
+SCHEDULERS = ("linear", "cosine", "cosine_with_restarts", "polynomial", "constant", "constant_with_warmup",
+              "inverse_sqrt")
+
+
+class TrainingParams(Group):
+    """How the training stages train (intermediate task and target task alike)."""
+
+    batch_size: int = Field(32, ge=1, description="examples per device and optimisation step (before accumulation)")
+    seed: int = seed_field(0, "seed of intermediate and target training (head initialisation, data order) and of "
+                              "their noise")
+    lr_scheduler: str = Field("linear", description=f"learning-rate schedule after warm-up, one of "
+                              f"{', '.join(SCHEDULERS)} (transformers' get_scheduler)")
+    warmup_ratio: float = Field(0.1, ge=0, lt=1, description="share of the optimisation steps spent warming the "
+                                "learning rate up from 0 (at least one step when > 0); 0 = no warm-up")
+    warmup_steps: int | None = Field(None, ge=0, description="warm-up steps; overrides warmup_ratio when set")
+    weight_decay: float = Field(0.01, ge=0, description="AdamW weight decay")
+    gradient_accumulation_steps: int = Field(1, ge=1, description="batches whose gradients are summed per "
+                                             "optimisation step (effective batch = batch_size x this x devices)")
+    max_grad_norm: float = Field(1.0, ge=0, description="gradient clipping norm (0 = no clipping)")
+    precision: Literal["fp32", "bf16", "fp16"] = Field("fp32", description="training precision; bf16 and fp16 "
+                                                       "need a CUDA GPU (bf16: Ampere or newer)")
+    eval_every: int | None = Field(None, ge=1, description="evaluate on the dev set of the training language every "
+                                   "this many steps and keep the checkpoint that scores best on the task's primary "
+                                   "metric (None: no evaluation during training, the last step is kept)")
+
+    @field_validator("lr_scheduler")
+    @classmethod
+    def _scheduler_known(cls, v: str) -> str:
+        if v not in SCHEDULERS:
+            raise ValueError(f"unknown lr_scheduler {v!r}; allowed: {', '.join(SCHEDULERS)}")
+        return v
+
+    def unused(self) -> set[str]:
+        return {"warmup_ratio"} if self.warmup_steps is not None else set()
+
+    def warmup(self, total_steps: int) -> int:
+        """Warm-up steps for a run of ``total_steps``: ``warmup_steps``, else ``warmup_ratio`` of
+        the steps rounded down, at least one when the ratio is positive."""
+        if self.warmup_steps is not None:
+            return self.warmup_steps
+        return max(1, math.floor(self.warmup_ratio * total_steps)) if self.warmup_ratio > 0 else 0
+
+
+def steps_for(n_examples: int, training: TrainingParams, steps: int, epochs: float | None) -> int:
+    """Optimisation steps: ``steps``, or ``epochs`` passes over ``n_examples`` when epochs are given."""
+    if epochs is None:
+        return steps
+    per_epoch = math.ceil(n_examples / training.batch_size)
+    return max(1, math.ceil(epochs * per_epoch / training.gradient_accumulation_steps))

@@ -1,0 +1,173 @@
+"""Task training through ``transformers.Trainer``: the ``TrainingArguments`` that the
+training settings (:class:`xltkit.modeling.params.TrainingParams`) make, and
+:func:`train_task`, shared by intermediate training and target fine-tuning, by the lab's
+tiny BERT and by hub encoders.
+
+The defaults are the lab's (linear schedule, warm-up over a tenth of the steps, weight
+decay 0.01, gradient clipping at 1.0, no evaluation during training); published recipes
+are parameters, e.g. XTREME-R's (Hu et al. 2020 / Ruder et al. 2021 scripts): lr 2e-5, no
+warm-up (``warmup_ratio: 0``), no weight decay, best checkpoint on the English dev set
+(``eval_every``).
+"""
+
+from __future__ import annotations
+
+import math
+import tempfile
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+from tqdm import tqdm
+from transformers import PrinterCallback, TrainerCallback, TrainingArguments
+
+from xltkit.modeling.params import TrainingParams
+
+if TYPE_CHECKING:
+    from xltkit.modeling.heads import Head
+    from xltkit.modeling.noise.config import NoiseConfig
+    from xltkit.tasks.base import Task
+
+
+def training_arguments(out_dir: str, steps: int, lr: float, training: TrainingParams,
+                       metric: tuple[str, bool] | None = None, **overrides) -> TrainingArguments:
+    """The ``TrainingArguments`` of one training call; ``metric`` (name, greater is better)
+    turns on evaluation every ``eval_every`` steps with the best checkpoint kept."""
+    import torch
+
+    cuda = torch.cuda.is_available()
+    if training.precision != "fp32" and not cuda:
+        raise RuntimeError(f"precision={training.precision!r} needs a CUDA GPU and none is visible; use precision: "
+                           "fp32 on this machine")
+    evaluate = training.eval_every is not None and metric is not None
+    kw: dict[str, Any] = dict(
+        output_dir=out_dir, max_steps=steps, per_device_train_batch_size=training.batch_size, learning_rate=lr,
+        warmup_steps=training.warmup(steps), lr_scheduler_type=training.lr_scheduler,
+        weight_decay=training.weight_decay, max_grad_norm=training.max_grad_norm,
+        gradient_accumulation_steps=training.gradient_accumulation_steps,
+        bf16=training.precision == "bf16", fp16=training.precision == "fp16",
+        logging_steps=max(1, steps // 20), logging_nan_inf_filter=False, save_strategy="no", report_to="none",
+        seed=training.seed, data_seed=training.seed, use_cpu=not cuda, disable_tqdm=True, dataloader_num_workers=0,
+        train_sampling_strategy="group_by_length", optim="adamw_torch",
+    )
+    if evaluate:
+        kw.update(eval_strategy="steps", eval_steps=training.eval_every, save_strategy="steps",
+                  save_steps=training.eval_every, save_total_limit=2, load_best_model_at_end=True,
+                  metric_for_best_model=metric[0], greater_is_better=metric[1],
+                  per_device_eval_batch_size=max(64, training.batch_size))
+    kw.update(overrides)
+    return TrainingArguments(**kw)
+
+
+class TextProgress(TrainerCallback):
+    """A plain-text tqdm bar (``tqdm.auto`` bars do not advance under papermill)."""
+
+    def __init__(self, desc: str):
+        self.desc, self.bar, self.last_loss = desc, None, math.nan
+
+    def on_train_begin(self, args, state, control, **kw):
+        self.bar = tqdm(total=state.max_steps, desc=self.desc, mininterval=5, ascii=True)
+
+    def on_step_end(self, args, state, control, **kw):
+        self.bar.update(1)
+
+    def on_log(self, args, state, control, logs=None, **kw):
+        if logs and "loss" in logs:
+            self.last_loss = float(logs["loss"])
+            self.bar.set_postfix(loss=f"{self.last_loss:.3f}", refresh=False)
+
+    def on_train_end(self, args, state, control, **kw):
+        self.bar.close()
+
+
+def run_trainer(model, args, dataset, collator, desc: str, noise: "NoiseConfig | None" = None, eval_dataset=None,
+                compute_metrics=None) -> dict:
+    """Train with :class:`xltkit.modeling.trainer.NoisyTrainer`; the statistics of the run
+    (steps, seconds, loss curve, the noise actually applied, the best dev score)."""
+    from xltkit.modeling.trainer import NoisyTrainer
+
+    trainer = NoisyTrainer(model=model, args=args, train_dataset=dataset, data_collator=collator,
+                           callbacks=[TextProgress(desc)], noise=noise, desc=desc, eval_dataset=eval_dataset,
+                           compute_metrics=compute_metrics)
+    trainer.remove_callback(PrinterCallback)  # our bar shows the loss; no dict per log step
+    t0 = time.time()
+    out = trainer.train()
+    secs = time.time() - t0
+    trainer.check_finite_weights()
+    losses = [h["loss"] for h in trainer.state.log_history if "loss" in h]
+    stats = {"steps": int(out.global_step), "seconds": round(secs, 2), "final_loss": losses[-1] if losses else math.nan,
+             "loss_curve": losses, **({"noise_applied": trainer.applied} if trainer.applied else {})}
+    if eval_dataset is not None:
+        stats["dev_curve"] = [{k: v for k, v in h.items() if k.startswith("eval_") or k == "step"}
+                              for h in trainer.state.log_history if any(k.startswith("eval_") for k in h)]
+        stats["best_checkpoint"] = trainer.state.best_model_checkpoint
+        stats["best_metric"] = trainer.state.best_metric
+    return stats
+
+
+@dataclass
+class TrainJob:
+    """One training call: how long, how fast, with what noise, and where from."""
+
+    steps: int
+    lr: float
+    training: TrainingParams
+    desc: str
+    freeze_embeddings: bool = False
+    noise: "NoiseConfig | None" = None
+    dev: Any = None  # a task dataset in the training language, for eval_every
+
+
+def train_task(model, tokenizer, frame: pd.DataFrame, task: "Task", head: "Head", job: TrainJob) -> dict:
+    """Fine-tune ``model`` on a task frame for ``job.steps`` steps (the model is changed in place).
+
+    ``job.noise`` (default: none) is injected in training only.  Token-level methods
+    rewrite the training frame: as many independently drawn noisy copies as the steps
+    consume (``ceil(steps * batch_size * accumulation / len(frame))``), so an example seen
+    twice is seen with fresh noise, as randomized smoothing wants.
+    """
+    from datasets import Dataset
+
+    from xltkit.modeling.noise import TOKEN_NOISE
+    from xltkit.modeling.noise.config import NoiseConfig
+
+    noise = job.noise or NoiseConfig()
+    if job.freeze_embeddings:
+        for prm in model.base_model.embeddings.parameters():
+            prm.requires_grad = False
+    stats_noise = noise.summary()
+    if noise.method in TOKEN_NOISE:
+        from xltkit.modeling.noise.resources import embedding_synonyms
+        from xltkit.modeling.noise.tokens import perturb_frame
+
+        synonyms = noise.synonyms
+        if noise.method == "rs-da" and synonyms is None:
+            words = {w for ws in frame["words"] for w in ws}
+            synonyms = embedding_synonyms(model, tokenizer, words, noise.synonym_neighbours)
+            stats_noise["synonym_table_words"] = len(synonyms)
+        per_step = job.training.batch_size * job.training.gradient_accumulation_steps
+        copies = max(1, math.ceil(job.steps * per_step / len(frame)))
+        noisy = pd.concat([perturb_frame(frame, noise, c, synonyms) for c in range(copies)], ignore_index=True)
+        changed = sum(list(a) != list(b) for a, b in zip(noisy["words"], pd.concat([frame] * copies)["words"]))
+        stats_noise.update(copies=copies, changed_examples=round(changed / len(noisy), 4))
+        frame = noisy
+    ds = head.encode(tokenizer, Dataset.from_pandas(frame, preserve_index=False))
+    collator = head.collator(tokenizer, pad_to_multiple_of=8)
+    metric = compute = dev = None
+    if job.training.eval_every is not None and job.dev is not None:
+        from xltkit.modeling.metrics import get_metric
+
+        m = get_metric(task.primary_metric)
+        metric = (m.name, m.greater_is_better)
+        dev = head.encode(tokenizer, job.dev)
+
+        def compute(p):
+            gold, pred = head.eval_pairs(p.predictions, p.label_ids)
+            return {m.name: m.value(task, gold, pred)}
+
+    with tempfile.TemporaryDirectory() as tmp:
+        args = training_arguments(tmp, job.steps, job.lr, job.training, metric)
+        stats = run_trainer(model, args, ds, collator, job.desc, noise, eval_dataset=dev, compute_metrics=compute)
+    stats_noise.update(stats.pop("noise_applied", {}))  # relative scales: the absolute numbers used
+    return {**stats, "noise": stats_noise}

@@ -1,0 +1,149 @@
+"""The stage graph, written once, as data.
+
+A run is a chain of stages; each :class:`Stage` says which parameter groups its notebook
+takes, which stages it runs after (the nearest one the run needs), whether a run needs it
+at all, and what of the run's parameters its result depends on.  Its cache key hashes
+exactly that plus the key of the stage it runs after, so a key changes when anything
+upstream changes and never otherwise.  The runner plans from :func:`chain` (and shares a
+stage between runs with the same key); a stage notebook run alone builds its missing
+upstream stages in process from the same chain (:func:`xltkit.pipeline.stages.ensure`).
+
+- ``data``: the lab's corpora and tokenizer (lab encoders only);
+- ``pretrain``: the lab encoder (MLM, or the untrained control's initialisation);
+- ``intermediate``: intermediate-task training in one language (when ``intermediate_lang``
+  is not "none");
+- ``finetune``: the target task in the source language (or a surface-cue rule fitted on it);
+- ``evaluate``: zero-shot evaluation in every language, per run (its key is the run id).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from xltkit import __version__
+from xltkit.core.hashing import stable_hash
+from xltkit.pipeline.params import RunParams
+
+
+@dataclass(frozen=True)
+class Stage:
+    name: str
+    notebook: str
+    title: str
+    summary: str
+    groups: tuple[str, ...]  # the parameter groups of its notebook: its own and its upstream stages'
+    after: tuple[str, ...]  # upstream candidates, nearest first: it runs after the first one the run needs
+    needed: Callable[[RunParams], bool]
+    reads: Callable[[RunParams], dict[str, Any]]
+    per_run: bool = False  # writes into the run's folder (never shared, never cached)
+    priority: int = 9  # lower starts first among ready stages (long poles first)
+
+
+def _task_data(run: RunParams, task, split_sizes: tuple[str, ...]) -> dict[str, Any]:
+    """What a stage reads of a task's data: its definition, its world's groups, the split sizes."""
+    out: dict[str, Any] = {"task": task.name, "task_fingerprint": task.fingerprint}
+    out.update({g: getattr(run, g).canonical() for g in task.reads})
+    out.update({f"n_{s}": run.data_context().size(s) for s in split_sizes})
+    return out
+
+
+def _model(run: RunParams) -> dict[str, Any]:
+    return run.model.reads(run.encoder, run.lab_encoder, run.pretraining)
+
+
+def _training(run: RunParams, stage: str, group: str) -> dict[str, Any]:
+    """A training stage's settings; a model that does not train (a rule) reads none of them."""
+    if not run.model.trainable:
+        return {}
+    out = {group: getattr(run, group).canonical(), "training": run.training.canonical(),
+           "noise": run.noise_label(stage)}
+    if run.training.eval_every is not None:  # the dev set picks the checkpoint
+        out["n_dev"] = run.data.n_dev
+    return out
+
+
+def _intermediate_reads(run: RunParams) -> dict[str, Any]:
+    return {**_task_data(run, run.intermediate_task, ("train",)), "lang": run.intermediate.intermediate_lang,
+            **_training(run, "intermediate", "intermediate"), "model": _model(run)}
+
+
+def _finetune_reads(run: RunParams) -> dict[str, Any]:
+    return {**_task_data(run, run.target_task, ("train",)), "source_lang": run.target.source_lang,
+            **_training(run, "finetune", "target"), "model": _model(run)}
+
+
+def _evaluate_reads(run: RunParams) -> dict[str, Any]:
+    task = run.target_task
+    return {**_task_data(run, task, ("dev", "test")), "eval_langs": run.eval_langs(),
+            "generalized": run.evaluation.generalized if task.two_languages else None}
+
+
+STAGES: dict[str, Stage] = {s.name: s for s in [
+    Stage("data", "00_data.ipynb", "Data: the synthetic typology lab",
+          "Renders the lab languages' pretraining corpora from one meaning generator and trains the shared "
+          "tokenizer (only for lab encoders). Task sets are built on demand by the stages that use them.",
+          groups=("lab", "run"), after=(), needed=lambda r: "data" in r.model.stages,
+          reads=lambda r: {"lab": r.lab.canonical()}, priority=2),
+    Stage("pretrain", "01_pretrain.ipynb", "Pretrain: masked language modelling",
+          "Pretrains the lab's tiny BERT on all lab languages (or builds the untrained control); hub encoders "
+          "need no such stage.",
+          groups=("lab", "run", "encoder", "lab_encoder", "pretraining"), after=("data",),
+          needed=lambda r: "pretrain" in r.model.stages, reads=_model, priority=0),
+    Stage("intermediate", "02_intermediate.ipynb", "Intermediate-task training",
+          "Trains the encoder on the intermediate task in one language; keeps the bare encoder.",
+          groups=("lab", "run", "encoder", "lab_encoder", "pretraining", "data", "training", "noise_knobs",
+                  "intermediate"),
+          after=("pretrain",), needed=lambda r: r.has_intermediate, reads=_intermediate_reads, priority=1),
+    Stage("finetune", "03_finetune.ipynb", "Target fine-tuning (source language)",
+          "Fine-tunes on the target task in the source language (or fits a surface-cue rule).",
+          groups=("lab", "run", "encoder", "lab_encoder", "pretraining", "data", "training", "noise_knobs",
+                  "intermediate", "target"),
+          after=("intermediate", "pretrain"), needed=lambda r: True, reads=_finetune_reads, priority=3),
+    Stage("evaluate", "04_evaluate.ipynb", "Zero-shot evaluation",
+          "Evaluates the fine-tuned model on every language's dev and test sets; writes tidy metrics.",
+          groups=("lab", "run", "encoder", "lab_encoder", "pretraining", "data", "training", "noise_knobs",
+                  "intermediate", "target", "evaluation"),
+          after=("finetune",), needed=lambda r: True, reads=_evaluate_reads, per_run=True, priority=4),
+]}
+
+
+@dataclass(frozen=True)
+class Node:
+    """One stage of one run: its key and the stage it runs after (None: the first)."""
+
+    stage: Stage
+    key: str
+    after: str | None
+
+
+def chain(run: RunParams) -> list[Node]:
+    """The stages ``run`` needs, in order, with their keys."""
+    nodes: dict[str, Node] = {}
+    for s in STAGES.values():
+        if not s.needed(run):
+            continue
+        after = next((a for a in s.after if a in nodes), None)
+        blob = {"stage": s.name, "xltkit": __version__, "reads": s.reads(run),
+                "after": nodes[after].key if after else None}
+        nodes[s.name] = Node(s, stable_hash(blob), after)
+    return list(nodes.values())
+
+
+def key(stage: str, run: RunParams) -> str | None:
+    """The cache key of ``stage`` for ``run`` (None if the run does not need that stage)."""
+    return next((n.key for n in chain(run) if n.stage.name == stage), None)
+
+
+def run_id(run: RunParams) -> str:
+    """A run's id: the key of its evaluation, which hashes everything the run's numbers depend on."""
+    return key("evaluate", run)
+
+
+def output_dir(node: Node, run: RunParams) -> Path:
+    """Where a stage's output goes: ``cache_dir/<stage>/<key>``, or the run's folder for per-run stages."""
+    if node.stage.per_run:
+        return Path(run.evaluation.run_dir)
+    return Path(run.run.cache_dir) / node.stage.name / node.key

@@ -1,0 +1,105 @@
+"""The stage notebooks, written from the stage graph and the parameter groups so the two
+never drift apart.
+
+``python -m xltkit.pipeline.notebooks notebooks/`` rewrites them; a test checks that the
+committed notebooks' ``parameters`` cells hold exactly the fields and defaults of the
+groups.  Cell ids are fixed (stage name and position), so regenerating a notebook whose
+parameters did not change rewrites nothing, and help texts name no registry's entries
+(``xltkit tasks`` lists the tasks), so adding a task changes no notebook.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import nbformat
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+from xltkit.analysis.params import AnalysisParams
+from xltkit.pipeline.graph import STAGES
+from xltkit.pipeline.params import GROUPS
+
+ANALYSIS = ("05_analysis.ipynb", "Analysis: gains, controls, mixed-effects model",
+            "Gains over the no-intermediate baseline with bootstrap CIs, scores beside their controls (each task "
+            "on its primary metric), a mixed model of the gain, and figures.")
+
+SHOW = {
+    "data": [
+        "import pandas as pd\n"
+        "pd.read_json(out / 'stats.json')",
+        "corpus = pd.read_parquet(out / 'corpus.parquet')\n"
+        "corpus.groupby('lang').head(2)",
+    ],
+    "pretrain": ["stats = read_json(out / 'stats.json')\n"
+                 "plots.loss_curve(stats, 'MLM loss'); stats.get('heldout_mlm_accuracy')"],
+    "intermediate": ["stats = read_json(out / 'stats.json')\n"
+                     "plots.loss_curve(stats, 'intermediate-task loss'); stats['final_loss']"],
+    "finetune": ["(out / 'stats.json').is_file() and plots.loss_curve(read_json(out / 'stats.json'), "
+                 "'target-task loss')"],
+    "evaluate": ["out[(out.split == 'test') & (out.phenomenon == 'all')]"
+                 ".pivot_table(index='eval_lang', columns='metric', values='value').round(3)",
+                 "out[out.split == 'test'].pivot_table(index='eval_lang', columns=['metric', 'phenomenon'], "
+                 "values='value').round(3)"],
+    "analysis": ["print(out.summary())",
+                 "out.languages  # typology and measured morphological richness of the languages",
+                 "out.gains.round(4)",
+                 "from IPython.display import Image, display\n"
+                 "for path in out.figures.values():\n    display(Image(filename=str(path)))"],
+}
+
+
+def _parameters(fields: dict, defaults: dict) -> str:
+    lines = []
+    for name, f in fields.items():
+        help_ = f" # {f.description}" if f.description else ""
+        lines.append(f"{name} = {defaults[name]!r}{help_}")
+    return "\n".join(lines)
+
+
+def stage_notebook(stage: str) -> nbformat.NotebookNode:
+    if stage == "analysis":
+        _, title, text = ANALYSIS
+        fields, defaults, where = AnalysisParams.model_fields, AnalysisParams().model_dump(), \
+            "`xltkit.analysis.params.AnalysisParams`"
+    else:
+        s = STAGES[stage]
+        title, text = s.title, s.summary
+        fields = {k: f for g in s.groups for k, f in GROUPS[g].model_fields.items()}
+        defaults = {k: v for g in s.groups for k, v in GROUPS[g]().model_dump().items()}
+        where = ", ".join(f"`{GROUPS[g].__module__}.{GROUPS[g].__name__}`" for g in s.groups)
+    params = new_code_cell(_parameters(fields, defaults), metadata={"tags": ["parameters"]})
+    cells = [
+        new_markdown_cell(f"# {title}\n\n{text}\n\nParameters: {where} (defaults run in seconds on a CPU; real "
+                          "settings live in `params/`)."),
+        new_code_cell("from xltkit.analysis import plots\nfrom xltkit.core.io import read_json\n"
+                      "from xltkit.pipeline import stages"),
+        params,
+        new_code_cell(f"out = stages.run_from_notebook({stage!r}, globals())"),
+    ] + [new_code_cell(src) for src in SHOW[stage]]
+    for i, cell in enumerate(cells):
+        cell["id"] = f"{stage}-{i}"
+    nb = new_notebook(cells=cells)
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
+    nb.metadata["language_info"] = {"name": "python"}
+    return nb
+
+
+def notebook_names() -> dict[str, str]:
+    return {**{s: STAGES[s].notebook for s in STAGES}, "analysis": ANALYSIS[0]}
+
+
+def write_all(folder: str | Path) -> list[Path]:
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for stage, name in notebook_names().items():
+        path = folder / name
+        nbformat.write(stage_notebook(stage), path)
+        paths.append(path)
+    return paths
+
+
+if __name__ == "__main__":
+    for p in write_all(sys.argv[1] if len(sys.argv) > 1 else "notebooks"):
+        print(p)

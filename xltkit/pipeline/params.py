@@ -1,0 +1,325 @@
+"""A run's parameters: the groups of every layer, composed.
+
+Each concern is one typed group with help text, defined beside the code that reads it:
+the lab (:class:`xltkit.lab.params.LabParams`), the encoder and its pretraining
+(:mod:`xltkit.modeling.params`), the task data sizes (:class:`xltkit.tasks.base.TaskDataParams`),
+training (:class:`xltkit.modeling.params.TrainingParams`), the noise knobs
+(:class:`xltkit.modeling.noise.params.NoiseParams`), and here the intermediate and target
+stages, evaluation and where the run writes.  :class:`RunParams` holds one of each.
+
+Keys are flat, as in YAML files and notebook ``parameters`` cells (``finetune_lr: 2e-5``):
+every field name is unique across the groups, so ``RunParams(seed=1, langs=[...])`` puts
+each key in its group, and :meth:`RunParams.flat` gives them back.  What a group alone
+can check, it checks; what spans groups (is the source language one of the task's? does
+the rule apply to the task?) is checked here, by asking the task and the model.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
+
+from xltkit.core.params import Group, ParamsError, format_validation_error, non_semantic, unknown_key_message
+from xltkit.lab.params import LabParams
+from xltkit.modeling.noise.params import NoiseParams, check_method, check_scale
+from xltkit.modeling.params import EncoderParams, LabEncoderParams, PretrainParams, TrainingParams
+from xltkit.tasks import TASKS
+from xltkit.tasks.base import DataContext, TaskDataParams
+
+
+def _task(v: str) -> str:
+    TASKS[v]  # raises naming the allowed tasks
+    return v
+
+
+class IntermediateParams(Group):
+    """Stage 02: task training in one language before the target task (X-STILTs, Phang et al. 2020)."""
+
+    intermediate_task: str = Field("roles", description="a registered task (`xltkit tasks` lists them)")
+    intermediate_lang: str = Field("none", description="language of the intermediate task, or 'none' (no "
+                                   "intermediate training: the baseline)")
+    intermediate_steps: int = Field(20, ge=1, description="optimisation steps (unless intermediate_epochs is set)")
+    intermediate_epochs: float | None = Field(None, gt=0, description="passes over the intermediate training set "
+                                              "instead of intermediate_steps")
+    intermediate_lr: float = Field(5e-4, gt=0, description="peak learning rate")
+    intermediate_noise: str = Field("none", description="noise injection while training the intermediate task "
+                                    "(`xltkit noise` lists the methods; see noise)")
+    intermediate_noise_scale: float = Field(0.0, ge=0, description="strength of intermediate_noise (see noise_scale)")
+
+    @field_validator("intermediate_task")
+    @classmethod
+    def _task_known(cls, v: str) -> str:
+        return _task(v)
+
+    @field_validator("intermediate_noise")
+    @classmethod
+    def _noise_known(cls, v: str) -> str:
+        return check_method(v, "intermediate_noise")
+
+    @model_validator(mode="after")
+    def _scale(self):
+        check_scale(self.intermediate_noise, self.intermediate_noise_scale, "intermediate_noise")
+        return self
+
+    def unused(self) -> set[str]:
+        return {"intermediate_steps"} if self.intermediate_epochs is not None else set()
+
+
+class TargetParams(Group):
+    """Stage 03: target-task fine-tuning in the source language (English-like by default)."""
+
+    target_task: str = Field("anim", description="a registered task (`xltkit tasks` lists them)")
+    source_lang: str = Field("lab_eng", description="language of the target-task training data")
+    finetune_steps: int = Field(20, ge=1, description="optimisation steps (unless finetune_epochs is set)")
+    finetune_epochs: float | None = Field(None, gt=0, description="passes over the training set instead of "
+                                          "finetune_steps")
+    finetune_lr: float = Field(5e-4, gt=0, description="peak learning rate")
+    freeze_embeddings: bool = Field(True, description="keep input embeddings fixed while fine-tuning (helps transfer)")
+    noise: str = Field("none", description="noise injection while fine-tuning (training only, never in evaluation); "
+                       "`xltkit noise` lists the methods")
+    noise_scale: float = Field(0.0, ge=0, description="strength of noise: rs-rp radius (per-token L2 norm in "
+                               "input-embedding space); adv epsilon (per-token bound); both in noise_scale_unit; "
+                               "word-dropout, word-swap, char-noise, rs-da, code-switch: probability per word "
+                               "(at most 1)")
+
+    @field_validator("target_task")
+    @classmethod
+    def _task_known(cls, v: str) -> str:
+        return _task(v)
+
+    @field_validator("noise")
+    @classmethod
+    def _noise_known(cls, v: str) -> str:
+        return check_method(v, "noise")
+
+    @model_validator(mode="after")
+    def _scale(self):
+        check_scale(self.noise, self.noise_scale, "noise")
+        return self
+
+    def unused(self) -> set[str]:
+        return {"finetune_steps"} if self.finetune_epochs is not None else set()
+
+
+class EvaluationParams(Group):
+    """Stage 04: zero-shot evaluation, and where a run's results go."""
+
+    eval_langs: list[str] | None = Field(None, description="languages to evaluate (default: all of the target "
+                                         "task's languages)")
+    generalized: bool = Field(True, description="pair tasks: also evaluate each language with the second sentence in "
+                              "source_lang (the generalized cross-lingual setting; metrics column eval_setting)")
+    experiment: str = non_semantic("scratch", "experiment name (a column of the metrics table)")
+    run_dir: str = non_semantic("outputs/scratch/run", "where the run's metrics are written")
+
+
+class RunInfo(Group):
+    """Where stages cache their outputs and how many threads they use: never part of a result."""
+
+    cache_dir: str = non_semantic("outputs/cache", "where stage outputs are cached, keyed by parameters")
+    threads: int = non_semantic(1, "torch threads (one thread per worker is fastest on small CPUs)", ge=1)
+
+
+#: the groups of a run, by name (the attribute of RunParams that holds each)
+GROUPS: dict[str, type[Group]] = {
+    "lab": LabParams, "encoder": EncoderParams, "lab_encoder": LabEncoderParams, "pretraining": PretrainParams,
+    "data": TaskDataParams, "training": TrainingParams, "noise_knobs": NoiseParams, "intermediate": IntermediateParams,
+    "target": TargetParams, "evaluation": EvaluationParams, "run": RunInfo,
+}
+FIELD_GROUP: dict[str, str] = {}
+for _g, _cls in GROUPS.items():
+    for _f in _cls.model_fields:
+        if _f in GROUPS:
+            raise TypeError(f"field {_f!r} of group {_g} has the name of a group: keys must differ from group names")
+        if _f in FIELD_GROUP:
+            raise TypeError(f"field {_f!r} is in two parameter groups ({FIELD_GROUP[_f]}, {_g}): keys must be unique")
+        FIELD_GROUP[_f] = _g
+
+
+class RunParams(BaseModel):
+    """Everything one run needs: one instance of each group (see the module docstring)."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+    lab: LabParams = Field(default_factory=LabParams)
+    encoder: EncoderParams = Field(default_factory=EncoderParams)
+    lab_encoder: LabEncoderParams = Field(default_factory=LabEncoderParams)
+    pretraining: PretrainParams = Field(default_factory=PretrainParams)
+    data: TaskDataParams = Field(default_factory=TaskDataParams)
+    training: TrainingParams = Field(default_factory=TrainingParams)
+    noise_knobs: NoiseParams = Field(default_factory=NoiseParams)
+    intermediate: IntermediateParams = Field(default_factory=IntermediateParams)
+    target: TargetParams = Field(default_factory=TargetParams)
+    evaluation: EvaluationParams = Field(default_factory=EvaluationParams)
+    run: RunInfo = Field(default_factory=RunInfo)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _nest(cls, values: Any) -> Any:
+        """Flat keys (``seed``, ``langs``) go to their group; group names may be given whole."""
+        if not isinstance(values, dict):
+            return values
+        nested: dict[str, Any] = {}
+        flat: dict[str, dict[str, Any]] = {}
+        for k, v in values.items():
+            if k in GROUPS:
+                nested[k] = v
+            elif k in FIELD_GROUP:
+                flat.setdefault(FIELD_GROUP[k], {})[k] = v
+            else:
+                raise ValueError(unknown_key_message(k, list(FIELD_GROUP), "parameters"))
+        for g, vals in flat.items():
+            base = nested.get(g)
+            if isinstance(base, BaseModel):
+                base = base.model_dump()
+            nested[g] = {**(base or {}), **vals}
+        return nested
+
+    @classmethod
+    def from_flat(cls, values: dict[str, Any], where: str = "parameters",
+                  groups: tuple[str, ...] | None = None) -> "RunParams":
+        """Validate flat ``values`` into a run, raising :class:`ParamsError` with a readable message.
+
+        ``groups``: the groups the values are for (a stage notebook's); checks that span other
+        groups are skipped, since those hold defaults the stage never reads."""
+        unknown = [k for k in values if k not in FIELD_GROUP and k not in GROUPS]
+        if unknown:
+            raise ParamsError(unknown_key_message(unknown[0], list(FIELD_GROUP), where))
+        try:
+            return cls.model_validate(values, context={"groups": groups} if groups else None)
+        except ValidationError as e:
+            raise ParamsError(f"{where}: " + format_validation_error(e)) from None
+
+    def flat(self, groups: tuple[str, ...] | None = None) -> dict[str, Any]:
+        """The fields of ``groups`` (default: all) as one flat dictionary."""
+        out: dict[str, Any] = {}
+        for g in groups or GROUPS:
+            out.update(getattr(self, g).model_dump())
+        return out
+
+    # ---- the parts the parameters name --------------------------------------------------
+    @property
+    def model(self):
+        from xltkit.modeling.models import get_model
+
+        return get_model(self.encoder.model)
+
+    @property
+    def target_task(self):
+        return TASKS[self.target.target_task]
+
+    @property
+    def intermediate_task(self):
+        return TASKS[self.intermediate.intermediate_task]
+
+    @property
+    def has_intermediate(self) -> bool:
+        return self.intermediate.intermediate_lang != "none"
+
+    def data_context(self) -> DataContext:
+        return DataContext(cache_dir=self.run.cache_dir, lab=self.lab,
+                           sizes={"train": self.data.n_train, "dev": self.data.n_dev, "test": self.data.n_test})
+
+    def eval_langs(self) -> list[str]:
+        return list(self.evaluation.eval_langs or self.target_task.languages(self.data_context()))
+
+    def stage_noise(self, stage: str) -> tuple[str, float, str]:
+        """(method, scale, training language) of the noise of ``stage`` ("intermediate" | "finetune")."""
+        if stage == "intermediate":
+            if not self.has_intermediate:  # no intermediate training: nothing to inject noise into
+                return "none", 0.0, "none"
+            i = self.intermediate
+            return i.intermediate_noise, i.intermediate_noise_scale, i.intermediate_lang
+        if stage == "finetune":
+            t = self.target
+            return t.noise, t.noise_scale, t.source_lang
+        raise ValueError(f"unknown stage {stage!r}; allowed: intermediate, finetune")
+
+    def noise_label(self, stage: str) -> str:
+        from xltkit.modeling.noise.params import setting_label
+
+        method, scale, lang = self.stage_noise(stage)
+        return setting_label(method, scale, self.noise_knobs, lang)
+
+    # ---- what spans groups ------------------------------------------------------------------
+    @model_validator(mode="after")
+    def _consistent(self, info: ValidationInfo):
+        from xltkit.modeling.models import ModelError
+
+        groups = (info.context or {}).get("groups") or tuple(GROUPS)
+        model, data = self.model, self.data_context()  # an unknown model name raises, naming the allowed ones
+        try:
+            model.check_params(self)
+            if "target" in groups:
+                model.check_task(self.target_task)
+        except ModelError as e:
+            raise ValueError(str(e)) from None
+        if "intermediate" in groups:
+            self._check_intermediate(model, data)
+        if "target" not in groups:
+            return self
+        target = self.target_task
+        langs = target.languages(data)
+        if self.target.source_lang not in langs:
+            raise ValueError(f"source_lang {self.target.source_lang!r} is not a language of task {target.name!r}; "
+                             f"allowed: {', '.join(langs)}")
+        for code in self.evaluation.eval_langs or []:
+            if code not in langs:
+                raise ValueError(f"eval_langs: {code!r} is not a language of task {target.name!r}; allowed: "
+                                 f"{', '.join(langs)}")
+        for code in self.noise_knobs.code_switch_langs or []:  # checked even where no stage code-switches
+            if code not in langs:
+                raise ValueError(f"code_switch_langs: {code!r} is not a language of task {target.name!r}; "
+                                 f"allowed: {', '.join(langs)}")
+        self._check_noise(target, "finetune", data)
+        return self
+
+    def _check_intermediate(self, model, data: DataContext) -> None:
+        if not self.has_intermediate:
+            return
+        if not model.trainable:
+            raise ValueError(f"model {model.name!r} is a surface-cue rule: it takes no intermediate training "
+                             "(set intermediate_lang: none)")
+        inter = self.intermediate_task
+        ilangs = inter.languages(data)
+        if self.intermediate.intermediate_lang not in ilangs:
+            raise ValueError(f"intermediate_lang {self.intermediate.intermediate_lang!r} is not a language of "
+                             f"task {inter.name!r}; allowed: none, {', '.join(ilangs)}")
+        self._check_noise(inter, "intermediate", data)
+
+    def _check_noise(self, task, stage: str, data: DataContext) -> None:
+        method, _, lang = self.stage_noise(stage)
+        name = "noise" if stage == "finetune" else "intermediate_noise"
+        if method == "none":
+            return
+        if method in task.label_changing_noise:
+            safe = ", ".join(m for m in _methods() if m not in task.label_changing_noise)
+            raise ValueError(f"{name}={method!r} can change the labels of task {task.name!r} (in a sentence pair a "
+                             f"dropped 'not' turns a contradiction into an entailment); allowed for it: {safe}")
+        k = self.noise_knobs
+        if method == "code-switch" and not k.code_switch_files:
+            langs = task.languages(data)
+            for code in k.code_switch_langs or []:
+                if code not in langs:
+                    raise ValueError(f"code_switch_langs: {code!r} is not a language of task {task.name!r}; "
+                                     f"allowed: {', '.join(langs)}")
+            if not [c for c in (k.code_switch_langs or langs) if c != lang]:
+                others = ", ".join(c for c in langs if c != lang) or "(none)"
+                raise ValueError(f"{name}='code-switch' needs a language other than {lang!r} to switch to; "
+                                 f"set code_switch_langs to some of: {others}")
+        task.check_noise(method, k, data)
+
+
+def _methods() -> list[str]:
+    from xltkit.modeling.noise import NOISE_METHODS
+
+    return NOISE_METHODS.names()
+
+
+def stage_params(groups: tuple[str, ...], values: dict[str, Any], where: str) -> RunParams:
+    """A run from a notebook's flat parameters: keys outside ``groups`` are refused."""
+    allowed = [f for g in groups for f in GROUPS[g].model_fields]
+    unknown = [k for k in values if k not in allowed]
+    if unknown:
+        raise ParamsError(unknown_key_message(unknown[0], allowed, where))
+    return RunParams.from_flat(values, where, groups)

@@ -1,0 +1,246 @@
+"""The pipeline stages, one function each; each stage notebook calls :func:`run_from_notebook`.
+
+A stage function takes the run's parameters, the output folder of the stage it runs after
+(None for the first) and its own output folder, which it builds atomically; it never
+calls another stage.  :func:`ensure` walks the run's chain (:func:`xltkit.pipeline.graph.chain`)
+and builds what is missing, so any stage notebook runs alone with its defaults, and the
+runner, which executes the stages in order, finds each upstream stage already done.
+Nothing here asks which task, model or world a run has: the task, the model and the
+lab's parameters do their part through their interfaces.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from xltkit.core import results
+from xltkit.core.io import building, is_done, write_json, write_parquet
+from xltkit.core.params import ParamsError, unknown_key_message
+from xltkit.pipeline import graph
+from xltkit.pipeline.params import GROUPS, RunParams, stage_params
+
+
+def _setup(run: RunParams) -> None:
+    import torch
+
+    torch.set_num_threads(run.run.threads)
+
+
+def _info(stage: str, node_reads: dict, **extra) -> dict:
+    return {"stage": stage, "reads": node_reads, **extra}
+
+
+# ---- 00 data ---------------------------------------------------------------------------
+def data(run: RunParams, upstream: Path | None, out: Path) -> Path:
+    """Corpora of every lab language (sizes by resource level), the lexicon table, a
+    BPE tokenizer trained on an equal share of every language's monolingual text and,
+    with ``parallel_sentences``, translation pairs with ``parallel_source``."""
+    from xltkit.lab.corpora import corpus_frame, lexicon_frame, parallel_frame, tokenizer_texts
+    from xltkit.modeling.params import EncoderParams
+    from xltkit.modeling.tokenization import train_tokenizer
+
+    t0 = time.time()
+    lab = run.lab
+    corpus, sizes = corpus_frame(lab)
+    tok = train_tokenizer(tokenizer_texts(corpus, sizes, lab.langs), lab.vocab_size,
+                          EncoderParams.model_fields["max_length"].default)
+    lexicon, parallel = lexicon_frame(lab), parallel_frame(lab)
+    stats: dict[str, Any] = {"sentences": sizes, "vocab_size": len(tok)}
+    if parallel is not None:
+        stats["parallel_pairs"] = {c: lab.parallel_sentences for c in lab.parallel_langs()}
+    world = lab.build()
+    with building(out, _info("data", graph.STAGES["data"].reads(run), seconds=time.time() - t0)) as tmp:
+        corpus.to_parquet(tmp / "corpus.parquet", index=False)
+        lexicon.to_parquet(tmp / "lexicon.parquet", index=False)
+        if parallel is not None:
+            parallel.to_parquet(tmp / "parallel.parquet", index=False)
+        tok.save_pretrained(str(tmp / "tokenizer"))
+        write_json({c: world.language(c).spec.model_dump() for c in lab.langs}, tmp / "languages.json")
+        write_json(stats, tmp / "stats.json")
+    return out
+
+
+# ---- 01 pretrain -----------------------------------------------------------------------
+def pretrain(run: RunParams, upstream: Path | None, out: Path) -> Path:
+    """The lab encoder: MLM pretraining (with ``tlm_share`` of the sequences translation
+    pairs), or a randomly initialised copy (the no-pretraining control).  ``stats.json``
+    records the loss curve, the MLM and TLM sequences and tokens per language, and held-out
+    masked-word accuracy per language next to its unigram baseline."""
+    _setup(run)
+    with building(out, _info("pretrain", graph.STAGES["pretrain"].reads(run))) as tmp:
+        run.model.prepare(upstream, tmp, run.lab, run.encoder, run.lab_encoder, run.pretraining)
+    return out
+
+
+# ---- 02 intermediate / 03 finetune -----------------------------------------------------
+def _job(run: RunParams, stage: str, task, lang: str):
+    from xltkit.modeling.params import steps_for
+    from xltkit.modeling.training import TrainJob
+
+    data = run.data_context()
+    train = task.load("train", lang, data)
+    if stage == "intermediate":
+        i = run.intermediate
+        steps, epochs, lr, freeze = i.intermediate_steps, i.intermediate_epochs, i.intermediate_lr, False
+    else:
+        t = run.target
+        steps, epochs, lr, freeze = t.finetune_steps, t.finetune_epochs, t.finetune_lr, t.freeze_embeddings
+    dev = task.load("dev", lang, data) if run.training.eval_every is not None else None
+    job = TrainJob(steps=steps_for(len(train), run.training, steps, epochs), lr=lr, training=run.training,
+                   desc=f"{stage} {task.name}/{lang}", freeze_embeddings=freeze, noise=noise_config(run, stage, task),
+                   dev=dev)
+    return train, job
+
+
+def intermediate(run: RunParams, upstream: Path | None, out: Path) -> Path:
+    """Train the encoder on the intermediate task in ``intermediate_lang``; save the bare
+    encoder (the task head is discarded)."""
+    _setup(run)
+    task, model = run.intermediate_task, run.model
+    train, job = _job(run, "intermediate", task, run.intermediate.intermediate_lang)
+    with building(out, _info("intermediate", graph.STAGES["intermediate"].reads(run))) as tmp:
+        stats = model.train_encoder(task, train, tmp, model.source(upstream), job, run.encoder)
+        write_json(stats, tmp / "stats.json")
+    return out
+
+
+def finetune(run: RunParams, upstream: Path | None, out: Path) -> Path:
+    """Train the target task in ``source_lang`` (or fit a surface-cue rule on the same data)."""
+    _setup(run)
+    task, model = run.target_task, run.model
+    train, job = _job(run, "finetune", task, run.target.source_lang)
+    with building(out, _info("finetune", graph.STAGES["finetune"].reads(run))) as tmp:
+        stats = model.fit(task, train, tmp, model.source(upstream), job, run.encoder)
+        if stats:
+            write_json(stats, tmp / "stats.json")
+    return out
+
+
+def noise_config(run: RunParams, stage: str, task):
+    """The :class:`xltkit.modeling.noise.config.NoiseConfig` of ``stage``: method and scale from the
+    stage, knobs from the noise group, dictionaries and synonyms from files or from the task."""
+    from xltkit.modeling.noise.config import NoiseConfig
+    from xltkit.modeling.noise.resources import read_dictionary, read_synonym_table
+
+    method, scale, src = run.stage_noise(stage)
+    k, data = run.noise_knobs, run.data_context()
+    cfg = NoiseConfig(method=method, scale=scale, seed=run.training.seed, unit=k.noise_scale_unit,
+                      distribution=k.noise_distribution, samples=k.noise_samples, adv_steps=k.adv_steps,
+                      adv_step_size=k.adv_step_size, adv_norm=k.adv_norm, adv_variant=k.adv_variant,
+                      synonym_neighbours=k.synonym_neighbours, tag_names=task.labels,
+                      label_changing=frozenset(task.label_changing_noise))
+    if method == "rs-da" and k.resolved_synonym_source == "file":
+        cfg.synonyms = read_synonym_table(k.synonym_file)
+    elif method == "rs-da" and k.resolved_synonym_source == "lab":
+        cfg.synonyms = task.synonyms(src, data)
+    if method == "code-switch" and k.code_switch_files:
+        cfg.dictionaries = {lang: read_dictionary(path) for lang, path in sorted(k.code_switch_files.items())}
+    elif method == "code-switch":
+        for tgt in [c for c in (k.code_switch_langs or task.languages(data)) if c != src]:
+            cfg.dictionaries[tgt] = task.dictionary(src, tgt, data)
+    return cfg
+
+
+# ---- 04 evaluate -----------------------------------------------------------------------
+def evaluate(run: RunParams, upstream: Path | None, out: Path) -> pd.DataFrame:
+    """Zero-shot evaluation on every language's dev and test sets (pair tasks also in the
+    generalized setting); writes tidy ``metrics.parquet`` and per-example
+    ``predictions.parquet`` to the run's folder and returns the metrics."""
+    from xltkit.modeling.metrics import score
+
+    _setup(run)
+    task, model, data = run.target_task, run.model, run.data_context()
+    predict = model.predictor(task, upstream, run.encoder)
+    src = run.target.source_lang
+    settings = {"same": None}
+    if task.two_languages and run.evaluation.generalized:
+        settings["generalized"] = src  # the second sentence in the source language
+    frames, preds = [], []
+    for lang in run.eval_langs():
+        for setting, lang2 in settings.items():
+            if setting == "generalized" and lang == src:
+                continue  # identical to "same"
+            for split in ("dev", "test"):
+                ds = task.load(split, lang, data, lang2)
+                m, pr = score(task, ds.to_pandas(), predict(ds))
+                frames.append(m.assign(eval_lang=lang, split=split, eval_setting=setting))
+                preds.append(pr.assign(eval_lang=lang, split=split, eval_setting=setting))
+    rid = graph.run_id(run)
+    ident = {"experiment": run.evaluation.experiment, "run_id": rid, "model": run.encoder.model,
+             "intermediate_task": run.intermediate.intermediate_task if run.has_intermediate else "none",
+             "intermediate_lang": run.intermediate.intermediate_lang, "target_task": task.name, "source_lang": src,
+             "noise": run.target.noise, "noise_scale": run.target.noise_scale,
+             "noise_setting": run.noise_label("finetune"), "intermediate_noise_setting": run.noise_label("intermediate"),
+             "seed": run.training.seed}
+    metrics = results.check_metrics(pd.concat(frames, ignore_index=True).assign(**ident))
+    predictions = pd.concat(preds, ignore_index=True).assign(run_id=rid)
+    write_parquet(predictions, Path(out) / "predictions.parquet")
+    write_parquet(metrics, Path(out) / "metrics.parquet")
+    return metrics
+
+
+FUNCTIONS = {"data": data, "pretrain": pretrain, "intermediate": intermediate, "finetune": finetune,
+             "evaluate": evaluate}
+
+
+def ensure(stage: str, run: RunParams) -> Any:
+    """Run ``stage`` for ``run``, building the upstream stages it needs that are not done yet.
+
+    Returns the stage's output folder (``evaluate``: its metrics), or None where the run does
+    not need the stage (a surface-cue rule has no pretraining)."""
+    if stage not in graph.STAGES:
+        raise ValueError(f"unknown stage {stage!r}; allowed: {', '.join(graph.STAGES)}")
+    upstream: Path | None = None
+    for node in graph.chain(run):
+        out = graph.output_dir(node, run)
+        if node.stage.name == stage:
+            if not node.stage.per_run and is_done(out):
+                return out
+            return FUNCTIONS[stage](run, upstream, out)
+        if not is_done(out):
+            FUNCTIONS[node.stage.name](run, upstream, out)
+        upstream = out
+    print(f"stage {stage!r} is not part of this run (model {run.encoder.model!r} needs none)")
+    return None
+
+
+# ---- 05 analysis -----------------------------------------------------------------------
+def analysis(p):
+    """Gains with confidence intervals, controls, mixed-effects models and figures."""
+    from xltkit.analysis.report import analyze
+
+    return analyze(p)
+
+
+IGNORED = ("In", "Out", "exit", "quit", "get_ipython")
+
+
+def run_from_notebook(stage: str, namespace: dict[str, Any]):
+    """Validate the parameters found in a notebook's namespace and run ``stage``.
+
+    Papermill injects parameters as plain assignments and only *warns* about names the
+    notebook does not declare; here any plain value in the namespace that is not a field
+    of the stage's groups is refused, so a typo fails before any work starts.
+    """
+    from xltkit.analysis.params import AnalysisParams
+
+    fields = list(AnalysisParams.model_fields) if stage == "analysis" else \
+        [f for g in graph.STAGES[stage].groups for f in GROUPS[g].model_fields]
+    values, unknown = {}, []
+    for name, value in namespace.items():
+        if name.startswith("_") or name in IGNORED:
+            continue
+        if name in fields:
+            values[name] = value
+        elif isinstance(value, (str, int, float, bool, list, dict, tuple)) or value is None:
+            unknown.append(name)
+    where = f"notebook parameters of stage {stage!r}"
+    if unknown:
+        raise ParamsError(unknown_key_message(unknown[0], fields, where))
+    if stage == "analysis":
+        return analysis(AnalysisParams.from_dict(values, where))
+    return ensure(stage, stage_params(graph.STAGES[stage].groups, values, where))
