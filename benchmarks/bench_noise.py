@@ -36,7 +36,7 @@ from transformers import (
 
 from xltkit.lab import Lab
 from xltkit.modeling.heads import get_head
-from xltkit.modeling.noise import TOKEN_NOISE
+from xltkit.modeling.noise import token_methods
 from xltkit.modeling.noise.config import NoiseConfig
 from xltkit.modeling.noise.tokens import perturb_frame
 from xltkit.modeling.params import TrainingParams
@@ -122,7 +122,7 @@ def main(argv=None):
         if name == "code-switch":
             cfg.dictionaries = dicts
         t0 = time.perf_counter()
-        frame = perturb_frame(df, cfg) if cfg.method in TOKEN_NOISE else df
+        frame = perturb_frame(df, cfg) if cfg.method in token_methods() else df
         data[name] = head.encode(tok, Dataset.from_pandas(frame, preserve_index=False))
         prep[name] = time.perf_counter() - t0
 

@@ -61,6 +61,14 @@ def test_duplicate_grid_points_give_one_run(tmp_path):
     ({"grid": {"experiment": ["x"]}}, "'experiment' is set by the runner"),
     ({"shared": {"lr_scheduler": "cosinus"}}, "unknown lr_scheduler 'cosinus'; allowed: linear, cosine"),
     ({"shared": {"model": "rule-overlap"}, "grid": {"seed": [0]}}, "does not apply to task 'anim'"),
+    ({"shared": {"model": "rule-bow", "noise": "code-switch", "noise_scale": 0.3}, "grid": {"seed": [0]}},
+     "is fitted, not trained: it takes no noise"),
+    ({"shared": {"model": "rule-bow", "eval_every": 5}, "grid": {"seed": [0]}}, "eval_every has nothing to evaluate"),
+    ({"shared": {"warmup_steps": 5, "warmup_ratio": 0.2}}, "are both set"),
+    ({"shared": {"eval_every": 50, "finetune_steps": 20}}, "eval_every=50 is more than finetune_steps=20"),
+    ({"shared": {"eval_langs": []}}, "eval_langs is empty"),
+    ({"shared": {"precision": "bf16"}}, "precision='bf16' needs a CUDA GPU"),
+    ({"shared": {"precision": "fp8"}}, "precision: Input should be 'fp32', 'bf16' or 'fp16'"),
 ])
 def test_bad_input_is_refused_naming_key_and_allowed_values(tmp_path, change, needle):
     doc = {**BASE, **change}
@@ -113,14 +121,19 @@ def test_cache_keys_ignore_what_a_stage_does_not_use():
     assert run_id(RunParams(intermediate_lang="lab_fin")) != run_id(RunParams(intermediate_lang="lab_hun"))
     assert run_id(RunParams(cache_dir="/a", threads=2)) == run_id(RunParams(cache_dir="/b"))
     assert run_id(RunParams(seed=0)) != run_id(RunParams(seed=1))
-    # a rule is fitted, not trained: the training settings are not part of its result
-    assert run_id(RunParams(model="rule-bow", seed=0, finetune_lr=1)) == run_id(RunParams(model="rule-bow", seed=5))
+    # a rule is fitted, not trained: the training settings are not part of the fit, and its seeds share it,
+    # but each seed stays a run of its own (the seed is a column of its results)
+    rules = [RunParams(model="rule-bow", seed=0, finetune_lr=1), RunParams(model="rule-bow", seed=5)]
+    assert key("finetune", rules[0]) == key("finetune", rules[1]) and run_id(rules[0]) != run_id(rules[1])
+    # the corpus sizes and the tokenizer's vocabulary are not part of what a rule on a lab task reads
+    assert run_id(RunParams(model="rule-bow", sentences_high=99)) == run_id(RunParams(model="rule-bow"))
+    assert run_id(RunParams(model="rule-bow", lab_seed=1)) != run_id(RunParams(model="rule-bow"))
     # every training setting researchers expect is part of the training stages' keys
     for k, v in [("warmup_ratio", 0.0), ("weight_decay", 0.0), ("lr_scheduler", "cosine"), ("max_grad_norm", 0.5),
                  ("gradient_accumulation_steps", 2), ("eval_every", 10), ("finetune_epochs", 2.0)]:
         assert key("finetune", RunParams(**{k: v})) != key("finetune", RunParams()), k
-    # the warm-up ratio means nothing once warm-up steps are given
-    assert key("finetune", RunParams(warmup_steps=3, warmup_ratio=0.2)) == key("finetune", RunParams(warmup_steps=3))
+    # the warm-up ratio means nothing once warm-up steps are given (and giving both is refused)
+    assert "warmup_ratio" not in RunParams(warmup_steps=3).training.canonical()
 
 
 def _golden_runs() -> dict[str, RunParams]:

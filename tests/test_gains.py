@@ -160,9 +160,14 @@ def test_noise_settings_get_their_own_labels_and_clean_controls():
         rows.append(dict(model=model, target_task="anim", source_lang="lab_eng", noise=noise, noise_scale=scale,
                          intermediate_lang=inter, eval_lang="lab_fin", n=1000, n_seeds=3, metric="accuracy",
                          score=acc, ci_low=acc - 0.03, ci_high=acc + 0.03))
+    rows.append({**rows[0], "model": "hf:some/encoder", "score": 0.8, "ci_low": 0.77, "ci_high": 0.83})
     t = controls_table(pd.DataFrame(rows))
-    assert sorted(t.condition) == ["lab-bert/none", "lab-bert/none +rs-rp@0.1"]
-    assert (t.untrained == 0.55).all() and (t.best_rule == 0.6).all()  # noisy runs meet the clean controls
+    assert sorted(t.condition) == ["hf:some/encoder/none", "lab-bert/none", "lab-bert/none +rs-rp@0.1"]
+    lab = t[t.condition.str.startswith("lab-bert")]
+    assert (lab.untrained == 0.55).all() and (t.best_rule == 0.6).all()  # noisy runs meet the clean controls
+    # each encoder beside its own untrained copy: the lab's control says nothing about a hub encoder
+    hub = t[t.condition.str.startswith("hf:")].iloc[0]
+    assert pd.isna(hub.untrained) and not hub.beats_untrained and hub.beats_best_rule
     assert list(setting(pd.DataFrame(rows[:2]))) == ["none", "none +rs-rp@0.1"]
 
 

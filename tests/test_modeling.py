@@ -143,6 +143,10 @@ def test_a_hub_encoder_runs_without_the_labs_stages(hub_folder, tiny_params, tmp
     m = stages.ensure("evaluate", run)
     assert set(m.metric) == {"token_accuracy"} and set(m.eval_lang) == {"lab_eng", "lab_fin", "lab_tur"}
     assert seen[0] == {"revision": None, "trust_remote_code": False}  # remote code stays off unless asked
-    assert seen[1] == {}  # the finetune stage loads this run's own intermediate folder
+    assert seen[1] == {"trust_remote_code": False}  # this run's own intermediate folder: no revision to pin
     other = RunParams(**tiny_params(model=f"hf:{hub_folder}", revision="v2", target_task="pos"))
-    assert graph.run_id(other) != graph.run_id(RunParams(**tiny_params(model=f"hf:{hub_folder}", target_task="pos")))
+    plain = RunParams(**tiny_params(model=f"hf:{hub_folder}", target_task="pos"))
+    assert graph.run_id(other) != graph.run_id(plain)
+    before = graph.run_id(plain)
+    (hub_folder / "config.json").write_text((hub_folder / "config.json").read_text().replace("32", "32 "))
+    assert graph.run_id(plain) != before  # another encoder at the same path is another run

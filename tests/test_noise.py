@@ -521,10 +521,10 @@ def test_runs_differing_only_in_adv_steps_are_labelled_apart_and_never_pooled():
     ({"noise": "rs-rp"}, "noise='rs-rp' needs noise_scale > 0"),
     ({"noise_scale": 0.1}, "noise_scale=0.1 has no effect with noise='none'"),
     ({"intermediate_noise": "dropout"}, "intermediate_noise: unknown intermediate_noise method 'dropout'; allowed"),
-    ({"code_switch_langs": ["lab_xyz"]}, "code_switch_langs: 'lab_xyz' is not a language of task 'anim'; allowed: "
-                                         "lab_eng"),
+    ({"code_switch_langs": ["lab_xyz"]}, "code_switch_langs: 'lab_xyz' is not a language of the run's tasks; "
+                                         "allowed: lab_eng"),
     ({"noise": "code-switch", "noise_scale": 0.3, "code_switch_langs": ["lab_xyz"]},
-     "code_switch_langs: 'lab_xyz' is not a language of task 'anim'; allowed: lab_eng"),
+     "code_switch_langs: 'lab_xyz' is not a language of the run's tasks; allowed: lab_eng"),
     ({"noise": "code-switch", "noise_scale": 0.3, "code_switch_langs": ["lab_eng"]},
      "noise='code-switch' needs a language other than 'lab_eng'"),
     ({"noise_sample": 2}, "unknown key 'noise_sample' \\(did you mean 'noise_samples'\\?\\)"),

@@ -147,7 +147,7 @@ def test_pair_test_sets_are_parallel_and_generalized_pairs_mix_languages(lab):
     from xltkit.tasks import DataContext
 
     with pytest.raises(ValueError, match="needs a pair task"):
-        get_task("anim").frame("test", "lab_fin", DataContext("unused", lab=LabParams(langs=LANGS)), "lab_eng")
+        get_task("anim").frame("test", "lab_fin", DataContext("unused", params={"lab": LabParams(langs=LANGS)}), "lab_eng")
 
 
 def test_overlap_rule_needs_a_pair_task(lab):
@@ -244,3 +244,23 @@ def test_adding_a_task_is_one_registry_entry_and_changes_nothing_else(tiny_param
         assert 0.1 < df.label.mean() < 0.5 and all(("negation" in p) == bool(y) for p, y in zip(df.phenomena, df.label))
     finally:
         TASKS.unregister("negated")
+
+
+def test_a_dataset_without_its_heads_columns_is_refused_naming_them():
+    from datasets import Dataset
+
+    from xltkit.tasks import TaskError
+
+    ds = Dataset.from_dict({"id": [0], "sentence": [["a", "b"]], "label": [1]})
+    with pytest.raises(TaskError, match="the sequence head needs columns id, words, label; missing words "
+                                        r"\(found id, sentence, label\)"):
+        get_task("anim").check_columns(ds)
+
+
+def test_a_stage_a_run_does_not_have_passes_on_its_upstream_output(tiny_params):
+    from xltkit.pipeline.params import RunParams
+    from xltkit.pipeline.stages import ensure
+
+    run = RunParams(**tiny_params())  # no intermediate task: the intermediate notebook passes the encoder on
+    assert ensure("intermediate", run) == ensure("pretrain", run)
+    assert ensure("pretrain", RunParams(**tiny_params(model="rule-bow"))) is None

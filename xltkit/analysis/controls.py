@@ -19,6 +19,18 @@ def model_roles(models) -> dict[str, str]:
     return {m: MODELS[m].role if m in MODELS else "unknown" for m in models}
 
 
+def untrained_controls(models) -> dict[str, str | None]:
+    """Encoder name -> the model that is it without pretraining (None where it has none)."""
+    from xltkit.modeling.models import MODELS
+
+    return {m: MODELS[m].untrained_control if m in MODELS else None for m in models}
+
+
+def _beats(score_ci: pd.DataFrame, control: pd.Series, greater: pd.Series) -> pd.Series:
+    """The interval clears the control in the metric's good direction (NaN control: False)."""
+    return ((score_ci["ci_low"] > control) & greater) | ((score_ci["ci_high"] < control) & ~greater)
+
+
 def rule_column(name: str) -> str:
     """The controls table's column of a rule: ``rule-bow`` -> ``bow_rule``."""
     return name.removeprefix("rule-").replace("-", "_") + "_rule"
@@ -31,13 +43,17 @@ def controls_table(scores: pd.DataFrame, one_class: pd.DataFrame | None = None) 
     one class for every test example in that language."""
     from xltkit.modeling.rules import RULES
 
+    from xltkit.modeling.metrics import METRICS
+
     roles = model_roles(scores.model.unique())
     kind = scores.model.map(roles)
     enc = scores[kind.isin(["encoder", "unknown"])]
+    enc = enc.assign(_control=enc.model.map(untrained_controls(enc.model.unique())))
     clean = scores[scores.noise == "none"]
     ckind = clean.model.map(roles)
     untrained = clean[(ckind == "untrained") & (clean.intermediate_lang == "none")]
-    untrained = untrained[KEYS + ["score"]].drop_duplicates(KEYS).rename(columns={"score": "untrained"})
+    untrained = untrained[KEYS + ["model", "score"]].drop_duplicates(KEYS + ["model"]).rename(
+        columns={"score": "untrained", "model": "_control"})  # each encoder beside its own untrained copy
     rules = clean[ckind == "rule"].pivot_table(index=KEYS, columns="model", values="score").reset_index()
     rule_cols = [rule_column(r) for r in RULES]
     for r in RULES:
@@ -45,11 +61,15 @@ def controls_table(scores: pd.DataFrame, one_class: pd.DataFrame | None = None) 
             rules[r] = float("nan")  # a missing control stays missing (and is named in the notes)
     rules = rules.rename(columns={r: rule_column(r) for r in RULES})
     rules["best_rule"] = rules[rule_cols].max(axis=1)  # the strongest surface cue present
-    t = enc.merge(untrained, on=KEYS, how="left").merge(rules[KEYS + rule_cols + ["best_rule"]], on=KEYS, how="left")
+    t = enc.merge(untrained, on=KEYS + ["_control"], how="left").drop(columns="_control")
+    t = t.merge(rules[KEYS + rule_cols + ["best_rule"]], on=KEYS, how="left")
+    greater = t["metric"].map(lambda m: METRICS[m].greater_is_better if m in METRICS else True).astype(bool)
+    if not greater.all():  # the strongest rule is the lowest where lower is better
+        t.loc[~greater, "best_rule"] = t.loc[~greater, rule_cols].min(axis=1)
     t["condition"] = t["model"] + "/" + setting(t)
-    t["beats_untrained"] = t["ci_low"] > t["untrained"]
-    t["beats_length_rule"] = t["ci_low"] > t["length_rule"]
-    t["beats_best_rule"] = t["ci_low"] > t["best_rule"]
+    t["beats_untrained"] = _beats(t, t["untrained"], greater)
+    t["beats_length_rule"] = _beats(t, t["length_rule"], greater)
+    t["beats_best_rule"] = _beats(t, t["best_rule"], greater)
     if one_class is not None and not one_class.empty:
         t = t.merge(one_class, on=["model", "target_task", "intermediate_lang", "noise_setting", "eval_lang"],
                     how="left")

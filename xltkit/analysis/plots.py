@@ -85,6 +85,21 @@ def analysis_figures(a: "Analysis", out: Path) -> dict[str, Path]:
     return figs
 
 
+def stage_stats(folder, title: str, key: str):
+    """A stage notebook's summary: the loss curve of ``folder/stats.json`` and its ``key`` entry
+    (a stage with no statistics, such as a fitted rule, says so instead)."""
+    import json
+
+    path = Path(folder) / "stats.json" if folder is not None else None
+    if path is None or not path.is_file():
+        print(f"no training statistics in {folder} (a fitted rule, or a stage this run does not have)")
+        return None
+    stats = json.loads(path.read_text())
+    if stats.get("loss_curve"):
+        loss_curve(stats, title)
+    return stats.get(key)
+
+
 def loss_curve(stats: dict, title: str):
     """Training loss per logging step, for the stage notebooks."""
     fig, ax = plt.subplots(figsize=(5, 3))

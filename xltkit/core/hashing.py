@@ -1,4 +1,4 @@
-"""Stable hashes: of parameter dictionaries (cache keys) and of source code (task definitions)."""
+"""Stable hashes: of parameter dictionaries (cache keys) and of files (the code a stage's data depends on)."""
 
 from __future__ import annotations
 

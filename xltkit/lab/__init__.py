@@ -43,10 +43,16 @@ from xltkit.lab.spec import (NOUN_CATEGORIES, VERB_CATEGORIES, WORD_ORDERS, Case
 from xltkit.lab.world import (ANIMATE_CLASSES, N_ADJS, N_NOUNS, N_VERBS, NOUN_CLASSES, TENSES, Meaning, Token, World,
                               concept_keys)
 
+from pathlib import Path as _Path
+
+#: the code every rendered sentence depends on (its hash is part of the keys of the lab's data and tasks)
+RENDERING_FILES = [_Path(__file__).parent / name for name in ("spec.py", "world.py", "forms.py", "language.py",
+                                                              "lab.py", "presets.py", "data/presets.json")]
+
 __all__ = [
     "ANIMATE_CLASSES", "BACK_VOWELS", "CODAS", "CONSONANTS", "DEFAULT_LANGS", "FRONT_VOWELS", "IMITATIONS",
     "N_ADJS", "N_NOUNS", "N_VERBS", "NOUN_CATEGORIES", "NOUN_CLASSES", "PRESETS", "SERIES", "TENSES",
     "VERB_CATEGORIES", "VOWELS", "WORD_ORDERS", "CaseMarking", "Lab", "Language", "LanguageSpec", "Meaning",
     "MorphType", "Token", "WordOrder", "World", "concept_keys", "get_spec", "is_front", "morphology_series",
-    "sound_correspondences",
+    "sound_correspondences", "RENDERING_FILES",
 ]

@@ -111,15 +111,18 @@ def score(task: "Task", frame: pd.DataFrame, pred: list) -> tuple[pd.DataFrame, 
     """Tidy metric rows (metric, value, n_examples, phenomenon) of ``pred`` on ``frame`` (the
     task's columns), overall and per phenomenon (where the frame has ``phenomena``), and one
     prediction row per example with the sufficient statistics of the primary metric."""
+    from xltkit.tasks.base import HEADS
+
     if len(pred) != len(frame):
         raise ValueError(f"task {task.name!r}: {len(pred)} predictions for {len(frame)} examples; each example "
                          "needs exactly one prediction")
-    tagged = "tags" in frame.columns
+    contract = HEADS[task.head]
+    tagged = contract.per_word
     if tagged:
-        gold = [[int(t) for t in tags] for tags in frame["tags"]]
+        gold = [[int(t) for t in tags] for tags in frame[contract.label]]
         pred = [align(p, len(g), f"task {task.name!r}, example {i}: ") for i, (p, g) in enumerate(zip(pred, gold))]
     else:
-        gold = frame["label"].to_numpy()
+        gold = frame[contract.label].to_numpy()
     stats = {name: get_metric(name).stats(task, gold, pred) for name in task.metrics}
     phen = frame["phenomena"].map(list) if "phenomena" in frame.columns else pd.Series([[]] * len(frame))
     subsets = {"all": np.ones(len(frame), bool)}

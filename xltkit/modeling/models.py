@@ -70,6 +70,11 @@ class Model(ABC):
         """What task training starts from: the upstream stage's folder (None: nothing upstream)."""
         return upstream
 
+    def prepare(self, data_dir: Path, out: Path, lab, encoder, lab_encoder, pretraining) -> dict:
+        """The pretraining stage of a model whose ``stages`` include "pretrain": build (and
+        pretrain) the encoder from the data stage's folder into ``out``."""
+        raise ModelError(f"model {self.name!r} has no pretraining stage (its stages: {', '.join(self.stages) or 'none'})")
+
     def check_task(self, task: "Task") -> None:
         """Raise :class:`ModelError` if this model cannot serve ``task``."""
 
@@ -137,8 +142,9 @@ class NeuralEncoder(Model):
         from xltkit.modeling.tokenization import load_tokenizer
 
         head = get_head(task.head)
-        tok = load_tokenizer(model_dir)
-        model = head.model(model_dir, len(task.labels))
+        kw = self.load_kwargs(model_dir, encoder)
+        tok = load_tokenizer(model_dir, **kw)
+        model = head.model(model_dir, len(task.labels), **kw)
         return lambda ds: predict(model, tok, ds, head)
 
 
@@ -224,9 +230,43 @@ class HubEncoder(NeuralEncoder):
         return upstream if upstream is not None else self.model_id
 
     def load_kwargs(self, source, encoder) -> dict[str, Any]:
-        if source != self.model_id:  # a folder this run saved (after intermediate training)
-            return {}
-        return {"revision": encoder.revision, "trust_remote_code": encoder.trust_remote_code}
+        """``trust_remote_code`` on every load (a folder saved after training still needs the
+        model's own code); ``revision`` only for the hub id (a saved folder has none)."""
+        kw: dict[str, Any] = {"trust_remote_code": encoder.trust_remote_code}
+        if source == self.model_id:
+            kw["revision"] = encoder.revision
+        return kw
+
+    def reads(self, encoder, lab_encoder, pretraining) -> dict[str, Any]:
+        """The encoder's parameters and, for a local folder, what is in it (the config, the
+        tokenizer files and a sample of the weights): a retrained or replaced folder at the
+        same path is another encoder.  A hub id is known by its ``revision``: without one the
+        default branch is used and a later upload there would reuse cached results, so pin
+        ``revision`` for results you will cite."""
+        out = super().reads(encoder, lab_encoder, pretraining)
+        folder = Path(self.model_id)
+        if folder.is_dir():
+            out["files"] = folder_fingerprint(folder)
+        return out
+
+
+def folder_fingerprint(folder: Path, sample: int = 1 << 20) -> str:
+    """A cheap content hash of a model folder: small files whole, large ones (weights) by size
+    and their first and last ``sample`` bytes."""
+    import hashlib
+
+    h = hashlib.sha1()
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        size = path.stat().st_size
+        h.update(f"{path.relative_to(folder)}:{size}".encode())
+        with open(path, "rb") as f:
+            if size <= 2 * sample:
+                h.update(f.read())
+            else:
+                h.update(f.read(sample))
+                f.seek(size - sample)
+                h.update(f.read(sample))
+    return h.hexdigest()[:12]
 
 
 class SurfaceRule(Model):

@@ -14,10 +14,9 @@ from xltkit.core.params import Group, seed_field
 class EncoderParams(Group):
     """Which encoder (or control) a run uses, and how long its inputs may be."""
 
-    model: str = Field("lab-bert", description="the encoder or control: lab-bert (the lab's tiny BERT, pretrained "
-                       "on the lab), lab-bert-untrained (the same, no pretraining: the control), a surface-cue rule "
-                       "(rule-length, rule-bow, rule-overlap) or hf:<hub id or local path> (`xltkit models` lists "
-                       "them)")
+    model: str = Field("lab-bert", description="the encoder or control the run uses: a registered model (`xltkit "
+                       "models` lists them: the lab's tiny BERT, its untrained control, the surface-cue rules) or "
+                       "hf:<hub id or local path>")
     max_length: int = Field(64, ge=8, description="maximum tokens per input (a sentence, or both sentences of a "
                             "pair task), special tokens included")
     revision: str | None = Field(None, description="hf: encoders: the hub revision (commit, tag or branch) to load; "

@@ -106,8 +106,8 @@ class NoisyTrainer(Trainer):
     def _diverged(self, what: str) -> str:
         lr = self.lr_scheduler.get_last_lr()[0] if self.lr_scheduler is not None else self.args.learning_rate
         return (f"{self.desc}: {what} at step {self.state.global_step + 1} of {self.state.max_steps}, learning rate "
-                f"{lr:.3g} (peak {self.args.learning_rate:g}): the run diverged; lower the learning rate or raise "
-                "max_grad_norm's clipping (lower value)")
+                f"{lr:.3g} (peak {self.args.learning_rate:g}): the run diverged; lower the learning rate, or clip "
+                "gradients harder (a smaller max_grad_norm)")
 
     def check_finite_weights(self) -> None:
         """Raise :class:`NonFiniteLossError` if any weight is NaN or infinite (after training)."""

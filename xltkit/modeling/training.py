@@ -101,7 +101,8 @@ def run_trainer(model, args, dataset, collator, desc: str, noise: "NoiseConfig |
     if eval_dataset is not None:
         stats["dev_curve"] = [{k: v for k, v in h.items() if k.startswith("eval_") or k == "step"}
                               for h in trainer.state.log_history if any(k.startswith("eval_") for k in h)]
-        stats["best_checkpoint"] = trainer.state.best_model_checkpoint
+        best = trainer.state.best_model_checkpoint  # a folder in a temporary directory: keep its step
+        stats["best_step"] = int(best.rsplit("-", 1)[-1]) if best else None
         stats["best_metric"] = trainer.state.best_metric
     return stats
 
@@ -129,21 +130,25 @@ def train_task(model, tokenizer, frame: pd.DataFrame, task: "Task", head: "Head"
     """
     from datasets import Dataset
 
-    from xltkit.modeling.noise import TOKEN_NOISE
+    from xltkit.modeling.noise import token_methods
     from xltkit.modeling.noise.config import NoiseConfig
+    from xltkit.tasks.base import HEADS
 
     noise = job.noise or NoiseConfig()
-    if job.freeze_embeddings:
-        for prm in model.base_model.embeddings.parameters():
+    if job.freeze_embeddings:  # the whole embedding block (words, positions, segments, its LayerNorm) where
+        # the encoder has one, as BERT and XLM-R do; else the input word embeddings
+        block = getattr(model.base_model, "embeddings", None)
+        block = model.get_input_embeddings() if block is None else block
+        for prm in block.parameters():
             prm.requires_grad = False
     stats_noise = noise.summary()
-    if noise.method in TOKEN_NOISE:
+    if noise.method in token_methods():
         from xltkit.modeling.noise.resources import embedding_synonyms
         from xltkit.modeling.noise.tokens import perturb_frame
 
         synonyms = noise.synonyms
-        if noise.method == "rs-da" and synonyms is None:
-            words = {w for ws in frame["words"] for w in ws}
+        if noise.method == "rs-da" and synonyms is None:  # from every sentence, the second of a pair too
+            words = {w for col in HEADS[task.head].words if col in frame for ws in frame[col] for w in ws}
             synonyms = embedding_synonyms(model, tokenizer, words, noise.synonym_neighbours)
             stats_noise["synonym_table_words"] = len(synonyms)
         per_step = job.training.batch_size * job.training.gradient_accumulation_steps

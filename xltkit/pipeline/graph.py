@@ -4,7 +4,8 @@ A run is a chain of stages; each :class:`Stage` says which parameter groups its 
 takes, which stages it runs after (the nearest one the run needs), whether a run needs it
 at all, and what of the run's parameters its result depends on.  Its cache key hashes
 exactly that plus the key of the stage it runs after, so a key changes when anything
-upstream changes and never otherwise.  The runner plans from :func:`chain` (and shares a
+upstream changes (a key may also change where the result cannot: a knob that is hashed
+though unused costs a rebuild, never a wrong reuse).  The runner plans from :func:`chain` (and shares a
 stage between runs with the same key); a stage notebook run alone builds its missing
 upstream stages in process from the same chain (:func:`xltkit.pipeline.stages.ensure`).
 
@@ -24,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from xltkit import __version__
-from xltkit.core.hashing import stable_hash
+from xltkit.core.hashing import files_hash, stable_hash
 from xltkit.pipeline.params import RunParams
 
 
@@ -44,10 +45,20 @@ class Stage:
 
 def _task_data(run: RunParams, task, split_sizes: tuple[str, ...]) -> dict[str, Any]:
     """What a stage reads of a task's data: its definition, its world's groups, the split sizes."""
-    out: dict[str, Any] = {"task": task.name, "task_fingerprint": task.fingerprint}
-    out.update({g: getattr(run, g).canonical() for g in task.reads})
-    out.update({f"n_{s}": run.data_context().size(s) for s in split_sizes})
+    data = run.data_context()
+    out: dict[str, Any] = {"task": task.name, "task_fingerprint": task.fingerprint, **task.data_identity(data)}
+    out.update({f"n_{s}": data.size(s) for s in split_sizes})
     return out
+
+
+def _data_reads(run: RunParams) -> dict[str, Any]:
+    """The lab's corpora and tokenizer: its parameters and the code that renders and tokenizes them."""
+    from importlib.util import find_spec
+
+    import xltkit.lab as lab
+
+    code = [*lab.RENDERING_FILES, *(find_spec(m).origin for m in ("xltkit.lab.corpora", "xltkit.modeling.tokenization"))]
+    return {"lab": run.lab.canonical(), "code": files_hash(code)}
 
 
 def _model(run: RunParams) -> dict[str, Any]:
@@ -76,9 +87,13 @@ def _finetune_reads(run: RunParams) -> dict[str, Any]:
 
 
 def _evaluate_reads(run: RunParams) -> dict[str, Any]:
+    """What the evaluation reads, and every identity column it writes into the results (a
+    rule fitted once serves its seeds, but each seed is a run of the grid)."""
     task = run.target_task
     return {**_task_data(run, task, ("dev", "test")), "eval_langs": run.eval_langs(),
-            "generalized": run.evaluation.generalized if task.two_languages else None}
+            "generalized": run.evaluation.generalized if task.two_languages else None,
+            "seed": run.training.seed, "noise": run.noise_label("finetune"),
+            "intermediate_noise": run.noise_label("intermediate")}
 
 
 STAGES: dict[str, Stage] = {s.name: s for s in [
@@ -86,7 +101,7 @@ STAGES: dict[str, Stage] = {s.name: s for s in [
           "Renders the lab languages' pretraining corpora from one meaning generator and trains the shared "
           "tokenizer (only for lab encoders). Task sets are built on demand by the stages that use them.",
           groups=("lab", "run"), after=(), needed=lambda r: "data" in r.model.stages,
-          reads=lambda r: {"lab": r.lab.canonical()}, priority=2),
+          reads=_data_reads, priority=2),
     Stage("pretrain", "01_pretrain.ipynb", "Pretrain: masked language modelling",
           "Pretrains the lab's tiny BERT on all lab languages (or builds the untrained control); hub encoders "
           "need no such stage.",
@@ -108,6 +123,9 @@ STAGES: dict[str, Stage] = {s.name: s for s in [
                   "intermediate", "target", "evaluation"),
           after=("finetune",), needed=lambda r: True, reads=_evaluate_reads, per_run=True, priority=4),
 ]}
+
+
+ORDER = list(STAGES)
 
 
 @dataclass(frozen=True)

@@ -34,8 +34,8 @@ def git_state() -> dict[str, object]:
         commit = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, cwd=here, timeout=5)
         if commit.returncode != 0:
             return {"commit": None, "dirty": None}
-        status = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], capture_output=True,
-                                text=True, cwd=here, timeout=5)
+        status = subprocess.run(["git", "status", "--porcelain"], capture_output=True, text=True, cwd=here,
+                                timeout=5)  # untracked files too: a new module can change a result
         return {"commit": commit.stdout.strip() or None,
                 "dirty": bool(status.stdout.strip()) if status.returncode == 0 else None}
     except (OSError, subprocess.SubprocessError):

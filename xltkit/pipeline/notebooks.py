@@ -31,12 +31,9 @@ SHOW = {
         "corpus = pd.read_parquet(out / 'corpus.parquet')\n"
         "corpus.groupby('lang').head(2)",
     ],
-    "pretrain": ["stats = read_json(out / 'stats.json')\n"
-                 "plots.loss_curve(stats, 'MLM loss'); stats.get('heldout_mlm_accuracy')"],
-    "intermediate": ["stats = read_json(out / 'stats.json')\n"
-                     "plots.loss_curve(stats, 'intermediate-task loss'); stats['final_loss']"],
-    "finetune": ["(out / 'stats.json').is_file() and plots.loss_curve(read_json(out / 'stats.json'), "
-                 "'target-task loss')"],
+    "pretrain": ["plots.stage_stats(out, 'MLM loss', 'heldout_mlm_accuracy')"],
+    "intermediate": ["plots.stage_stats(out, 'intermediate-task loss', 'final_loss')"],
+    "finetune": ["plots.stage_stats(out, 'target-task loss', 'final_loss')"],
     "evaluate": ["out[(out.split == 'test') & (out.phenomenon == 'all')]"
                  ".pivot_table(index='eval_lang', columns='metric', values='value').round(3)",
                  "out[out.split == 'test'].pivot_table(index='eval_lang', columns=['metric', 'phenomenon'], "
@@ -72,8 +69,7 @@ def stage_notebook(stage: str) -> nbformat.NotebookNode:
     cells = [
         new_markdown_cell(f"# {title}\n\n{text}\n\nParameters: {where} (defaults run in seconds on a CPU; real "
                           "settings live in `params/`)."),
-        new_code_cell("from xltkit.analysis import plots\nfrom xltkit.core.io import read_json\n"
-                      "from xltkit.pipeline import stages"),
+        new_code_cell("from xltkit.analysis import plots\nfrom xltkit.pipeline import stages"),
         params,
         new_code_cell(f"out = stages.run_from_notebook({stage!r}, globals())"),
     ] + [new_code_cell(src) for src in SHOW[stage]]

@@ -217,7 +217,7 @@ class RunParams(BaseModel):
         return self.intermediate.intermediate_lang != "none"
 
     def data_context(self) -> DataContext:
-        return DataContext(cache_dir=self.run.cache_dir, lab=self.lab,
+        return DataContext(cache_dir=self.run.cache_dir, params={g: getattr(self, g) for g in GROUPS},
                            sizes={"train": self.data.n_train, "dev": self.data.n_dev, "test": self.data.n_test})
 
     def eval_langs(self) -> list[str]:
@@ -256,6 +256,8 @@ class RunParams(BaseModel):
             raise ValueError(str(e)) from None
         if "intermediate" in groups:
             self._check_intermediate(model, data)
+        if "training" in groups:
+            self._check_training(model)
         if "target" not in groups:
             return self
         target = self.target_task
@@ -263,23 +265,56 @@ class RunParams(BaseModel):
         if self.target.source_lang not in langs:
             raise ValueError(f"source_lang {self.target.source_lang!r} is not a language of task {target.name!r}; "
                              f"allowed: {', '.join(langs)}")
+        if self.evaluation.eval_langs == []:
+            raise ValueError("eval_langs is empty: give languages to evaluate, or None for all of the task's")
         for code in self.evaluation.eval_langs or []:
             if code not in langs:
                 raise ValueError(f"eval_langs: {code!r} is not a language of task {target.name!r}; allowed: "
                                  f"{', '.join(langs)}")
-        for code in self.noise_knobs.code_switch_langs or []:  # checked even where no stage code-switches
-            if code not in langs:
-                raise ValueError(f"code_switch_langs: {code!r} is not a language of task {target.name!r}; "
-                                 f"allowed: {', '.join(langs)}")
+        if not model.trainable and self.target.noise != "none":
+            raise ValueError(f"model {model.name!r} ({model.description}) is fitted, not trained: it takes no "
+                             "noise (set noise: none)")
+        # checked even where no stage code-switches: against the languages of every task of the run
+        run_langs = set(langs) | (set(self.intermediate_task.languages(data)) if self.has_intermediate else set())
+        for code in self.noise_knobs.code_switch_langs or []:
+            if code not in run_langs:
+                raise ValueError(f"code_switch_langs: {code!r} is not a language of the run's tasks; allowed: "
+                                 f"{', '.join(sorted(run_langs))}")
         self._check_noise(target, "finetune", data)
         return self
+
+    def _check_training(self, model) -> None:
+        t = self.training
+        if {"warmup_steps", "warmup_ratio"} <= t.model_fields_set and t.warmup_steps is not None:
+            raise ValueError(f"warmup_steps={t.warmup_steps} and warmup_ratio={t.warmup_ratio} are both set; the "
+                             "steps would win silently: give one of them")
+        if not model.trainable:
+            if t.eval_every is not None:
+                raise ValueError(f"model {model.name!r} ({model.description}) is fitted, not trained: eval_every "
+                                 "has nothing to evaluate (set eval_every: None)")
+            return
+        if t.precision != "fp32":
+            import torch
+
+            if not torch.cuda.is_available():
+                raise ValueError(f"precision={t.precision!r} needs a CUDA GPU and none is visible here; use "
+                                 "precision: fp32 on this machine")
+            if t.precision == "bf16" and not torch.cuda.is_bf16_supported():
+                raise ValueError("precision='bf16' needs a GPU with bfloat16 (Ampere or newer); use fp16 or fp32")
+        steps = [(n, getattr(g, f"{n}_steps"), getattr(g, f"{n}_epochs"))
+                 for n, g in (("intermediate", self.intermediate), ("finetune", self.target))]
+        for name, n_steps, epochs in steps:
+            if t.eval_every is not None and epochs is None and t.eval_every > n_steps and \
+                    (name == "finetune" or self.has_intermediate):
+                raise ValueError(f"eval_every={t.eval_every} is more than {name}_steps={n_steps}: the dev set would "
+                                 "never be evaluated and no best checkpoint kept; lower eval_every")
 
     def _check_intermediate(self, model, data: DataContext) -> None:
         if not self.has_intermediate:
             return
         if not model.trainable:
-            raise ValueError(f"model {model.name!r} is a surface-cue rule: it takes no intermediate training "
-                             "(set intermediate_lang: none)")
+            raise ValueError(f"model {model.name!r} ({model.description}) is fitted, not trained: it takes no "
+                             "intermediate training (set intermediate_lang: none)")
         inter = self.intermediate_task
         ilangs = inter.languages(data)
         if self.intermediate.intermediate_lang not in ilangs:
@@ -294,8 +329,9 @@ class RunParams(BaseModel):
             return
         if method in task.label_changing_noise:
             safe = ", ".join(m for m in _methods() if m not in task.label_changing_noise)
-            raise ValueError(f"{name}={method!r} can change the labels of task {task.name!r} (in a sentence pair a "
-                             f"dropped 'not' turns a contradiction into an entailment); allowed for it: {safe}")
+            raise ValueError(f"{name}={method!r} can change the labels of task {task.name!r} (the task lists it in "
+                             f"label_changing_noise: in a sentence pair a dropped 'not' turns a contradiction into "
+                             f"an entailment); allowed for it: {safe}")
         k = self.noise_knobs
         if method == "code-switch" and not k.code_switch_files:
             langs = task.languages(data)

@@ -5,8 +5,8 @@ A stage function takes the run's parameters, the output folder of the stage it r
 calls another stage.  :func:`ensure` walks the run's chain (:func:`xltkit.pipeline.graph.chain`)
 and builds what is missing, so any stage notebook runs alone with its defaults, and the
 runner, which executes the stages in order, finds each upstream stage already done.
-Nothing here asks which task, model or world a run has: the task, the model and the
-lab's parameters do their part through their interfaces.
+Nothing here asks which task or model a run has: the task and the model do their part
+through their interfaces (the lab's data stage is the one stage that is the lab's own).
 """
 
 from __future__ import annotations
@@ -190,8 +190,9 @@ FUNCTIONS = {"data": data, "pretrain": pretrain, "intermediate": intermediate, "
 def ensure(stage: str, run: RunParams) -> Any:
     """Run ``stage`` for ``run``, building the upstream stages it needs that are not done yet.
 
-    Returns the stage's output folder (``evaluate``: its metrics), or None where the run does
-    not need the stage (a surface-cue rule has no pretraining)."""
+    Returns the stage's output folder (``evaluate``: its metrics).  Where the run does not
+    need the stage (no intermediate task, a rule without pretraining), it returns what the
+    stage would have passed on: the output of the nearest stage before it (None if none)."""
     if stage not in graph.STAGES:
         raise ValueError(f"unknown stage {stage!r}; allowed: {', '.join(graph.STAGES)}")
     upstream: Path | None = None
@@ -201,11 +202,13 @@ def ensure(stage: str, run: RunParams) -> Any:
             if not node.stage.per_run and is_done(out):
                 return out
             return FUNCTIONS[stage](run, upstream, out)
+        if graph.ORDER.index(node.stage.name) > graph.ORDER.index(stage):
+            break
         if not is_done(out):
             FUNCTIONS[node.stage.name](run, upstream, out)
         upstream = out
-    print(f"stage {stage!r} is not part of this run (model {run.encoder.model!r} needs none)")
-    return None
+    print(f"stage {stage!r} is not part of this run; passing on {upstream or 'nothing'}")
+    return upstream
 
 
 # ---- 05 analysis -----------------------------------------------------------------------

@@ -36,11 +36,15 @@ SPLITS = ("train", "dev", "test")
 class HeadContract:
     """The columns a head kind's datasets have: ``columns`` always, ``optional`` where the
     task has them (``phenomena``: a list of phenomenon names per example, for per-phenomenon
-    scores)."""
+    scores); ``label`` is the gold column, ``per_word`` whether it holds one label per word,
+    ``words`` the columns of words (what token-level noise rewrites)."""
 
     name: str
     columns: tuple[str, ...]
     description: str
+    label: str = "label"
+    per_word: bool = False
+    words: tuple[str, ...] = ("words",)
     optional: tuple[str, ...] = ("phenomena",)
 
 
@@ -50,15 +54,19 @@ HEADS: dict[str, HeadContract] = {h.name: h for h in [
     HeadContract("sequence", ("id", "words", "label"),
                  "one sentence (words: list of words), one label (label: int index into the task's labels)"),
     HeadContract("pair", ("id", "words", "words2", "label"),
-                 "two sentences (words, words2), one label for the pair"),
+                 "two sentences (words, words2), one label for the pair", words=("words", "words2")),
     HeadContract("token", ("id", "words", "tags"),
-                 "one sentence, one label per word (tags: list of int indices into the task's labels)"),
+                 "one sentence, one label per word (tags: list of int indices into the task's labels)",
+                 label="tags", per_word=True),
     HeadContract("multiple_choice", ("id", "premise", "question", "choices", "label"),
-                 "a premise, a question and candidate continuations (choices: list of str); label: the right one"),
+                 "a premise, a question and candidate continuations (choices: list of str); label: the right one",
+                 words=()),
     HeadContract("extractive_qa", ("id", "context", "question", "answers"),
-                 "a context, a question and its answer spans (answers: {text: [str], answer_start: [int]})"),
+                 "a context, a question and its answer spans (answers: {text: [str], answer_start: [int]})",
+                 label="answers", words=()),
     HeadContract("retrieval", ("id", "text", "text2"),
-                 "aligned sentences: text in the language, text2 its translation (row i matches row i)"),
+                 "aligned sentences: text in the language, text2 its translation (row i matches row i)",
+                 label="id", words=()),
 ]}
 
 
@@ -81,14 +89,22 @@ class TaskDataParams(Group):
 @dataclass(frozen=True)
 class DataContext:
     """What a task needs to load its data in one run: where to cache it, how much of each
-    split, and the parameter groups of its world (``lab`` for the lab's tasks)."""
+    split, and the run's parameter groups by name (a task reads those it names in ``reads``:
+    ``params["lab"]`` for the lab's tasks)."""
 
     cache_dir: str
     sizes: Mapping[str, int] = field(default_factory=lambda: {"train": 600, "dev": 100, "test": 200})
-    lab: Any = None  # xltkit.lab.params.LabParams for lab tasks
+    params: Mapping[str, Any] = field(default_factory=dict)
 
     def size(self, split: str) -> int:
         return self.sizes[split]
+
+    def group(self, name: str, task: str) -> Any:
+        try:
+            return self.params[name]
+        except KeyError:
+            raise TaskError(f"task {task!r} needs the {name!r} parameters; this data context has "
+                            f"{', '.join(self.params) or 'none'}") from None
 
 
 class Task(ABC):
@@ -105,8 +121,8 @@ class Task(ABC):
         controls: the surface-cue rules that apply to it (``rule-length``, ...).
         two_languages: whether a pair can be loaded with its second sentence in another
             language (the generalized cross-lingual setting).
-        reads: parameter groups the task's data depends on (``("lab",)`` for lab tasks),
-            hashed into the cache key of every stage that uses the task.
+        reads: parameter groups the task's data comes from (``("lab",)`` for lab tasks);
+            :meth:`data_identity` says what of them a cache key must hash.
     """
 
     name: str
@@ -147,6 +163,12 @@ class Task(ABC):
         raise TaskError(f"task {self.name!r} has no built-in synonym lexicon: use synonym_source 'file' "
                         "(synonym_file) or 'neighbours'")
 
+    def data_identity(self, data: DataContext) -> dict[str, Any]:
+        """What the task's data depends on besides its definition and the split sizes (hashed
+        into the key of every stage that uses the task): e.g. the lab's world, or a pinned
+        dataset revision."""
+        return {}
+
     def check_noise(self, method: str, knobs: Any, data: DataContext) -> None:
         """Raise ``ValueError`` if noise ``method`` with ``knobs`` (NoiseParams) cannot serve this task;
         the label-changing methods are refused by the pipeline from :attr:`label_changing_noise`."""
@@ -179,6 +201,16 @@ class Task(ABC):
         for path in self.code_files():
             h.update(Path(path).read_bytes())
         return h.hexdigest()[:10]
+
+    def check_columns(self, ds, where: str = "") -> Any:
+        """``ds`` if it has the columns of this task's head contract, else a :class:`TaskError`
+        naming what is missing and what was found."""
+        missing = [c for c in HEADS[self.head].columns if c not in ds.column_names]
+        if missing:
+            raise TaskError(f"task {self.name!r}{where}: the {self.head} head needs columns "
+                            f"{', '.join(HEADS[self.head].columns)}; missing {', '.join(missing)} (found "
+                            f"{', '.join(ds.column_names)})")
+        return ds
 
     def check_language(self, lang: str, data: DataContext, what: str = "language") -> str:
         langs = self.languages(data)

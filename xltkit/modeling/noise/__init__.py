@@ -38,48 +38,18 @@ noise.  Nothing here ever touches evaluation: the hook is a no-op unless
 ``module.training`` and is removed after training, and the transforms are applied to the
 training frame only.
 
-The methods are entries of :data:`NOISE_METHODS` (name, family, the knobs it uses); the
-knobs are one parameter group (:class:`xltkit.modeling.noise.params.NoiseParams`); a
-setting's label (:func:`xltkit.modeling.noise.params.setting_label`) names the method and
-every knob it uses, and is also its part of a stage's cache key.
+A method is one entry of :data:`NOISE_METHODS` (:mod:`xltkit.modeling.noise.methods`): its
+family, the knobs it reads, the function that names its setting (the label is the metrics'
+``noise_setting`` column and the method's part of a stage's cache key) and, for a token
+method, its transform of one sentence.  The knobs are one parameter group
+(:class:`xltkit.modeling.noise.params.NoiseParams`).  Embedding methods are carried out by
+:class:`xltkit.modeling.trainer.NoisyTrainer` (a forward hook for rs-rp, its own training
+step for adv).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from xltkit.modeling.noise.methods import (NOISE_METHODS, SCALE_UNITS, SYNONYM_SOURCES, NoiseMethod, embedding_methods,
+                                           token_methods)
 
-from xltkit.core.registry import Registry
-
-
-@dataclass(frozen=True)
-class NoiseMethod:
-    """A noise method: ``family`` "embedding" (perturbs input embeddings in training),
-    "token" (rewrites the training words) or "none"; ``knobs`` the NoiseParams fields it reads."""
-
-    name: str
-    family: str
-    knobs: tuple[str, ...]
-    description: str
-
-
-NOISE_METHODS: Registry[NoiseMethod] = Registry("noise method")
-for _m in (
-    NoiseMethod("none", "none", (), "no noise"),
-    NoiseMethod("rs-rp", "embedding", ("noise_distribution", "noise_samples", "noise_scale_unit"),
-                "randomized smoothing, random perturbation of the input embeddings (radius noise_scale)"),
-    NoiseMethod("adv", "embedding", ("adv_steps", "adv_step_size", "adv_norm", "adv_variant", "noise_scale_unit"),
-                "adversarial training in input-embedding space (PGD or FreeLB, epsilon noise_scale)"),
-    NoiseMethod("word-dropout", "token", (), "drop each word with probability noise_scale"),
-    NoiseMethod("word-swap", "token", (), "swap neighbouring words with probability noise_scale"),
-    NoiseMethod("char-noise", "token", (), "one character edit in each word with probability noise_scale"),
-    NoiseMethod("rs-da", "token", ("synonym_source", "synonym_file", "synonym_neighbours"),
-                "randomized smoothing with data augmentation: synonym substitution with probability noise_scale"),
-    NoiseMethod("code-switch", "token", ("code_switch_langs", "code_switch_files"),
-                "replace words by their translation in another language with probability noise_scale"),
-):
-    NOISE_METHODS.register(_m.name, _m)
-
-EMBEDDING_NOISE = tuple(n for n, m in NOISE_METHODS.items() if m.family == "embedding")
-TOKEN_NOISE = tuple(n for n, m in NOISE_METHODS.items() if m.family == "token")
-SCALE_UNITS = ("absolute", "relative")
-SYNONYM_SOURCES = ("file", "neighbours", "lab")
+__all__ = ["NOISE_METHODS", "SCALE_UNITS", "SYNONYM_SOURCES", "NoiseMethod", "embedding_methods", "token_methods"]

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 import torch
 
-from xltkit.modeling.noise import EMBEDDING_NOISE, NOISE_METHODS, SCALE_UNITS
+from xltkit.modeling.noise.methods import NOISE_METHODS, SCALE_UNITS, embedding_methods
 from xltkit.modeling.noise.embedding import embedding_unit
 
 
@@ -62,7 +62,7 @@ class NoiseConfig:
 
     @property
     def relative(self) -> bool:
-        return self.unit == "relative" and self.method in EMBEDDING_NOISE
+        return self.unit == "relative" and self.method in embedding_methods()
 
     def in_embedding_units(self, weight: torch.Tensor) -> tuple[NoiseConfig, float]:
         """This configuration with ``scale`` and ``adv_step_size`` in absolute embedding units,
@@ -82,7 +82,7 @@ class NoiseConfig:
     def summary(self) -> dict:
         """The settings worth recording beside a training run's statistics."""
         out = {"method": self.method, "scale": self.scale, "seed": self.seed}
-        if self.method in EMBEDDING_NOISE:
+        if self.method in embedding_methods():
             out["unit"] = self.unit
         if self.method == "rs-rp":
             out.update(distribution=self.distribution, samples=self.samples)

@@ -10,14 +10,12 @@ a key exactly when they share a label.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from xltkit.core.io import file_digest
 from xltkit.core.params import Group
-from xltkit.modeling.noise import EMBEDDING_NOISE, NOISE_METHODS, SYNONYM_SOURCES, TOKEN_NOISE
+from xltkit.modeling.noise.methods import NOISE_METHODS, SYNONYM_SOURCES, token_methods
 
 
 class NoiseParams(Group):
@@ -115,7 +113,7 @@ def check_scale(method: str, scale: float, name: str) -> None:
                          f"({', '.join(NOISE_METHODS.names()[1:])})")
     if method != "none" and scale <= 0:
         raise ValueError(f"{name}={method!r} needs {key} > 0 (got {scale})")
-    if method in TOKEN_NOISE and scale > 1:
+    if method in token_methods() and scale > 1:
         raise ValueError(f"{key} is a probability per word for {name}={method!r}; "
                          f"allowed: 0 < {key} <= 1 (got {scale})")
 
@@ -135,32 +133,4 @@ def setting_label(method: str, scale: float, knobs: NoiseParams, source_lang: st
     """
     if method == "none":
         return "none"
-    p = knobs
-    num = repr(float(scale))
-    if method == "rs-rp":
-        parts = [p.noise_distribution, f"r={num}", f"m={p.noise_samples}"]
-    elif method == "adv":
-        parts = [p.adv_variant, p.adv_norm, f"K={p.adv_steps}", f"eps={num}"]
-        if p.adv_step_size is not None:
-            parts.append(f"alpha={float(p.adv_step_size)!r}")
-    else:
-        parts = [f"p={num}"]
-    if method in EMBEDDING_NOISE and p.noise_scale_unit == "relative":
-        parts.append("rel")
-    if method == "rs-da":
-        source = p.resolved_synonym_source
-        if source == "file":
-            parts.append(f"file={Path(p.synonym_file).name}@{file_digest(p.synonym_file)}")
-        elif source == "neighbours":
-            parts.append(f"neighbours={p.synonym_neighbours}")
-        else:
-            parts.append("lab")
-    elif method == "code-switch":
-        if p.code_switch_files:  # told apart by content, as synonym files are
-            parts.append("files=" + "+".join(f"{lang}@{file_digest(path)}"
-                                             for lang, path in sorted(p.code_switch_files.items())))
-        elif p.code_switch_langs:
-            parts.append("to=" + "+".join(sorted(c for c in p.code_switch_langs if c != source_lang)))
-        else:
-            parts.append("to=others")
-    return f"{method}({','.join(parts)})"
+    return f"{method}({','.join(NOISE_METHODS[method].label(repr(float(scale)), knobs, source_lang))})"

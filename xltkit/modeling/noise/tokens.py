@@ -8,7 +8,7 @@ import random
 
 import pandas as pd
 
-from xltkit.modeling.noise import TOKEN_NOISE
+from xltkit.modeling.noise.methods import NOISE_METHODS, token_methods
 from xltkit.modeling.noise.config import NoiseConfig
 
 
@@ -86,6 +86,27 @@ def code_switch(words: list[str], dictionaries: dict[str, dict[str, str]], p: fl
     return out
 
 
+# ---- the token methods' one-sentence transforms (named by their NOISE_METHODS entries) ----
+def dropout_step(words, tags, cfg, rng, ctx):
+    return word_dropout(words, tags, cfg.scale, rng)
+
+
+def swap_step(words, tags, cfg, rng, ctx):
+    return word_swap(words, tags, cfg.scale, rng)
+
+
+def char_step(words, tags, cfg, rng, ctx):
+    return [char_noise(w, ctx["alphabet"], rng) if w and rng.random() < cfg.scale else w for w in words], tags
+
+
+def synonym_step(words, tags, cfg, rng, ctx):
+    return substitute(words, ctx["synonyms"], cfg.scale, rng), tags
+
+
+def code_switch_step(words, tags, cfg, rng, ctx):
+    return code_switch(words, cfg.dictionaries, cfg.scale, rng), tags
+
+
 def perturb_frame(df: pd.DataFrame, cfg: NoiseConfig, copy: int = 0, synonyms: dict[str, list[str]] | None = None
                   ) -> pd.DataFrame:
     """A noisy copy of a task frame (columns words, label | tags; pair tasks: words and
@@ -95,8 +116,10 @@ def perturb_frame(df: pd.DataFrame, cfg: NoiseConfig, copy: int = 0, synonyms: d
     Labels of sequence tasks stay; tags of token tasks follow their words (BIO spans are
     repaired after drops and swaps).  Words are changed only by the chosen method.
     """
-    if cfg.method not in TOKEN_NOISE:
-        raise ValueError(f"perturb_frame is for token-level noise ({', '.join(TOKEN_NOISE)}), not {cfg.method!r}")
+    if cfg.method not in token_methods():
+        raise ValueError(f"perturb_frame is for token-level noise ({', '.join(token_methods())}), not {cfg.method!r}")
+    method = NOISE_METHODS[cfg.method]
+    step = method.transform_function()
     rng = random.Random(f"{cfg.seed}-{cfg.method}-{copy}")
     has_tags = "tags" in df.columns
     table = synonyms if synonyms is not None else cfg.synonyms
@@ -108,25 +131,17 @@ def perturb_frame(df: pd.DataFrame, cfg: NoiseConfig, copy: int = 0, synonyms: d
     if cfg.method in cfg.label_changing:
         raise ValueError(f"{cfg.method} can change this task's labels (for a sentence pair, a dropped 'not' turns a "
                          f"contradiction into an entailment); use one of "
-                         f"{', '.join(m for m in TOKEN_NOISE if m not in cfg.label_changing)}")
+                         f"{', '.join(m for m in token_methods() if m not in cfg.label_changing)}")
     columns = ["words", "words2"] if pair else ["words"]
-    alphabet = "".join(sorted({c for col in columns for ws in df[col] for w in ws for c in w}))
+    ctx = {"alphabet": "".join(sorted({c for col in columns for ws in df[col] for w in ws for c in w})),
+           "synonyms": table}
     out = df.copy()
     for col in columns:  # a pair's two sentences get independent draws of the same label-preserving noise
         new_words, new_tags = [], []
         for ws, tags in zip(df[col], df["tags"] if has_tags else [None] * len(df)):
             ws, tags = list(ws), None if tags is None else [int(t) for t in tags]
-            if cfg.method == "word-dropout":
-                ws, tags = word_dropout(ws, tags, cfg.scale, rng)
-            elif cfg.method == "word-swap":
-                ws, tags = word_swap(ws, tags, cfg.scale, rng)
-            elif cfg.method == "char-noise":
-                ws = [char_noise(w, alphabet, rng) if w and rng.random() < cfg.scale else w for w in ws]
-            elif cfg.method == "rs-da":
-                ws = substitute(ws, table, cfg.scale, rng)
-            else:  # code-switch
-                ws = code_switch(ws, cfg.dictionaries, cfg.scale, rng)
-            if tags is not None and cfg.method in ("word-dropout", "word-swap"):
+            ws, tags = step(ws, tags, cfg, rng, ctx)
+            if tags is not None and method.moves_words:
                 tags = _repair_bio(tags, cfg.tag_names)
             new_words.append(ws)
             new_tags.append(tags)

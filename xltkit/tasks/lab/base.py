@@ -27,9 +27,7 @@ from xltkit.lab import Lab, Meaning, Token
 from xltkit.tasks.base import SPLITS, DataContext, Task, TaskError
 
 #: the lab's rendering code: every lab task's data depends on it (part of each fingerprint)
-LAB_CODE = [Path(lab_package.__file__).parent / name
-            for name in ("spec.py", "world.py", "forms.py", "language.py", "lab.py", "presets.py",
-                         "data/presets.json")]
+LAB_CODE = lab_package.RENDERING_FILES
 
 
 def phenomena(lab: Lab, m: Meaning, toks: list[Token]) -> list[str]:
@@ -62,15 +60,16 @@ class LabTask(Task):
     controls = ("rule-length", "rule-bow")
 
     def languages(self, data: DataContext) -> tuple[str, ...]:
-        if data.lab is None:
-            raise TaskError(f"task {self.name!r} is a lab task: it needs the lab's parameters (langs, lab_seed, ...)")
-        return tuple(data.lab.langs)
+        return tuple(data.group("lab", self.name).langs)
+
+    def data_identity(self, data: DataContext) -> dict:
+        return {"lab_world": data.group("lab", self.name).world()}  # not the corpus sizes or the vocabulary
 
     def code_files(self) -> list[Path]:
         return [*LAB_CODE, Path(__file__)]
 
     def lab(self, data: DataContext) -> Lab:
-        return data.lab.build()
+        return data.group("lab", self.name).build()
 
     def stream(self, lab: Lab, split: str, lang: str) -> str:
         """The name of the random stream of a split: dev and test are shared by all languages."""
@@ -91,7 +90,8 @@ class LabTask(Task):
             self.check_language(lang2, data, "second language")
         n = data.size(split)
         name = lang if lang2 in (None, lang) else f"{lang}+{lang2}"
-        path = Path(data.cache_dir) / "tasks" / data.lab.world_key() / f"{self.name}-{self.fingerprint}" / \
+        path = Path(data.cache_dir) / "tasks" / data.group("lab", self.name).world_key() / \
+            f"{self.name}-{self.fingerprint}" / \
             f"{name}-{split}-{n}.parquet"
         if path.is_file():
             return pd.read_parquet(path)
@@ -102,14 +102,14 @@ class LabTask(Task):
     def load(self, split: str, lang: str, data: DataContext, lang2: str | None = None):
         from datasets import Dataset
 
-        return Dataset.from_pandas(self.frame(split, lang, data, lang2), preserve_index=False)
+        return self.check_columns(Dataset.from_pandas(self.frame(split, lang, data, lang2), preserve_index=False))
 
     @abstractmethod
     def make(self, lab: Lab, lang: str, split: str, n: int, lang2: str | None = None) -> pd.DataFrame:
         """``n`` examples of ``split`` in ``lang`` (columns of the head's contract plus ``phenomena``)."""
 
     def check_noise(self, method: str, knobs, data: DataContext) -> None:
-        if method == "rs-da" and knobs.resolved_synonym_source == "lab" and data.lab.synonym_rate == 0:
+        if method == "rs-da" and knobs.resolved_synonym_source == "lab" and data.group("lab", self.name).synonym_rate == 0:
             raise ValueError("synonym_source='lab' with synonym_rate=0: the lab's synonyms never occur in the "
                              "pretraining text, so RS-DA would insert unseen words; set synonym_rate > 0 (e.g. 0.2) "
                              "or use synonym_source='neighbours'")
