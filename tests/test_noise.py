@@ -655,3 +655,27 @@ def test_code_switching_from_dictionary_files(tmp_path, tiny_params, anim):
     # the knob stays out of the cache key of runs that do not use it
     plain = dict(noise="code-switch", noise_scale=0.3)
     assert finetune_key(**tiny_params(**plain)) == finetune_key(**tiny_params(**plain, code_switch_files=None))
+
+
+def test_rs_da_reads_the_authors_json_neighbours_and_trains_on_a_fixed_number_of_copies(tmp_path, tok, anim):
+    import json as _json
+
+    from xltkit.modeling.noise.resources import read_synonym_table
+
+    path = tmp_path / "counterfitted_neighbors.json"
+    words = sorted({w for ws in anim["words"] for w in ws})[:6]
+    path.write_text(_json.dumps({words[0]: [words[1], words[2]], words[3]: [], words[4]: [words[4], words[5]]}))
+    table = read_synonym_table(path)
+    assert table == {words[0]: [words[1], words[2]], words[3]: [], words[4]: [words[5]]}
+    (tmp_path / "bad.json").write_text(_json.dumps({"a": "b"}))
+    with pytest.raises(ValueError, match="entry 'a': expected a list of words"):
+        read_synonym_table(tmp_path / "bad.json")
+    from xltkit.pipeline.params import RunParams
+
+    run = RunParams(noise="rs-da", noise_scale=1.0, synonym_file=str(path), rs_da_copies=3)
+    assert run.noise_label("finetune").endswith("copies=3)")  # a knob of the setting, so of its cache key
+    cfg = NoiseConfig(method="rs-da", scale=1.0, synonyms=table, copies=3)
+    model = BertForSequenceClassification(BertConfig(vocab_size=len(tok), hidden_size=16, num_hidden_layers=1,
+                                                     num_attention_heads=2, intermediate_size=32, num_labels=2))
+    stats = train(model, tok, anim.iloc[:40], "anim", steps=2, noise=cfg)
+    assert stats["noise"]["copies"] == 3  # exactly the asked copies, however few steps

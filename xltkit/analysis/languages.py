@@ -25,10 +25,8 @@ def language_table(exp_dir: Path, notes: list[str]) -> pd.DataFrame:
     if not runs:
         return pd.DataFrame()
     with_data = [r for r in runs if read_json(r / "manifest.json").get("stage_dirs", {}).get("data")]
-    if not with_data:
-        notes.append("language table left out: no run of this experiment has lab data (the language table of "
-                     "real languages comes with the real study)")
-        return pd.DataFrame()
+    if not with_data:  # real languages: measured on the evaluation data the runs read
+        return real_language_table(exp_dir, notes)
     man = read_json(with_data[0] / "manifest.json")
     dp = LabParams(**{k: v for k, v in man["params"].items() if k in LabParams.model_fields})
     data_dir = Path(man["stage_dirs"]["data"])
@@ -69,6 +67,70 @@ def language_table(exp_dir: Path, notes: list[str]) -> pd.DataFrame:
     return table
 
 
+def real_language_table(exp_dir: Path, notes: list[str], n_words: int = 20000) -> pd.DataFrame:
+    """The same table for real languages (ISO 639-3 codes): Joshi et al. (2020) class and
+    resource level, the Grambank morphology index, and the corpus measures of
+    :func:`richness_table` on the words of each language's evaluation data (its intermediate
+    training data for an intermediate language that is not evaluated), with the subword
+    fertility of the experiment's own tokenizer (its first fine-tuned encoder's)."""
+    from xltkit.analysis.morphology import richness_table
+    from xltkit.tasks import TASKS
+    from xltkit.tasks.base import DataContext, TaskDataParams
+    from xltkit.tasks.hub.params import HubParams
+    from xltkit.typology.languages import LANGUAGES
+
+    res = pd.read_parquet(Path(exp_dir) / "results.parquet")
+    runs = results.finished_runs(exp_dir)
+    man = read_json(runs[0] / "manifest.json")
+    params = man["params"]
+    data = DataContext(cache_dir=params.get("cache_dir", "outputs/cache"), sizes={"train": 2000, "dev": None,
+                                                                                 "test": 2000},
+                       params={"hub": HubParams(**{k: v for k, v in params.items() if k in HubParams.model_fields}),
+                               "data": TaskDataParams()})
+    want = {lang: (task, "test") for task, lang in zip(res.target_task, res.eval_lang)}
+    for task, lang in zip(res.intermediate_task, res.intermediate_lang):
+        if lang != "none":
+            want.setdefault(lang, (task, "train"))
+    corpora = {}
+    for lang, (task, split) in sorted(want.items()):
+        if task not in TASKS or lang not in LANGUAGES:
+            continue
+        try:
+            frame = TASKS[task].load(split, lang, data).to_pandas()
+        except Exception as e:  # the data went missing since the runs: say so and go on
+            notes.append(f"language table: no text for {lang} ({task}, {split}): {e}")
+            continue
+        text = [" ".join(ws) for col in ("words", "words2") if col in frame for ws in frame[col]]
+        if not text:
+            text = [" ".join([p, *c]) for p, c in zip(frame.get("premise", []), frame.get("choices", []))]
+        corpora[lang] = text
+    if not corpora:
+        notes.append("language table left out: no run's languages have text to measure")
+        return pd.DataFrame()
+    tokenizer = None
+    finetune = next((read_json(r / "manifest.json").get("stage_dirs", {}).get("finetune") for r in runs
+                     if (Path(read_json(r / "manifest.json").get("stage_dirs", {}).get("finetune", "-")) /
+                         "tokenizer.json").is_file()), None)
+    if finetune:
+        from tokenizers import Tokenizer
+
+        tokenizer = Tokenizer.from_file(str(Path(finetune) / "tokenizer.json"))
+    n = min(n_words, min(sum(len(s.split()) for s in v) for v in corpora.values()))
+    table = richness_table(corpora, tokenizer, n_words=n)
+    table["joshi_class"] = table["lang"].map(lambda c: LANGUAGES[c].joshi)
+    table["resource"] = table["joshi_class"].map(lambda j: "low" if j <= 2 else "high")
+    try:
+        from xltkit.lab.typology import morphology_index
+
+        gb = morphology_index(list(table["lang"]))[["lang", "morphology_index"]]
+        table = table.merge(gb.rename(columns={"morphology_index": "grambank_morphology_index"}), on="lang", how="left")
+    except Exception as e:
+        notes.append(f"Grambank morphology index left out: {e}")
+    if tokenizer is None:
+        notes.append("language table: no tokenizer of the experiment was found, so no subword fertility")
+    return table
+
+
 def distances(pairs: pd.DataFrame, notes: list[str], kind: str = "syntactic") -> pd.DataFrame:
     """URIEL+ ``kind`` distance between each intermediate and evaluation language (lab
     languages stand in for the real languages they imitate); missing ones are reported."""
@@ -95,7 +157,8 @@ def model_table(zero_shot: pd.DataFrame, languages: pd.DataFrame, notes: list[st
     data = zero_shot.copy()
     for side, col in (("target", "eval_lang"), ("inter", "intermediate_lang")):
         for measure in ("fertility", "chars_per_word", "mattr"):
-            data[f"{side}_{measure}"] = data[col].map(props[measure])
+            if measure in props:
+                data[f"{side}_{measure}"] = data[col].map(props[measure])
         data[f"{side}_low_resource"] = data[col].map(props["resource"].eq("low").astype(float))
     data = data.merge(distances(data[["intermediate_lang", "eval_lang"]].drop_duplicates(), notes),
                       on=["intermediate_lang", "eval_lang"], how="left")

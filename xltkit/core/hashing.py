@@ -21,3 +21,21 @@ def files_hash(paths, n: int = 8) -> str:
     for path in paths:
         h.update(Path(path).read_bytes())
     return h.hexdigest()[:n]
+
+
+def folder_fingerprint(folder, sample: int = 1 << 20) -> str:
+    """A cheap content hash of a folder (a model, a dataset repository): small files whole,
+    large ones (weights, big shards) by size and their first and last ``sample`` bytes."""
+    folder = Path(folder)
+    h = hashlib.sha1()
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        size = path.stat().st_size
+        h.update(f"{path.relative_to(folder)}:{size}".encode())
+        with open(path, "rb") as f:
+            if size <= 2 * sample:
+                h.update(f.read())
+            else:
+                h.update(f.read(sample))
+                f.seek(size - sample)
+                h.update(f.read(sample))
+    return h.hexdigest()[:12]

@@ -27,6 +27,10 @@ METRIC_COLUMNS = [
     "eval_setting",  # "same": both sentences of a pair (or the one sentence) in eval_lang; "generalized":
     # the second sentence of a pair in source_lang (Huang et al. 2021, sec. 4.1)
 ]
+#: what each row says of its evaluation language, beside the schema (tables from before them lack them):
+#: eval_seen (it is the intermediate language), eval_relative (a close relative of it: one WALS genus),
+#: eval_low_resource (Joshi et al. 2020 classes 0-2, or the lab's low resource level), dataset_revision
+LANGUAGE_COLUMNS = ["eval_seen", "eval_relative", "eval_low_resource", "dataset_revision"]
 PREDICTION_COLUMNS = ["run_id", "eval_lang", "split", "eval_setting", "example_id", "label", "pred", "correct",
                       "num", "den", "phenomena"]
 GRID = "grid.json"

@@ -10,8 +10,11 @@ One entry per head kind of :data:`xltkit.tasks.base.HEADS` that has a model head
   subword, the other subwords get -100 and are ignored by the loss, as in the Hugging Face
   token-classification examples (and XTREME); a word's prediction is its first subword's.
 
-Multiple choice, extractive QA and retrieval have column contracts but no head here yet:
-asking for one says so.
+- ``multiple_choice``: ``AutoModelForMultipleChoice`` on ``[CLS] premise question [SEP]
+  choice [SEP]`` for every choice (the question is the task's text, e.g. XCOPA's "What was the
+  cause?"); one score per choice, the highest wins.
+
+Extractive QA and retrieval have column contracts but no head here yet: asking for one says so.
 """
 
 from __future__ import annotations
@@ -139,8 +142,53 @@ class TokenHead(Head):
         return ([row[k].tolist() for row, k in zip(label_ids, keep)], [row[k].tolist() for row, k in zip(pred, keep)])
 
 
+class MultipleChoiceHead(Head):
+    name = "multiple_choice"
+    auto_class = "AutoModelForMultipleChoice"
+
+    def model(self, source, num_labels: int, **kwargs):
+        import transformers
+
+        _quiet_libraries()  # a multiple-choice head scores each choice: it has no num_labels
+        return transformers.AutoModelForMultipleChoice.from_pretrained(str(source), **kwargs)
+
+    def encode(self, tokenizer, ds):
+        _quiet_libraries()
+
+        def fn(batch):
+            firsts, seconds, counts = [], [], []
+            for premise, question, choices in zip(batch["premise"], batch["question"], batch["choices"]):
+                firsts += [f"{premise} {question}".strip()] * len(choices)
+                seconds += list(choices)
+                counts.append(len(choices))
+            enc = tokenizer(firsts, seconds, truncation=True, max_length=tokenizer.model_max_length)
+            out: dict[str, list] = {k: [] for k in enc}
+            start = 0
+            for n in counts:  # (examples, choices, seq)
+                for k in enc:
+                    out[k].append(enc[k][start:start + n])
+                start += n
+            out["labels"] = [int(y) for y in batch["label"]]
+            out["length"] = [max(len(x) for x in ids) for ids in out["input_ids"]]
+            return out
+
+        return ds.map(fn, batched=True, remove_columns=ds.column_names)
+
+    def collator(self, tokenizer, pad_to_multiple_of: int | None = None):
+        from transformers import DataCollatorForMultipleChoice
+
+        return DataCollatorForMultipleChoice(tokenizer, pad_to_multiple_of=pad_to_multiple_of)
+
+    def decode(self, logits, labels) -> list:
+        return [int(p) for p in logits.argmax(-1)]  # logits: (batch, choices)
+
+    def eval_pairs(self, logits, label_ids):
+        return list(label_ids), list(np.asarray(logits).argmax(-1))
+
+
 HEAD_MODELS: Registry[Head] = Registry("head")
-for _h in (ClassificationHead("sequence", pair=False), ClassificationHead("pair", pair=True), TokenHead()):
+for _h in (ClassificationHead("sequence", pair=False), ClassificationHead("pair", pair=True), TokenHead(),
+           MultipleChoiceHead()):
     HEAD_MODELS.register(_h.name, _h)
 
 
@@ -164,8 +212,8 @@ def predict(model, tokenizer, ds, head: Head, batch_size: int = 256) -> list:
     model.eval()
     enc = head.encode(tokenizer, ds)
     collator = head.collator(tokenizer)
+    order = np.argsort(np.asarray(list(enc["length"])), kind="stable")  # by length: less padding
     rows = enc.remove_columns("length").to_list()
-    order = np.argsort([len(r["input_ids"]) for r in rows], kind="stable")
     out: list = [None] * len(rows)
     with torch.no_grad():
         for i in range(0, len(rows), batch_size):

@@ -70,9 +70,15 @@ def _token_accuracy(task, gold, pred):
 
 
 def _spans(names: list[str]) -> set[tuple]:
+    """seqeval's chunks of a tag sequence; tags without a BIO prefix (UD-POS, scored this way
+    by XTREME) form one chunk per run of equal tags, which seqeval warns about each time."""
+    import warnings
+
     from seqeval.metrics.sequence_labeling import get_entities
 
-    return set(get_entities(names))
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*seems not to be NE tag", category=UserWarning)
+        return set(get_entities(names))
 
 
 def _span_f1(task, gold, pred):

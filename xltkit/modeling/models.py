@@ -26,6 +26,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from xltkit.core.hashing import folder_fingerprint
 from xltkit.core.io import write_json
 from xltkit.core.registry import Registry
 from xltkit.modeling.rules import RULE_DESCRIPTIONS, RULES, fit_rule
@@ -219,12 +220,14 @@ class LabEncoder(NeuralEncoder):
 
 
 class HubEncoder(NeuralEncoder):
-    """A Hugging Face encoder by hub id or local path (``hf:xlm-roberta-base``)."""
+    """A Hugging Face encoder by hub id or local path (``hf:xlm-roberta-base``); its
+    no-pretraining control is ``hf-untrained:<the same id>``."""
 
     def __init__(self, model_id: str):
         self.model_id = model_id
         self.name = f"hf:{model_id}"
         self.description = f"Hugging Face encoder {model_id}"
+        self.untrained_control = f"hf-untrained:{model_id}"
 
     def source(self, upstream: Path | None) -> Any:
         return upstream if upstream is not None else self.model_id
@@ -250,23 +253,40 @@ class HubEncoder(NeuralEncoder):
         return out
 
 
-def folder_fingerprint(folder: Path, sample: int = 1 << 20) -> str:
-    """A cheap content hash of a model folder: small files whole, large ones (weights) by size
-    and their first and last ``sample`` bytes."""
-    import hashlib
 
-    h = hashlib.sha1()
-    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
-        size = path.stat().st_size
-        h.update(f"{path.relative_to(folder)}:{size}".encode())
-        with open(path, "rb") as f:
-            if size <= 2 * sample:
-                h.update(f.read())
-            else:
-                h.update(f.read(sample))
-                f.seek(size - sample)
-                h.update(f.read(sample))
-    return h.hexdigest()[:12]
+class HubUntrained(HubEncoder):
+    """The no-pretraining control of a hub encoder (``hf-untrained:xlm-roberta-base``): the same
+    architecture and tokenizer, weights drawn from the config's initializer (seeded by the
+    training seed), so it says what fine-tuning alone gets."""
+
+    role = "untrained"
+
+    def __init__(self, model_id: str):
+        super().__init__(model_id)
+        self.name = f"hf-untrained:{model_id}"
+        self.description = f"{model_id} without pretraining (random weights from its config; control)"
+        self.untrained_control = None
+
+    def _train(self, task, train, source, job, encoder):
+        if source != self.model_id:  # after intermediate training: already this run's own random start
+            return super()._train(task, train, source, job, encoder)
+        import tempfile
+
+        with tempfile.TemporaryDirectory(prefix="xltkit-untrained-") as tmp:  # nothing trained yet: start from
+            folder = self._random_copy(Path(tmp), encoder, job.training.seed)  # the config, not the weights
+            return super()._train(task, train, folder, job, encoder)
+
+    def _random_copy(self, folder: Path, encoder, seed: int) -> Path:
+        """The encoder with random weights (and its tokenizer) saved in ``folder``."""
+        import torch
+        from transformers import AutoConfig, AutoModel
+
+        kw = self.load_kwargs(self.model_id, encoder)
+        torch.manual_seed(seed)
+        AutoModel.from_config(AutoConfig.from_pretrained(self.model_id, **kw),
+                              trust_remote_code=encoder.trust_remote_code).save_pretrained(str(folder))
+        self.tokenizer(self.model_id, encoder).save_pretrained(str(folder))
+        return folder
 
 
 class SurfaceRule(Model):
@@ -306,6 +326,7 @@ for _model in (LabEncoder("lab-bert", pretrained=True), LabEncoder("lab-bert-unt
                *(SurfaceRule(name) for name in RULES)):
     MODELS.register(_model.name, _model)
 MODELS.register_prefix("hf:", HubEncoder, "hf:<hub id or local path>")
+MODELS.register_prefix("hf-untrained:", HubUntrained, "hf-untrained:<hub id or local path>")
 
 
 def get_model(name: str) -> Model:

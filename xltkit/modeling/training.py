@@ -152,7 +152,7 @@ def train_task(model, tokenizer, frame: pd.DataFrame, task: "Task", head: "Head"
             synonyms = embedding_synonyms(model, tokenizer, words, noise.synonym_neighbours)
             stats_noise["synonym_table_words"] = len(synonyms)
         per_step = job.training.batch_size * job.training.gradient_accumulation_steps
-        copies = max(1, math.ceil(job.steps * per_step / len(frame)))
+        copies = noise.copies or max(1, math.ceil(job.steps * per_step / len(frame)))
         noisy = pd.concat([perturb_frame(frame, noise, c, synonyms) for c in range(copies)], ignore_index=True)
         changed = sum(list(a) != list(b) for a, b in zip(noisy["words"], pd.concat([frame] * copies)["words"]))
         stats_noise.update(copies=copies, changed_examples=round(changed / len(noisy), 4))

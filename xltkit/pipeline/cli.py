@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -17,6 +18,20 @@ def _run(args) -> int:
 
     exp = load_experiment(args.params, args.outputs)  # validated before any work starts
     runner = Runner(exp, outputs=args.outputs, workers=args.workers)
+    from xltkit.pipeline.preflight import machine_problems
+
+    problems = machine_problems(runner.runs)
+    if problems:
+        print("xltkit: " + "; ".join(problems) + "; nothing was run", file=sys.stderr)
+        return 2
+    if os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes", "on"):
+        from xltkit.pipeline.preflight import report
+
+        _, missing, text = report(runner.runs)  # offline: everything must be here before training starts
+        if missing:
+            print(f"xltkit: offline and {len(missing)} hub models or datasets are missing; nothing was run\n{text}",
+                  file=sys.stderr)
+            return 2
     runner.run()
     code = 1 if runner.failed else 0
     if not args.no_analysis:
@@ -107,6 +122,29 @@ def _morphology(args) -> int:
     return 0
 
 
+def _check(args) -> int:
+    from xltkit.pipeline.preflight import report
+
+    exp = load_experiment(args.params, args.outputs)
+    _, missing, text = report(exp.runs(args.outputs))
+    print(text)
+    return 1 if missing else 0
+
+
+def _plan(args) -> int:
+    from xltkit.pipeline.plan import plan, summary
+
+    exp = load_experiment(args.params, args.outputs)
+    runs = exp.runs(args.outputs)
+    table = plan(runs)
+    print(f"{exp.experiment}: {len(runs)} runs")
+    print(summary(table))
+    if args.jobs:
+        with pd.option_context("display.width", 250, "display.max_rows", 1000, "display.max_colwidth", 60):
+            print(table.to_string(index=False))
+    return 0
+
+
 def _compare(args) -> int:
     from xltkit.core.results import compare
 
@@ -180,6 +218,17 @@ def main(argv: list[str] | None = None) -> int:
     lg.add_argument("--sources", action="store_true", help="where each preset value comes from (URIEL+ feature, "
                     "Grambank id, lab choice)")
     lg.set_defaults(fn=_languages)
+    ck = sub.add_parser("check", help="what the grid needs from the hub (models, datasets at their revisions) and "
+                        "whether this machine has it, with the commands that fetch what is missing")
+    ck.add_argument("params")
+    ck.add_argument("--outputs", default="outputs")
+    ck.set_defaults(fn=_check)
+    pl = sub.add_parser("plan", help="the runs and stage jobs of a grid, what is done, the examples and tokens each "
+                        "stage will process and an estimate of device hours")
+    pl.add_argument("params")
+    pl.add_argument("--outputs", default="outputs")
+    pl.add_argument("--jobs", action="store_true", help="also list every stage job")
+    pl.set_defaults(fn=_plan)
     cp = sub.add_parser("compare", help="compare two results tables (files or experiment folders) value by value, "
                         "matched on their descriptive columns; exit 1 if any value differs")
     cp.add_argument("first")

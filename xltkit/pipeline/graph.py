@@ -43,9 +43,9 @@ class Stage:
     priority: int = 9  # lower starts first among ready stages (long poles first)
 
 
-def _task_data(run: RunParams, task, split_sizes: tuple[str, ...]) -> dict[str, Any]:
+def _task_data(run: RunParams, task, split_sizes: tuple[str, ...], stage: str | None = None) -> dict[str, Any]:
     """What a stage reads of a task's data: its definition, its world's groups, the split sizes."""
-    data = run.data_context()
+    data = run.data_context(stage)
     out: dict[str, Any] = {"task": task.name, "task_fingerprint": task.fingerprint, **task.data_identity(data)}
     out.update({f"n_{s}": data.size(s) for s in split_sizes})
     return out
@@ -77,7 +77,8 @@ def _training(run: RunParams, stage: str, group: str) -> dict[str, Any]:
 
 
 def _intermediate_reads(run: RunParams) -> dict[str, Any]:
-    return {**_task_data(run, run.intermediate_task, ("train",)), "lang": run.intermediate.intermediate_lang,
+    return {**_task_data(run, run.intermediate_task, ("train",), "intermediate"),
+            "lang": run.intermediate.intermediate_lang,
             **_training(run, "intermediate", "intermediate"), "model": _model(run)}
 
 
@@ -109,17 +110,17 @@ STAGES: dict[str, Stage] = {s.name: s for s in [
           needed=lambda r: "pretrain" in r.model.stages, reads=_model, priority=0),
     Stage("intermediate", "02_intermediate.ipynb", "Intermediate-task training",
           "Trains the encoder on the intermediate task in one language; keeps the bare encoder.",
-          groups=("lab", "run", "encoder", "lab_encoder", "pretraining", "data", "training", "noise_knobs",
+          groups=("lab", "run", "encoder", "lab_encoder", "pretraining", "data", "hub", "training", "noise_knobs",
                   "intermediate"),
           after=("pretrain",), needed=lambda r: r.has_intermediate, reads=_intermediate_reads, priority=1),
     Stage("finetune", "03_finetune.ipynb", "Target fine-tuning (source language)",
           "Fine-tunes on the target task in the source language (or fits a surface-cue rule).",
-          groups=("lab", "run", "encoder", "lab_encoder", "pretraining", "data", "training", "noise_knobs",
+          groups=("lab", "run", "encoder", "lab_encoder", "pretraining", "data", "hub", "training", "noise_knobs",
                   "intermediate", "target"),
           after=("intermediate", "pretrain"), needed=lambda r: True, reads=_finetune_reads, priority=3),
     Stage("evaluate", "04_evaluate.ipynb", "Zero-shot evaluation",
           "Evaluates the fine-tuned model on every language's dev and test sets; writes tidy metrics.",
-          groups=("lab", "run", "encoder", "lab_encoder", "pretraining", "data", "training", "noise_knobs",
+          groups=("lab", "run", "encoder", "lab_encoder", "pretraining", "data", "hub", "training", "noise_knobs",
                   "intermediate", "target", "evaluation"),
           after=("finetune",), needed=lambda r: True, reads=_evaluate_reads, per_run=True, priority=4),
 ]}

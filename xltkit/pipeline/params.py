@@ -26,6 +26,7 @@ from xltkit.modeling.noise.params import NoiseParams, check_method, check_scale
 from xltkit.modeling.params import EncoderParams, LabEncoderParams, PretrainParams, TrainingParams
 from xltkit.tasks import TASKS
 from xltkit.tasks.base import DataContext, TaskDataParams
+from xltkit.tasks.hub.params import HubParams
 
 
 def _task(v: str) -> str:
@@ -43,6 +44,9 @@ class IntermediateParams(Group):
     intermediate_epochs: float | None = Field(None, gt=0, description="passes over the intermediate training set "
                                               "instead of intermediate_steps")
     intermediate_lr: float = Field(5e-4, gt=0, description="peak learning rate")
+    intermediate_examples: int | None = Field(None, ge=10, description="training examples of the intermediate task "
+                                              "(the same number in every language, so languages compete on equal "
+                                              "terms; hub tasks: a deterministic subsample); None = n_train")
     intermediate_noise: str = Field("none", description="noise injection while training the intermediate task "
                                     "(`xltkit noise` lists the methods; see noise)")
     intermediate_noise_scale: float = Field(0.0, ge=0, description="strength of intermediate_noise (see noise_scale)")
@@ -123,7 +127,7 @@ class RunInfo(Group):
 #: the groups of a run, by name (the attribute of RunParams that holds each)
 GROUPS: dict[str, type[Group]] = {
     "lab": LabParams, "encoder": EncoderParams, "lab_encoder": LabEncoderParams, "pretraining": PretrainParams,
-    "data": TaskDataParams, "training": TrainingParams, "noise_knobs": NoiseParams, "intermediate": IntermediateParams,
+    "data": TaskDataParams, "hub": HubParams, "training": TrainingParams, "noise_knobs": NoiseParams, "intermediate": IntermediateParams,
     "target": TargetParams, "evaluation": EvaluationParams, "run": RunInfo,
 }
 FIELD_GROUP: dict[str, str] = {}
@@ -146,6 +150,7 @@ class RunParams(BaseModel):
     lab_encoder: LabEncoderParams = Field(default_factory=LabEncoderParams)
     pretraining: PretrainParams = Field(default_factory=PretrainParams)
     data: TaskDataParams = Field(default_factory=TaskDataParams)
+    hub: HubParams = Field(default_factory=HubParams)
     training: TrainingParams = Field(default_factory=TrainingParams)
     noise_knobs: NoiseParams = Field(default_factory=NoiseParams)
     intermediate: IntermediateParams = Field(default_factory=IntermediateParams)
@@ -216,12 +221,18 @@ class RunParams(BaseModel):
     def has_intermediate(self) -> bool:
         return self.intermediate.intermediate_lang != "none"
 
-    def data_context(self) -> DataContext:
+    def data_context(self, stage: str | None = None) -> DataContext:
+        """What tasks need to load data; for the intermediate stage the training size is
+        ``intermediate_examples`` where given."""
+        train = self.data.n_train
+        if stage == "intermediate" and self.intermediate.intermediate_examples is not None:
+            train = self.intermediate.intermediate_examples
         return DataContext(cache_dir=self.run.cache_dir, params={g: getattr(self, g) for g in GROUPS},
-                           sizes={"train": self.data.n_train, "dev": self.data.n_dev, "test": self.data.n_test})
+                           sizes={"train": train, "dev": self.data.n_dev, "test": self.data.n_test})
 
     def eval_langs(self) -> list[str]:
-        return list(self.evaluation.eval_langs or self.target_task.languages(self.data_context()))
+        """The languages evaluated: ``eval_langs``, else every language of the target task with a test split."""
+        return list(self.evaluation.eval_langs or self.target_task.eval_languages(self.data_context()))
 
     def stage_noise(self, stage: str) -> tuple[str, float, str]:
         """(method, scale, training language) of the noise of ``stage`` ("intermediate" | "finetune")."""
@@ -267,10 +278,11 @@ class RunParams(BaseModel):
                              f"allowed: {', '.join(langs)}")
         if self.evaluation.eval_langs == []:
             raise ValueError("eval_langs is empty: give languages to evaluate, or None for all of the task's")
+        testable = target.eval_languages(data)
         for code in self.evaluation.eval_langs or []:
-            if code not in langs:
-                raise ValueError(f"eval_langs: {code!r} is not a language of task {target.name!r}; allowed: "
-                                 f"{', '.join(langs)}")
+            if code not in testable:
+                raise ValueError(f"eval_langs: {code!r} is not a language of task {target.name!r} with a test split; "
+                                 f"allowed: {', '.join(testable)}")
         if not model.trainable and self.target.noise != "none":
             raise ValueError(f"model {model.name!r} ({model.description}) is fitted, not trained: it takes no "
                              "noise (set noise: none)")
@@ -288,19 +300,8 @@ class RunParams(BaseModel):
         if {"warmup_steps", "warmup_ratio"} <= t.model_fields_set and t.warmup_steps is not None:
             raise ValueError(f"warmup_steps={t.warmup_steps} and warmup_ratio={t.warmup_ratio} are both set; the "
                              "steps would win silently: give one of them")
-        if not model.trainable:
-            if t.eval_every is not None:
-                raise ValueError(f"model {model.name!r} ({model.description}) is fitted, not trained: eval_every "
-                                 "has nothing to evaluate (set eval_every: None)")
+        if not model.trainable:  # a fitted rule reads no training setting (so shared settings may hold them)
             return
-        if t.precision != "fp32":
-            import torch
-
-            if not torch.cuda.is_available():
-                raise ValueError(f"precision={t.precision!r} needs a CUDA GPU and none is visible here; use "
-                                 "precision: fp32 on this machine")
-            if t.precision == "bf16" and not torch.cuda.is_bf16_supported():
-                raise ValueError("precision='bf16' needs a GPU with bfloat16 (Ampere or newer); use fp16 or fp32")
         steps = [(n, getattr(g, f"{n}_steps"), getattr(g, f"{n}_epochs"))
                  for n, g in (("intermediate", self.intermediate), ("finetune", self.target))]
         for name, n_steps, epochs in steps:

@@ -81,7 +81,7 @@ def _job(run: RunParams, stage: str, task, lang: str):
     from xltkit.modeling.params import steps_for
     from xltkit.modeling.training import TrainJob
 
-    data = run.data_context()
+    data = run.data_context(stage)
     train = task.load("train", lang, data)
     if stage == "intermediate":
         i = run.intermediate
@@ -90,7 +90,9 @@ def _job(run: RunParams, stage: str, task, lang: str):
         t = run.target
         steps, epochs, lr, freeze = t.finetune_steps, t.finetune_epochs, t.finetune_lr, t.freeze_embeddings
     dev = task.load("dev", lang, data) if run.training.eval_every is not None else None
-    job = TrainJob(steps=steps_for(len(train), run.training, steps, epochs), lr=lr, training=run.training,
+    method = run.stage_noise(stage)[0]
+    copies = run.noise_knobs.rs_da_copies if method == "rs-da" and run.noise_knobs.rs_da_copies else 1
+    job = TrainJob(steps=steps_for(len(train) * copies, run.training, steps, epochs), lr=lr, training=run.training,
                    desc=f"{stage} {task.name}/{lang}", freeze_embeddings=freeze, noise=noise_config(run, stage, task),
                    dev=dev)
     return train, job
@@ -104,7 +106,7 @@ def intermediate(run: RunParams, upstream: Path | None, out: Path) -> Path:
     train, job = _job(run, "intermediate", task, run.intermediate.intermediate_lang)
     with building(out, _info("intermediate", graph.STAGES["intermediate"].reads(run))) as tmp:
         stats = model.train_encoder(task, train, tmp, model.source(upstream), job, run.encoder)
-        write_json(stats, tmp / "stats.json")
+        write_json({**stats, "train_examples": len(train), "data": task.load_notes()}, tmp / "stats.json")
     return out
 
 
@@ -115,8 +117,10 @@ def finetune(run: RunParams, upstream: Path | None, out: Path) -> Path:
     train, job = _job(run, "finetune", task, run.target.source_lang)
     with building(out, _info("finetune", graph.STAGES["finetune"].reads(run))) as tmp:
         stats = model.fit(task, train, tmp, model.source(upstream), job, run.encoder)
-        if stats:
-            write_json(stats, tmp / "stats.json")
+        notes = task.load_notes()
+        if stats or notes:
+            write_json({**stats, "train_examples": len(train), **({"data": notes} if notes else {})},
+                       tmp / "stats.json")
     return out
 
 
@@ -132,6 +136,7 @@ def noise_config(run: RunParams, stage: str, task):
                       distribution=k.noise_distribution, samples=k.noise_samples, adv_steps=k.adv_steps,
                       adv_step_size=k.adv_step_size, adv_norm=k.adv_norm, adv_variant=k.adv_variant,
                       synonym_neighbours=k.synonym_neighbours, tag_names=task.labels,
+                      copies=k.rs_da_copies if method == "rs-da" else None,
                       label_changing=frozenset(task.label_changing_noise))
     if method == "rs-da" and k.resolved_synonym_source == "file":
         cfg.synonyms = read_synonym_table(k.synonym_file)
@@ -151,6 +156,7 @@ def evaluate(run: RunParams, upstream: Path | None, out: Path) -> pd.DataFrame:
     generalized setting); writes tidy ``metrics.parquet`` and per-example
     ``predictions.parquet`` to the run's folder and returns the metrics."""
     from xltkit.modeling.metrics import score
+    from xltkit.typology.languages import relatives
 
     _setup(run)
     task, model, data = run.target_task, run.model, run.data_context()
@@ -160,14 +166,23 @@ def evaluate(run: RunParams, upstream: Path | None, out: Path) -> pd.DataFrame:
     if task.two_languages and run.evaluation.generalized:
         settings["generalized"] = src  # the second sentence in the source language
     frames, preds = [], []
+    inter_iso = None
+    if run.has_intermediate:
+        inter_iso = run.intermediate_task.language_facts(run.intermediate.intermediate_lang,
+                                                         run.data_context("intermediate"))["iso"]
     for lang in run.eval_langs():
+        facts = task.language_facts(lang, data)
+        seen = run.has_intermediate and lang == run.intermediate.intermediate_lang
+        where = {"eval_seen": seen, "eval_relative": bool(inter_iso and facts["iso"] and not seen and
+                                                          relatives(facts["iso"], inter_iso)),
+                 "eval_low_resource": facts["low_resource"], "dataset_revision": facts["revision"]}
         for setting, lang2 in settings.items():
             if setting == "generalized" and lang == src:
                 continue  # identical to "same"
-            for split in ("dev", "test"):
+            for split in task.eval_splits(lang, data):
                 ds = task.load(split, lang, data, lang2)
                 m, pr = score(task, ds.to_pandas(), predict(ds))
-                frames.append(m.assign(eval_lang=lang, split=split, eval_setting=setting))
+                frames.append(m.assign(eval_lang=lang, split=split, eval_setting=setting, **where))
                 preds.append(pr.assign(eval_lang=lang, split=split, eval_setting=setting))
     rid = graph.run_id(run)
     ident = {"experiment": run.evaluation.experiment, "run_id": rid, "model": run.encoder.model,
@@ -180,6 +195,8 @@ def evaluate(run: RunParams, upstream: Path | None, out: Path) -> pd.DataFrame:
     predictions = pd.concat(preds, ignore_index=True).assign(run_id=rid)
     write_parquet(predictions, Path(out) / "predictions.parquet")
     write_parquet(metrics, Path(out) / "metrics.parquet")
+    if task.load_notes():  # what was loaded from where: rows on the hub, dropped, used, revision
+        write_json(task.load_notes(), Path(out) / "data.json")
     return metrics
 
 

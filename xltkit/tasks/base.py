@@ -76,13 +76,16 @@ class TaskError(ValueError):
 
 class TaskDataParams(Group):
     """How many examples of each split a run uses: the lab generates that many; a hub
-    task takes at most that many (a deterministic subsample)."""
+    task takes at most that many (a deterministic subsample; None = the whole split)."""
 
-    n_train: int = Field(600, ge=10, description="training examples per task and language")
-    n_dev: int = Field(100, ge=10, description="dev examples per task and language (parallel across languages)")
-    n_test: int = Field(200, ge=10, description="test examples per task and language (parallel across languages)")
+    n_train: int | None = Field(600, ge=10, description="training examples per task and language (hub tasks: at "
+                                "most; None = all)")
+    n_dev: int | None = Field(100, ge=10, description="dev examples per task and language (parallel across "
+                              "languages; hub tasks: at most; None = all)")
+    n_test: int | None = Field(200, ge=10, description="test examples per task and language (parallel across "
+                               "languages; hub tasks: at most; None = all, as benchmarks report)")
 
-    def size(self, split: str) -> int:
+    def size(self, split: str) -> int | None:
         return {"train": self.n_train, "dev": self.n_dev, "test": self.n_test}[split]
 
 
@@ -93,10 +96,10 @@ class DataContext:
     ``params["lab"]`` for the lab's tasks)."""
 
     cache_dir: str
-    sizes: Mapping[str, int] = field(default_factory=lambda: {"train": 600, "dev": 100, "test": 200})
+    sizes: Mapping[str, int | None] = field(default_factory=lambda: {"train": 600, "dev": 100, "test": 200})
     params: Mapping[str, Any] = field(default_factory=dict)
 
-    def size(self, split: str) -> int:
+    def size(self, split: str) -> int | None:
         return self.sizes[split]
 
     def group(self, name: str, task: str) -> Any:
@@ -133,6 +136,7 @@ class Task(ABC):
     controls: tuple[str, ...] = ()
     two_languages: bool = False
     reads: tuple[str, ...] = ()
+    typical_tokens: int = 32  # an estimate of subword tokens per example, for cost estimates (xltkit plan)
 
     @property
     @abstractmethod
@@ -168,6 +172,32 @@ class Task(ABC):
         into the key of every stage that uses the task): e.g. the lab's world, or a pinned
         dataset revision."""
         return {}
+
+    def eval_splits(self, lang: str, data: DataContext) -> tuple[str, ...]:
+        """The splits a language is evaluated on (dev and test where it has them)."""
+        return ("dev", "test")
+
+    def eval_languages(self, data: DataContext) -> tuple[str, ...]:
+        """The languages with a test split: those a run evaluates by default."""
+        return tuple(lang for lang in self.languages(data) if "test" in self.eval_splits(lang, data))
+
+    def split_size(self, lang: str, split: str) -> int | None:
+        """Examples in a split before any subsample, where known without loading it (None: unknown)."""
+        return None
+
+    def load_notes(self) -> dict[str, dict]:
+        """What loading found, per "<lang>/<split>" (rows on the source, rows dropped, rows used,
+        source and revision): recorded with the run.  Generated data has nothing to note."""
+        return {}
+
+    def language_facts(self, lang: str, data: DataContext) -> dict[str, Any]:
+        """What the analysis needs to know of one of the task's languages: ``iso`` (the ISO 639-3
+        code it is or stands for, None if none), ``low_resource`` (Joshi et al. 2020 classes 0-2;
+        None if unknown) and ``revision`` (of the data it was scored on)."""
+        from xltkit.typology.languages import LANGUAGES
+
+        row = LANGUAGES.get(lang)
+        return {"iso": lang if row else None, "low_resource": row.low_resource if row else None, "revision": None}
 
     def check_noise(self, method: str, knobs: Any, data: DataContext) -> None:
         """Raise ``ValueError`` if noise ``method`` with ``knobs`` (NoiseParams) cannot serve this task;

@@ -35,6 +35,7 @@ class NoiseConfig:
     adv_variant: str = "pgd"  # "pgd" | "freelb"
     synonyms: dict[str, list[str]] | None = None  # rs-da table; None: nearest neighbours in embedding space
     synonym_neighbours: int = 5
+    copies: int | None = None  # token noise: exactly this many noisy copies of the training set (None: as steps need)
     dictionaries: dict[str, dict[str, str]] = field(default_factory=dict)  # code-switch: lang -> src word -> word
     tag_names: tuple[str, ...] | None = None  # token tasks: label names, so BIO spans stay valid after edits
     label_changing: frozenset[str] = frozenset()  # methods the task refuses (they can change its labels)

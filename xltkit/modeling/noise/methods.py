@@ -77,7 +77,7 @@ def _rs_da_label(num: str, k, src: str) -> list[str]:
         what = f"neighbours={k.synonym_neighbours}"
     else:
         what = "lab"
-    return [f"p={num}", what]
+    return [f"p={num}", what] + ([f"copies={k.rs_da_copies}"] if k.rs_da_copies else [])
 
 
 def _code_switch_label(num: str, k, src: str) -> list[str]:
@@ -104,7 +104,7 @@ for _m in (
                 f"{TOKENS}:swap_step", moves_words=True),
     NoiseMethod("char-noise", "token", (), "one character edit in each word with probability noise_scale",
                 _probability_label, f"{TOKENS}:char_step"),
-    NoiseMethod("rs-da", "token", ("synonym_source", "synonym_file", "synonym_neighbours"),
+    NoiseMethod("rs-da", "token", ("synonym_source", "synonym_file", "synonym_neighbours", "rs_da_copies"),
                 "randomized smoothing with data augmentation: synonym substitution with probability noise_scale",
                 _rs_da_label, f"{TOKENS}:synonym_step"),
     NoiseMethod("code-switch", "token", ("code_switch_langs", "code_switch_files"),

@@ -43,6 +43,11 @@ class NoiseParams(Group):
         "lexicon of the training language (the lab's Lab.synonyms); None = 'file' if synonym_file is set, else "
         "'neighbours'")
     synonym_neighbours: int = Field(5, ge=1, description="rs-da with synonym_source 'neighbours': neighbours per word")
+    rs_da_copies: int | None = Field(None, ge=1, description="rs-da: train on exactly this many perturbed copies of "
+                                     "the training set, the original not kept (Huang et al. 2021's setting: 10 for "
+                                     "PAWS-X, 3 for XNLI, with noise_scale 1: every word with neighbours redrawn "
+                                     "uniformly from itself and its neighbours); None = as many fresh copies as the "
+                                     "training steps consume")
     noise_scale_unit: Literal["absolute", "relative"] = Field(
         "absolute", description="rs-rp, adv: unit of noise_scale (and adv_step_size). 'absolute' = input-embedding "
         "units; 'relative' = a multiple of the encoder's own input word embeddings, measured when training starts: "

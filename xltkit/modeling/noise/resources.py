@@ -33,14 +33,33 @@ def read_dictionary(path: str | Path) -> dict[str, str]:
 
 # ---- synonym tables (RS-DA) ----------------------------------------------------------------
 def read_synonym_table(path: str | Path) -> dict[str, list[str]]:
-    """Read a synonym TSV: one line per word, ``word<TAB>synonym[<TAB>synonym...]``.
+    """Read a synonym table: a TSV, one line per word, ``word<TAB>synonym[<TAB>synonym...]``, or
+    a JSON object ``{word: [neighbour, ...]}`` (``.json``: the format of Huang et al. 2021's
+    ``counterfitted_neighbors.json``; words with no neighbours may map to ``[]``).
 
-    Blank lines and lines starting with ``#`` are skipped.  Raises ``ValueError`` naming the
-    file, the line and the expected format (never returns a half-read table).
+    In the TSV, blank lines and lines starting with ``#`` are skipped.  Raises ``ValueError``
+    naming the file, the line (or entry) and the expected format (never returns a half-read table).
     """
     path = Path(path)
     if not path.is_file():
         raise ValueError(f"synonym_file {str(path)!r} not found")
+    if path.suffix == ".json":
+        import json
+
+        try:
+            raw = json.loads(path.read_text(encoding="utf-8"))
+        except json.JSONDecodeError as e:
+            raise ValueError(f"synonym_file {str(path)!r}: not valid JSON ({e}); expected {{word: [neighbour, "
+                             "...]}}") from None
+        if not isinstance(raw, dict) or not raw:
+            raise ValueError(f"synonym_file {str(path)!r}: expected a non-empty JSON object {{word: [neighbour, ...]}}")
+        table = {}
+        for word, syns in raw.items():
+            if not isinstance(syns, list) or not all(isinstance(x, str) for x in syns):
+                raise ValueError(f"synonym_file {str(path)!r}: entry {word!r}: expected a list of words, got "
+                                 f"{str(syns)[:60]}")
+            table[word] = [x for x in syns if x != word]
+        return table
     table: dict[str, list[str]] = {}
     expected = "expected word<TAB>synonym[<TAB>synonym...]"
     for i, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):

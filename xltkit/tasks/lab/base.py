@@ -89,6 +89,9 @@ class LabTask(Task):
                                 f"needs a pair task ({pairs})")
             self.check_language(lang2, data, "second language")
         n = data.size(split)
+        if n is None:
+            raise TaskError(f"task {self.name!r} is a lab task: it generates n_{split} examples, so n_{split} must be a "
+                            "number (None means the whole split of a hub dataset)")
         name = lang if lang2 in (None, lang) else f"{lang}+{lang2}"
         path = Path(data.cache_dir) / "tasks" / data.group("lab", self.name).world_key() / \
             f"{self.name}-{self.fingerprint}" / \
@@ -107,6 +110,10 @@ class LabTask(Task):
     @abstractmethod
     def make(self, lab: Lab, lang: str, split: str, n: int, lang2: str | None = None) -> pd.DataFrame:
         """``n`` examples of ``split`` in ``lang`` (columns of the head's contract plus ``phenomena``)."""
+
+    def language_facts(self, lang: str, data: DataContext) -> dict:
+        spec = self.lab(data).language(lang).spec
+        return {"iso": spec.imitates, "low_resource": spec.resource == "low", "revision": f"lab:{self.fingerprint}"}
 
     def check_noise(self, method: str, knobs, data: DataContext) -> None:
         if method == "rs-da" and knobs.resolved_synonym_source == "lab" and data.group("lab", self.name).synonym_rate == 0:
@@ -127,6 +134,7 @@ class SentenceTask(LabTask):
     """One sentence, one label drawn with its meaning (:meth:`draw`)."""
 
     head = "sequence"
+    typical_tokens = 20
 
     @abstractmethod
     def draw(self, lab: Lab, r: random.Random) -> tuple[Meaning, int]:
@@ -149,6 +157,7 @@ class TaggingTask(LabTask):
 
     head = "token"
     metrics = ("token_accuracy",)
+    typical_tokens = 20
 
     @abstractmethod
     def tags(self, toks: list[Token]) -> list[str]:
@@ -180,6 +189,7 @@ class PairTask(LabTask):
 
     head = "pair"
     two_languages = True
+    typical_tokens = 40
     # may change what a sentence pair means: a dropped or moved 'not' turns a contradiction into an entailment
     label_changing_noise = frozenset({"word-dropout", "word-swap"})
     controls = ("rule-length", "rule-bow", "rule-overlap")

@@ -1,0 +1,293 @@
+"""The real study's tasks, offline: every registry entry loads from fixtures written in the
+hub's exact schema and layout (through the same ``load_dataset`` call, on a local folder),
+its checks refuse bad data, and each task trains, saves, reloads and evaluates end to end
+on a tiny XLM-R-architecture encoder."""
+
+import json
+import shutil
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from xltkit.pipeline import graph, stages
+from xltkit.pipeline.params import RunParams
+from xltkit.tasks import TASKS, TaskError, get_task
+from xltkit.tasks.hub import HubTask
+
+HUB_TASKS = [n for n in TASKS if isinstance(TASKS[n], HubTask)]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _offline(tmp_path_factory):
+    import os
+
+    os.environ["HF_HUB_OFFLINE"] = "1"  # nothing here may reach the hub
+    os.environ["HF_DATASETS_CACHE"] = str(tmp_path_factory.mktemp("hf-datasets"))
+
+
+@pytest.fixture(scope="session")
+def hub_root(tmp_path_factory):
+    from xltkit.tasks.hub.fixtures import write_fixtures
+
+    return write_fixtures(tmp_path_factory.mktemp("hub"))
+
+
+@pytest.fixture(scope="session")
+def encoder(tmp_path_factory, hub_root):
+    from xltkit.modeling.tiny import tiny_xlmr
+    from xltkit.tasks.hub.fixtures import fixture_text
+
+    return tiny_xlmr(tmp_path_factory.mktemp("enc") / "tiny-xlmr", fixture_text(hub_root))
+
+
+def _run(hub_root, cache, **kw) -> RunParams:
+    base = dict(hub_root=str(hub_root), n_train=None, n_dev=None, n_test=None, finetune_steps=6,
+                intermediate_steps=4, batch_size=8, max_length=48, cache_dir=str(cache), freeze_embeddings=False,
+                finetune_lr=1e-3, intermediate_lr=1e-3)
+    return RunParams(**{**base, **kw})
+
+
+def test_every_hub_task_loads_every_language_and_split_through_load_dataset(hub_root, tmp_path):
+    data = _run(hub_root, tmp_path, model="hf:x", target_task="xnli", source_lang="eng").data_context()
+    for name in HUB_TASKS:
+        task = get_task(name)
+        for lang, src in task.sources.items():
+            for split in src.splits:
+                ds = task.load(split, lang, data)
+                assert len(ds) > 20 and ds["id"] == sorted(ds["id"]), (name, lang, split)
+                note = task.load_notes()[f"{lang}/{split}"]
+                assert note["revision"] == src.revision and note["hub_rows"] >= len(ds)
+
+
+def test_invalid_labels_are_dropped_and_counted(hub_root, tmp_path):
+    data = _run(hub_root, tmp_path, model="hf:x", target_task="paws-x", source_lang="eng").data_context()
+    ds = get_task("paws-x").load("train", "eng", data)
+    note = get_task("paws-x").load_notes()["eng/train"]
+    assert note["dropped_invalid_labels"] == 3 and len(ds) == note["hub_rows"] - 3 and -1 not in ds["label"]
+
+
+def test_placeholder_labels_are_refused_naming_the_split(tmp_path):
+    from xltkit.tasks.hub.fixtures import write_fixtures
+
+    root = write_fixtures(tmp_path / "hub", n=24, placeholder_test=("facebook/xnli",))
+    data = _run(root, tmp_path / "cache", model="hf:x", target_task="xnli", source_lang="eng").data_context()
+    with pytest.raises(TaskError, match="the test split of 'deu' has placeholder labels"):
+        get_task("xnli").load("test", "deu", data)
+    assert len(get_task("xnli").load("dev", "deu", data)) == 24
+
+
+def test_a_dataset_whose_schema_differs_from_the_registry_is_refused(hub_root, tmp_path):
+    from datasets import ClassLabel, Dataset, Features, Value
+
+    root = tmp_path / "hub"
+    shutil.copytree(hub_root / "facebook", root / "facebook")
+    bad = Features({"premise": Value("string"), "hypothesis": Value("string"),
+                    "label": ClassLabel(names=["contradiction", "neutral", "entailment"])})  # another order
+    for split in ("train", "validation", "test"):  # a config is read with one schema
+        Dataset.from_dict({"premise": ["a b"] * 4, "hypothesis": ["c"] * 4, "label": [0, 1, 2, 0]},
+                          features=bad).to_parquet(str(root / f"facebook/xnli/de/{split}-00000-of-00001.parquet"))
+    data = _run(root, tmp_path / "cache", model="hf:x", target_task="xnli", source_lang="eng").data_context()
+    with pytest.raises(TaskError, match=r"label names \['contradiction', 'neutral', 'entailment'\]; the registry "
+                                        r"expects \['entailment', 'neutral', 'contradiction'\]"):
+        get_task("xnli").load("dev", "deu", data)
+    for split in ("train", "validation", "test"):
+        Dataset.from_dict({"sentence": ["a b"], "label": [0]}).to_parquet(
+            str(root / f"facebook/xnli/fr/{split}-00000-of-00001.parquet"))
+    with pytest.raises(TaskError, match="lacks the columns premise, hypothesis"):
+        get_task("xnli").load("dev", "fra", data)
+
+
+def test_languages_without_data_say_why_and_how_to_stand_in():
+    data = RunParams(model="hf:x", target_task="copa", source_lang="eng").data_context()
+    with pytest.raises(TaskError, match="no Finnish COPA exists on the hub.*task_files: {copa: {fin: <folder>}}"):
+        get_task("copa").load("train", "fin", data)
+    with pytest.raises(ValueError, match=r"unknown language 'fi' \(ISO 639-1 'fi' is 'fin' here\)"):
+        get_task("xnli").source("fi", data)
+    with pytest.raises(ValueError, match="intermediate_lang 'fin' is not a language of task 'rte'"):
+        RunParams(model="hf:x", target_task="xnli", source_lang="eng", intermediate_task="rte", intermediate_lang="fin")
+
+
+def test_a_local_folder_stands_in_for_a_language_the_hub_lacks(hub_root, tmp_path):
+    folder = tmp_path / "mnli-fi"  # e.g. a machine translation of MNLI, in GLUE's mnli schema
+    folder.mkdir()
+    rows = [{"premise": f"a{i} b c", "hypothesis": f"a{i} b", "label": i % 3, "idx": i} for i in range(30)]
+    pd.DataFrame(rows).to_json(folder / "train.jsonl", orient="records", lines=True)
+    run = RunParams(model="hf:x", target_task="xnli", source_lang="eng", hub_root=str(hub_root),
+                    intermediate_task="rte", intermediate_lang="fin", task_files={"rte": {"fin": str(folder)}},
+                    cache_dir=str(tmp_path / "cache"))
+    ds = get_task("rte").load("train", "fin", run.data_context())
+    assert len(ds) == 30 and set(ds["label"]) == {0, 1}  # neutral and contradiction: not entailment
+    assert "task_files" in graph.STAGES["intermediate"].reads(run)["task_fingerprint"] or \
+        "task_files" in json.dumps(graph.STAGES["intermediate"].reads(run))
+
+
+TARGETS = [("xnli", ["eng", "deu"], "accuracy"), ("paws-x", ["eng", "fra"], "accuracy"),
+           ("xcopa", ["ekk", "quz"], "accuracy"), ("udpos", ["eng", "fin", "kaz"], "span_f1"),
+           ("panx", ["eng", "swh"], "span_f1")]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("task, langs, metric", TARGETS)
+def test_each_target_task_trains_saves_reloads_and_evaluates(task, langs, metric, hub_root, encoder, tmp_path):
+    run = _run(hub_root, tmp_path / "cache", model=f"hf:{encoder}", target_task=task, source_lang="eng",
+               eval_langs=langs, run_dir=str(tmp_path / "run"))
+    assert [n.stage.name for n in graph.chain(run)] == ["finetune", "evaluate"]
+    m = stages.ensure("evaluate", run)
+    assert metric == get_task(task).primary_metric and metric in set(m.metric)
+    assert set(m.eval_lang) == set(langs) and m.value.between(0, 1).all()
+    for lang in langs:  # each language on the splits it has (Kazakh UD-POS: test only)
+        assert set(m[m.eval_lang == lang].split) == set(get_task(task).eval_splits(lang, run.data_context()))
+    assert m.dataset_revision.str.contains(get_task(task).sources[langs[-1]].revision).any()
+    assert (tmp_path / "run" / "data.json").is_file()
+    if get_task(task).two_languages:  # the generalized setting: second sentences in the source language
+        assert set(m.eval_setting) == {"same", "generalized"}
+    stats = json.loads((graph.output_dir(graph.chain(run)[0], run) / "stats.json").read_text())
+    assert stats["train_examples"] > 20 and stats["data"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("inter, lang, target, langs", [
+    ("rte", "hun", "xnli", ["eng", "deu"]), ("copa", "hun", "xcopa", ["ekk"]), ("siqa", "eng", "xcopa", ["ekk"]),
+    ("paraphrase", "eng", "paws-x", ["fra"]), ("udpos", "fin", "panx", ["fin", "ekk", "hun"]),
+])
+def test_intermediate_tasks_by_type_feed_the_targets(inter, lang, target, langs, hub_root, encoder, tmp_path):
+    run = _run(hub_root, tmp_path / "cache", model=f"hf:{encoder}", target_task=target, source_lang="eng",
+               intermediate_task=inter, intermediate_lang=lang, intermediate_examples=30, eval_langs=langs,
+               run_dir=str(tmp_path / "run"))
+    assert [n.stage.name for n in graph.chain(run)] == ["intermediate", "finetune", "evaluate"]
+    m = stages.ensure("evaluate", run)
+    inter_stats = json.loads((graph.output_dir(graph.chain(run)[0], run) / "stats.json").read_text())
+    assert inter_stats["train_examples"] == 30  # the same number in every language
+    seen = m.groupby("eval_lang")[["eval_seen", "eval_relative"]].first()
+    if inter == "udpos":  # Finnish was seen in intermediate training; Estonian is its close relative
+        assert seen.loc["fin"].tolist() == [True, False] and seen.loc["ekk"].tolist() == [False, True]
+        assert seen.loc["hun"].tolist() == [False, False]
+    assert (m.intermediate_task == inter).all()
+
+
+def test_metrics_of_fixture_predictions_match_values_computed_by_hand(hub_root, tmp_path):
+    from xltkit.modeling.metrics import score
+
+    data = _run(hub_root, tmp_path, model="hf:x", target_task="panx", source_lang="eng").data_context()
+    frame = get_task("panx").load("test", "fin", data).to_pandas().iloc[:4]
+    gold = [list(t) for t in frame.tags]
+    pred = [list(g) for g in gold]
+    pred[0] = [0] * len(gold[0])  # the first sentence: every entity missed
+    m, _ = score(get_task("panx"), frame, pred)
+    spans = [sum(1 for j, t in enumerate(g) if t in (1, 3, 5)) for g in gold]  # B- tags start the spans
+    found = sum(spans[1:])
+    assert m[(m.metric == "span_f1") & (m.phenomenon == "all")].value.iloc[0] == pytest.approx(
+        2 * found / (sum(spans) + found))
+    words = sum(len(g) for g in gold)
+    wrong = sum(t != 0 for t in gold[0])
+    assert m[(m.metric == "token_accuracy") & (m.phenomenon == "all")].value.iloc[0] == pytest.approx(
+        (words - wrong) / words)
+
+
+@pytest.mark.slow
+def test_a_hub_encoder_has_its_untrained_control(hub_root, encoder, tmp_path):
+    from xltkit.modeling.models import get_model
+
+    assert get_model(f"hf:{encoder}").untrained_control == f"hf-untrained:{encoder}"
+    assert get_model(f"hf-untrained:{encoder}").role == "untrained"
+    runs = {m: _run(hub_root, tmp_path / "cache", model=m, target_task="xnli", source_lang="eng", eval_langs=["deu"],
+                    run_dir=str(tmp_path / m.split(":")[0])) for m in (f"hf:{encoder}", f"hf-untrained:{encoder}")}
+    assert graph.run_id(runs[f"hf:{encoder}"]) != graph.run_id(runs[f"hf-untrained:{encoder}"])
+    m = stages.ensure("evaluate", runs[f"hf-untrained:{encoder}"])
+    assert set(m.model) == {f"hf-untrained:{encoder}"} and m.value.between(0, 1).all()
+
+
+REAL = ["real_check", "real_xnli", "real_pawsx", "real_xcopa", "real_udpos", "real_panx"]
+
+
+@pytest.mark.parametrize("name", REAL)
+def test_the_real_study_params_validate_and_plan_their_cost(name, repo):
+    from xltkit.pipeline.experiment import load_experiment
+    from xltkit.pipeline.plan import plan, summary
+
+    exp = load_experiment(repo / "params" / f"{name}.yaml")
+    runs = exp.runs()
+    table = plan(runs)
+    assert set(table.stage) >= {"finetune", "evaluate"} and not table.done.any()
+    assert "device hours" in summary(table)
+    if name != "real_check":  # the grid: no intermediate task vs English, Finnish and Hungarian ones, 3 seeds
+        langs = {r.intermediate.intermediate_lang for r in runs}
+        assert {"none", "eng", "fin", "hun"} <= langs and {r.training.seed for r in runs} >= {1, 2, 3}
+        assert {r.target.noise for r in runs} == {"none", "rs-da", "rs-rp", "adv"}
+        assert any(r.model.role == "untrained" for r in runs) and any(r.model.role == "encoder" for r in runs)
+        trained = [r for r in runs if r.model.trainable]
+        assert {r.target.finetune_lr for r in trained} == {2e-5} and {r.encoder.max_length for r in trained} == {128}
+
+
+def test_offline_preflight_lists_everything_missing_before_any_training(repo, tmp_path, monkeypatch):
+    import subprocess
+    import sys
+
+    import yaml
+
+    doc = yaml.safe_load((repo / "params" / "real_check.yaml").read_text())
+    doc["shared"]["precision"] = "fp32"  # this machine has no GPU; the check must still stop the run first
+    pfile = tmp_path / "check.yaml"
+    pfile.write_text(yaml.safe_dump(doc))
+    env = {**__import__("os").environ, "HF_HUB_OFFLINE": "1", "HF_HOME": str(tmp_path / "empty-hf-home")}
+    cmd = [sys.executable, "-m", "xltkit.pipeline.cli"]
+    check = subprocess.run(cmd + ["check", str(pfile)], capture_output=True, text=True, env=env)
+    assert check.returncode == 1
+    for what in ("model xlm-roberta-base", "dataset facebook/xnli @ b8dd5d7", "dataset NYTK/HuRTE",
+                 "hf download facebook/xnli --repo-type dataset --revision b8dd5d7"):
+        assert what in check.stdout, what
+    run = subprocess.run(cmd + ["run", str(pfile), "--outputs", str(tmp_path / "out")], capture_output=True,
+                         text=True, env=env)
+    assert run.returncode == 2 and "nothing was run" in run.stderr and "hf download xlm-roberta-base" in run.stderr
+    assert not (tmp_path / "out" / "real_check" / "runs").exists()  # stopped before any work
+    bf16 = subprocess.run(cmd + ["run", str(repo / "params" / "real_check.yaml"), "--outputs", str(tmp_path / "o2")],
+                          capture_output=True, text=True, env=env)
+    assert bf16.returncode == 2 and "needs a CUDA GPU" in bf16.stderr  # no GPU here: refused before any work
+
+
+def test_the_gpu_check_runs_at_a_tiny_size_on_the_cpu(repo, tmp_path):
+    import subprocess
+    import sys
+
+    out = tmp_path / "gpu.json"
+    proc = subprocess.run([sys.executable, str(repo / "benchmarks" / "gpu_check.py"), "--size", "tiny", "--steps", "80",
+                           "--batch", "16", "--seq", "32", "--vocab", "500", "--lr", "3e-3", "--out", str(out)],
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout + proc.stderr[-2000:]
+    report = json.loads(out.read_text())
+    assert report["ok"] and all(c["loss_falls"] and c["bf16_matches_fp32"] for c in report["checks"].values())
+
+
+@pytest.mark.slow
+def test_a_small_hub_grid_runs_through_xltkit_run_with_the_analysis(hub_root, encoder, tmp_path, repo):
+    import subprocess
+    import sys
+
+    import yaml
+
+    shared = dict(model=f"hf:{encoder}", target_task="xnli", source_lang="eng", eval_langs=["eng", "swh"],
+                  hub_root=str(hub_root), n_train=None, n_dev=None, n_test=None, finetune_steps=6,
+                  intermediate_steps=4, batch_size=8, max_length=48, freeze_embeddings=False, finetune_lr=1e-3,
+                  intermediate_lr=1e-3, intermediate_task="rte", intermediate_examples=30)
+    doc = {"experiment": "hubgrid", "workers": 2, "shared": shared, "analysis": {"n_boot": 200},
+           "grid": [{"intermediate_lang": ["none", "hun"], "seed": [0]},
+                    {"model": [f"hf-untrained:{encoder}"]}, {"model": ["rule-bow"]}]}
+    pfile = tmp_path / "grid.yaml"
+    pfile.write_text(yaml.safe_dump(doc))
+    env = {**__import__("os").environ, "HF_HUB_OFFLINE": "1"}
+    proc = subprocess.run([sys.executable, "-m", "xltkit.pipeline.cli", "run", str(pfile), "--outputs",
+                           str(tmp_path / "out")], capture_output=True, text=True, env=env, cwd=repo)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    out = tmp_path / "out" / "hubgrid"
+    res = pd.read_parquet(out / "results.parquet")
+    assert res.run_id.nunique() == 4 and {"eval_seen", "eval_low_resource", "dataset_revision"} <= set(res.columns)
+    assert res[res.eval_lang == "swh"].eval_low_resource.all() and not res[res.eval_lang == "eng"].eval_low_resource.any()
+    controls = pd.read_csv(out / "analysis" / "controls.csv")
+    hf = controls[controls.condition.str.startswith("hf:")]
+    assert set(hf.metric) == {"accuracy"} and hf.untrained.notna().all() and hf.bow_rule.notna().all()
+    gains = pd.read_csv(out / "analysis" / "gains.csv")
+    assert set(gains.intermediate_lang) == {"hun"} and (gains.ci_low <= gains.gain).all()
+    langs = pd.read_csv(out / "analysis" / "languages.csv").set_index("lang")  # real languages, as the lab's are
+    assert {"eng", "swh", "hun"} <= set(langs.index) and langs.loc["swh", "resource"] == "low"
+    assert langs.loc["hun", "joshi_class"] == 4 and langs.fertility.notna().all() and "target_fertility" in gains

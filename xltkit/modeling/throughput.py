@@ -1,0 +1,46 @@
+"""Training throughput by encoder, for ``xltkit plan``'s cost estimates.
+
+Each row says where its number comes from.  Measured rows were timed on the machine they
+name; the GPU rows are *estimates*, not measurements: training costs about 6 x N FLOPs per
+token for an encoder of N non-embedding parameters (Kaplan et al. 2020, sec. 2.1), and the
+table assumes 10% of an H200's dense bf16 peak (about 790 TFLOP/s: 0.10 x 790e12 / (6 N)): small fine-tuning batches (32 x 128 tokens) spend much of a step outside the matrix units.
+Replace them with a measurement (``benchmarks/gpu_check.py`` prints tokens/s) before you
+budget a grid on them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+H200_BF16_PEAK = 790e12
+ASSUMED_MFU = 0.10
+
+
+@dataclass(frozen=True)
+class Throughput:
+    tokens_per_second: float
+    device: str
+    source: str
+
+
+def _estimate(non_embedding_params: float) -> float:
+    return ASSUMED_MFU * H200_BF16_PEAK / (6 * non_embedding_params)
+
+
+#: encoder (model id or lab name) -> training tokens per second
+THROUGHPUT: dict[str, Throughput] = {
+    "lab-bert": Throughput(5_000, "2-core CPU, 1 thread", "measured: pretraining a 1M-parameter BERT (FACTS.md)"),
+    "lab-bert-untrained": Throughput(5_000, "2-core CPU, 1 thread", "as lab-bert"),
+    "xlm-roberta-base": Throughput(_estimate(85e6), "H200, bf16", "estimate: 6N FLOPs/token, 10% of peak, N=85M"),
+    "xlm-roberta-large": Throughput(_estimate(303e6), "H200, bf16", "estimate: 6N FLOPs/token, 10% of peak, N=303M"),
+    "bert-base-multilingual-cased": Throughput(_estimate(85e6), "H200, bf16",
+                                               "estimate: 6N FLOPs/token, 10% of peak, N=85M"),
+}
+#: evaluation is a forward pass: about a third of a training step's FLOPs per token
+FORWARD_SHARE = 1 / 3
+
+
+def throughput(model: str) -> Throughput | None:
+    """The table's row of a model name (``hf:`` / ``hf-untrained:`` prefixes ignored), or None."""
+    name = model.split(":", 1)[1] if model.startswith(("hf:", "hf-untrained:")) else model
+    return THROUGHPUT.get(name) or THROUGHPUT.get(name.split("/")[-1])

@@ -1,0 +1,137 @@
+"""What a grid needs from the hub, and whether this machine has it: ``xltkit check PARAMS``.
+
+Every run names a model and tasks; hub models (``hf:<id>``) and hub datasets (each task's
+source for every language the run trains or evaluates in, at its pinned revision) are
+looked up in the local Hugging Face cache (or under ``hub_root``) without contacting the
+hub.  With ``HF_HUB_OFFLINE=1`` ``xltkit run`` does this before any training and stops with
+the whole list of what is missing and the ``hf download`` command that fetches each.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from xltkit.pipeline.params import RunParams
+
+
+@dataclass(frozen=True)
+class Need:
+    kind: str  # "model" | "dataset"
+    repo: str
+    revision: str | None
+    patterns: tuple[str, ...] = ()  # the files of a dataset's config(s) the runs read
+    local: str | None = None  # a folder that stands in for the repository (hub_root, a local model)
+
+    def fetch(self) -> str:
+        parts = [f"hf download {self.repo}"]
+        if self.kind == "dataset":
+            parts.append("--repo-type dataset")
+        parts.append(f"--revision {self.revision or 'main'}")
+        parts += [f"--include '{p}'" for p in self.patterns]
+        return " ".join(parts)
+
+    def describe(self) -> str:
+        what = f"{self.kind} {self.repo} @ {self.revision or 'default branch'}"
+        return what + (f" ({', '.join(self.patterns)})" if self.patterns else "")
+
+
+def needs(runs: list[RunParams]) -> list[Need]:
+    """The hub models and datasets the runs read, one entry per repository and revision."""
+    from xltkit.modeling.models import HubEncoder
+    from xltkit.tasks.hub import HubTask
+
+    found: dict[tuple, set[str]] = {}
+    local: dict[tuple, str | None] = {}
+    for run in runs:
+        model = run.model
+        if isinstance(model, HubEncoder) and not Path(model.model_id).is_dir():
+            key = ("model", model.model_id, run.encoder.revision)
+            found.setdefault(key, set())
+        data = run.data_context()
+        uses = [(run.target_task, {run.target.source_lang, *run.eval_langs()})]
+        if run.has_intermediate:
+            uses.append((run.intermediate_task, {run.intermediate.intermediate_lang}))
+        for task, langs in uses:
+            if not isinstance(task, HubTask):
+                continue
+            files = (run.hub.task_files or {}).get(task.name, {})
+            for lang in sorted(langs):
+                if lang in files or lang not in task.sources:
+                    continue
+                src = task.sources[lang]
+                key = ("dataset", src.path, task.revision(src, data))
+                pats = found.setdefault(key, set())
+                pats.update(src.data_files.values() if src.data_files else [f"{src.config or 'default'}/*"])
+                local[key] = str(Path(run.hub.hub_root) / src.path) if run.hub.hub_root else None
+    return [Need(k[0], k[1], k[2], tuple(sorted(p)), local.get(k)) for k, p in sorted(found.items(), key=str)]
+
+
+def missing(needs_: list[Need]) -> list[tuple[Need, str]]:
+    """The needs this machine cannot meet without the hub, each with why."""
+    out = []
+    for need in needs_:
+        why = _why_missing(need)
+        if why:
+            out.append((need, why))
+    return out
+
+
+def _why_missing(need: Need) -> str | None:
+    import fnmatch
+
+    if need.local is not None:
+        folder = Path(need.local)
+        if not folder.is_dir():
+            return f"{folder} does not exist (hub_root)"
+        files = [str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file()]
+        lacking = [p for p in need.patterns if not any(fnmatch.fnmatch(f, p) for f in files)]
+        return f"{folder} has no {', '.join(lacking)}" if lacking else None
+    from huggingface_hub import snapshot_download
+    from huggingface_hub.errors import LocalEntryNotFoundError
+
+    try:
+        snapshot = Path(snapshot_download(need.repo, repo_type=need.kind, revision=need.revision,
+                                          local_files_only=True))
+    except (LocalEntryNotFoundError, FileNotFoundError, OSError, ValueError) as e:
+        return f"not in the local Hugging Face cache ({type(e).__name__})"
+    files = [str(p.relative_to(snapshot)) for p in snapshot.rglob("*") if p.is_file()]
+    lacking = [p for p in need.patterns if not any(fnmatch.fnmatch(f, p) for f in files)]
+    if need.kind == "model" and not any(f.endswith(("config.json",)) for f in files):
+        return "the cached snapshot has no config.json"
+    return f"the cached snapshot lacks {', '.join(lacking)}" if lacking else None
+
+
+def report(runs: list[RunParams]) -> tuple[list[Need], list[tuple[Need, str]], str]:
+    """(needs, missing, a readable report) for ``runs``."""
+    n = needs(runs)
+    m = missing(n)
+    lines = [f"{len(runs)} runs read {sum(x.kind == 'model' for x in n)} hub models and "
+             f"{sum(x.kind == 'dataset' for x in n)} hub datasets"]
+    if not m:
+        lines.append("everything they read is on this machine" if n else "nothing from the hub")
+    else:
+        lines.append(f"missing on this machine ({len(m)}):")
+        for need, why in m:
+            lines.append(f"  {need.describe()}: {why}")
+            if need.local is None:
+                lines.append(f"      {need.fetch()}")
+        lines.append("fetch them where the hub is reachable (the commands above), or point hub_root at a local copy")
+    return n, m, "\n".join(lines)
+
+
+def machine_problems(runs: list[RunParams]) -> list[str]:
+    """What this machine lacks for the runs (a GPU for bf16 / fp16): checked by ``xltkit run``
+    before any work starts, not when params are validated (a GPU grid validates, and is
+    planned, on a laptop)."""
+    precisions = {r.training.precision for r in runs if r.model.trainable} - {"fp32"}
+    if not precisions:
+        return []
+    import torch
+
+    if not torch.cuda.is_available():
+        return [f"precision {', '.join(sorted(precisions))} needs a CUDA GPU and none is visible here; run on a GPU "
+                "machine or set precision: fp32"]
+    if "bf16" in precisions and not torch.cuda.is_bf16_supported():
+        return ["precision bf16 needs a GPU with bfloat16 (Ampere or newer); use fp16 or fp32"]
+    return []

@@ -1,0 +1,168 @@
+"""Tiny datasets in exactly the hub's schemas, laid out as the hub repositories are, for
+offline tests and for checking a set-up without the hub (``hub_root: <folder>``).
+
+Each dataset the registry names gets a folder ``<root>/<owner>/<name>/`` with the same
+files as on the hub (``<config>/<split>-00000-of-00001.parquet`` and a README whose
+``configs:`` name them, or the raw JSON files of the HuLU sets), the same column names, the
+same feature types and the same label names, so ``datasets.load_dataset`` reads them with
+the same call it makes on the hub.  Rows are synthetic words of a made-up vocabulary per
+language; labels are drawn so that every label occurs, and the validation and test splits
+of parallel sets (XNLI, PAWS-X) have the same labels in every language.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from xltkit.tasks.hub import definitions as d
+from xltkit.tasks.registry import TASKS
+
+
+def _vocab(lang: str, n: int = 60) -> list[str]:
+    rng = np.random.default_rng(abs(hash(lang)) % (2**32) if False else sum(map(ord, lang)))
+    syll = ["ka", "lo", "mi", "ne", "pu", "ra", "si", "to", "vu", "ja", "hä", "ön", "ty", "el", "az"]
+    return ["".join(rng.choice(syll, size=rng.integers(1, 4))) + lang[:1] for _ in range(n)]
+
+
+def _sentence(rng, vocab, lo=3, hi=9) -> list[str]:
+    return list(rng.choice(vocab, size=int(rng.integers(lo, hi))))
+
+
+def _features(kind: str):
+    from datasets import ClassLabel, Features, Sequence, Value
+
+    s, i = Value("string"), Value("int32")
+    return {
+        "xnli": Features({"premise": s, "hypothesis": s, "label": ClassLabel(names=list(d.NLI))}),
+        "glue-mnli": Features({"premise": s, "hypothesis": s, "label": ClassLabel(names=list(d.NLI)), "idx": i}),
+        "paws": Features({"id": i, "sentence1": s, "sentence2": s, "label": ClassLabel(names=["0", "1"])}),
+        "xcopa": Features({"premise": s, "choice1": s, "choice2": s, "question": s, "label": i, "idx": i,
+                           "changed": Value("bool")}),
+        "superglue-copa": Features({"premise": s, "choice1": s, "choice2": s, "question": s, "idx": i,
+                                    "label": ClassLabel(names=["choice1", "choice2"])}),
+        "udpos": Features({"tokens": Sequence(s), "pos_tags": Sequence(ClassLabel(names=list(d.UPOS17)))}),
+        "wikiann": Features({"tokens": Sequence(s), "ner_tags": Sequence(ClassLabel(names=list(d.NER7))),
+                             "langs": Sequence(s), "spans": Sequence(s)}),
+        "siqa": Features({"context": s, "question": s, "answerA": s, "answerB": s, "answerC": s, "label": s}),
+    }[kind]
+
+
+def _kind(path: str, config: str | None) -> str:
+    return {"facebook/xnli": "xnli", "nyu-mll/glue": "glue-mnli", "google-research-datasets/paws-x": "paws",
+            "google-research-datasets/paws": "paws", "cambridgeltl/xcopa": "xcopa", "aps/super_glue": "superglue-copa",
+            "google/xtreme": "udpos", "unimelb-nlp/wikiann": "wikiann", "allenai/social_i_qa": "siqa",
+            "NYTK/HuRTE": "hurte", "NYTK/HuCoPA": "hucopa"}[path]
+
+
+def _rows(kind: str, lang: str, split: str, n: int, labels: np.ndarray) -> dict[str, list]:
+    """``n`` rows of a dataset kind in ``lang`` with the given label sequence."""
+    rng = np.random.default_rng(sum(map(ord, f"{kind}-{lang}-{split}")))
+    v = _vocab(lang)
+    sent = lambda: " ".join(_sentence(rng, v))  # noqa: E731
+    if kind in ("xnli", "glue-mnli"):
+        rows = {"premise": [sent() for _ in range(n)], "hypothesis": [sent() for _ in range(n)],
+                "label": labels.tolist()}
+        if kind == "glue-mnli":
+            rows["idx"] = list(range(n))
+        return rows
+    if kind == "paws":
+        return {"id": list(range(n)), "sentence1": [sent() for _ in range(n)], "sentence2": [sent() for _ in range(n)],
+                "label": labels.tolist()}
+    if kind in ("xcopa", "superglue-copa", "hucopa"):
+        rows = {"premise": [sent() for _ in range(n)], "choice1": [sent() for _ in range(n)],
+                "choice2": [sent() for _ in range(n)],
+                "question": [("cause", "effect")[k % 2] for k in range(n)]}
+        if kind == "xcopa":
+            return {**rows, "label": labels.tolist(), "idx": list(range(n)), "changed": [False] * n}
+        if kind == "superglue-copa":
+            return {**rows, "idx": list(range(n)), "label": labels.tolist()}
+        return {**rows, "idx": [str(k + 1) for k in range(n)], "label": [str(int(y) + 1) for y in labels]}  # 1 / 2
+    if kind == "hurte":
+        return {"id": [str(k) for k in range(n)], "premise": [sent() for _ in range(n)],
+                "hypothesis": [sent() for _ in range(n)], "label": [1 - int(y) for y in labels]}  # 1 = entails
+    if kind == "siqa":
+        return {"context": [sent() for _ in range(n)], "question": [sent() for _ in range(n)],
+                "answerA": [sent() for _ in range(n)], "answerB": [sent() for _ in range(n)],
+                "answerC": [sent() for _ in range(n)], "label": [str(int(y) + 1) for y in labels]}
+    if kind in ("udpos", "wikiann"):
+        toks = [_sentence(rng, v) for _ in range(n)]
+        n_labels = len(d.UPOS17) if kind == "udpos" else len(d.NER7)
+        if kind == "udpos":  # a word's tag follows from its form (learnable), every tag occurs
+            tags = [[(sum(map(ord, w)) + k) % n_labels for k, w in enumerate(t)] for t in toks]
+        else:  # mostly O, some PER / LOC spans
+            tags = [[0] * len(t) for t in toks]
+            for t, tg in zip(toks, tags):
+                j = int(rng.integers(0, len(t)))
+                tg[j] = int(rng.choice([1, 3, 5]))
+                if j + 1 < len(t):
+                    tg[j + 1] = tg[j] + 1
+        rows = {"tokens": toks, ("pos_tags" if kind == "udpos" else "ner_tags"): tags}
+        if kind == "wikiann":
+            rows.update(langs=[[lang] * len(t) for t in toks], spans=[[] for _ in toks])
+        return rows
+    raise ValueError(kind)
+
+
+def _n_labels(kind: str) -> int:
+    return {"xnli": 3, "glue-mnli": 3, "siqa": 3}.get(kind, 2)
+
+
+def write_fixtures(root: str | Path, n: int = 48, placeholder_test: tuple[str, ...] = ()) -> Path:
+    """Write every registered hub task's datasets under ``root`` (``n`` rows per split; PAWS-X
+    train gets a few -1 labels).  ``placeholder_test``: dataset ids whose test split gets one
+    constant label (as the XTREME repository's own files have), to test that it is refused."""
+    import datasets
+    from datasets import Dataset
+
+    datasets.disable_progress_bars()
+    root = Path(root)
+    configs: dict[str, dict[str, dict[str, str]]] = {}
+    done = set()
+    for task in TASKS.values():
+        for lang, src in getattr(task, "sources", {}).items():
+            kind = _kind(src.path, src.config)
+            for split, hub_split in src.splits.items():
+                key = (src.path, src.config, hub_split)
+                if key in done:
+                    continue
+                done.add(key)
+                # validation/test: the same labels in every language (parallel sets)
+                rng = np.random.default_rng(sum(map(ord, f"{kind}-{hub_split}" if split != "train" else
+                                                    f"{kind}-{lang}-{hub_split}")))
+                labels = rng.integers(0, _n_labels(kind), size=n)
+                labels[: _n_labels(kind)] = np.arange(_n_labels(kind))  # every label occurs
+                if split == "test" and src.path in placeholder_test:
+                    labels[:] = 0
+                rows = _rows(kind, lang, hub_split, n, labels)
+                folder = root / src.path
+                if src.data_files:  # a raw repository: the file the registry names
+                    target = folder / src.data_files[hub_split]
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    if target.suffix == ".json":
+                        target.write_text("\n".join(json.dumps(dict(zip(rows, vals))) for vals in zip(*rows.values())))
+                    else:
+                        Dataset.from_dict(rows, features=_features(kind)).to_parquet(str(target))
+                    continue
+                if kind == "paws" and split == "train" and src.path == "google-research-datasets/paws-x":
+                    rows["label"][-3:] = [-1, -1, -1]  # the card: missing or wrong labels were replaced by -1
+                config = src.config or "default"
+                target = folder / config / f"{hub_split}-00000-of-00001.parquet"
+                target.parent.mkdir(parents=True, exist_ok=True)
+                Dataset.from_dict(rows, features=_features(kind)).to_parquet(str(target))
+                configs.setdefault(src.path, {}).setdefault(config, {})[hub_split] = f"{config}/{hub_split}-*"
+    for path, cfgs in configs.items():
+        lines = ["---", "configs:"]
+        for config, splits in sorted(cfgs.items()):
+            lines += [f"- config_name: {config}", "  data_files:"]
+            lines += [f"  - split: {sp}\n    path: {pattern}" for sp, pattern in sorted(splits.items())]
+        (root / path / "README.md").write_text("\n".join(lines) + "\n---\n")
+    return root
+
+
+def fixture_text(root: str | Path) -> list[str]:
+    """Every sentence of the fixtures (to train a tokenizer on)."""
+    return [" ".join(_sentence(np.random.default_rng(i), _vocab(lang), 3, 12))
+            for i, lang in enumerate(sorted({c for t in TASKS.values() for c in getattr(t, "sources", {})}) * 20)]
