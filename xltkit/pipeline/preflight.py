@@ -1,10 +1,14 @@
 """What a grid needs from the hub, and whether this machine has it: ``xltkit check PARAMS``.
 
-Every run names a model and tasks; hub models (``hf:<id>``) and hub datasets (each task's
-source for every language the run trains or evaluates in, at its pinned revision) are
-looked up in the local Hugging Face cache (or under ``hub_root``) without contacting the
-hub.  With ``HF_HUB_OFFLINE=1`` ``xltkit run`` does this before any training and stops with
-the whole list of what is missing and the ``hf download`` command that fetches each.
+Every run names a model and tasks; hub models (``hf:<id>``: config, tokenizer, weights) and
+hub datasets (each task's source for every language the run trains or evaluates in, at its
+pinned revision: the files that source reads) are looked up in the local Hugging Face cache
+(or under ``hub_root``) without contacting the hub, the way loading finds them offline (the
+snapshot of that revision).  With ``HF_HUB_OFFLINE=1`` ``xltkit run`` does this before any
+training and stops with the whole list of what is missing and the ``hf download`` command
+that fetches each (only the files needed).  ``xltkit check --load`` then reads every split
+the grid uses and checks its columns and labels, so that a mismatch in an evaluation
+language is found before training, not after it.
 """
 
 from __future__ import annotations
@@ -13,6 +17,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from xltkit.pipeline.params import RunParams
+
+
+#: what a model needs from its repository (not every weight format): the config, the tokenizer, the weights
+MODEL_FILES = ("config.json", "tokenizer*", "sentencepiece.bpe.model", "*.model", "vocab.txt", "special_tokens_map.json",
+               "model.safetensors")
+#: at least one file of each group must be there
+MODEL_NEEDS = {"config": ("config.json",), "tokenizer": ("tokenizer.json", "sentencepiece.bpe.model", "*.model",
+                                                         "vocab.txt"),
+               "weights": ("model.safetensors", "model-*.safetensors", "pytorch_model.bin")}
 
 
 @dataclass(frozen=True)
@@ -33,7 +46,7 @@ class Need:
 
     def describe(self) -> str:
         what = f"{self.kind} {self.repo} @ {self.revision or 'default branch'}"
-        return what + (f" ({', '.join(self.patterns)})" if self.patterns else "")
+        return what + (f" ({', '.join(self.patterns)})" if self.patterns and self.kind == "dataset" else "")
 
 
 def needs(runs: list[RunParams]) -> list[Need]:
@@ -47,7 +60,7 @@ def needs(runs: list[RunParams]) -> list[Need]:
         model = run.model
         if isinstance(model, HubEncoder) and not Path(model.model_id).is_dir():
             key = ("model", model.model_id, run.encoder.revision)
-            found.setdefault(key, set())
+            found.setdefault(key, set()).update(MODEL_FILES)
         data = run.data_context()
         uses = [(run.target_task, {run.target.source_lang, *run.eval_langs()})]
         if run.has_intermediate:
@@ -56,13 +69,13 @@ def needs(runs: list[RunParams]) -> list[Need]:
             if not isinstance(task, HubTask):
                 continue
             files = (run.hub.task_files or {}).get(task.name, {})
+            sources = task.active_sources(data)
             for lang in sorted(langs):
-                if lang in files or lang not in task.sources:
+                if lang in files or lang not in sources:
                     continue
-                src = task.sources[lang]
+                src = sources[lang]
                 key = ("dataset", src.path, task.revision(src, data))
-                pats = found.setdefault(key, set())
-                pats.update(src.data_files.values() if src.data_files else [f"{src.config or 'default'}/*"])
+                found.setdefault(key, set()).update(src.patterns())
                 local[key] = str(Path(run.hub.hub_root) / src.path) if run.hub.hub_root else None
     return [Need(k[0], k[1], k[2], tuple(sorted(p)), local.get(k)) for k, p in sorted(found.items(), key=str)]
 
@@ -84,22 +97,24 @@ def _why_missing(need: Need) -> str | None:
         folder = Path(need.local)
         if not folder.is_dir():
             return f"{folder} does not exist (hub_root)"
-        files = [str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file()]
-        lacking = [p for p in need.patterns if not any(fnmatch.fnmatch(f, p) for f in files)]
-        return f"{folder} has no {', '.join(lacking)}" if lacking else None
-    from huggingface_hub import snapshot_download
-    from huggingface_hub.errors import LocalEntryNotFoundError
+        where = str(folder)
+    else:
+        from huggingface_hub import snapshot_download
+        from huggingface_hub.errors import LocalEntryNotFoundError
 
-    try:
-        snapshot = Path(snapshot_download(need.repo, repo_type=need.kind, revision=need.revision,
-                                          local_files_only=True))
-    except (LocalEntryNotFoundError, FileNotFoundError, OSError, ValueError) as e:
-        return f"not in the local Hugging Face cache ({type(e).__name__})"
-    files = [str(p.relative_to(snapshot)) for p in snapshot.rglob("*") if p.is_file()]
-    lacking = [p for p in need.patterns if not any(fnmatch.fnmatch(f, p) for f in files)]
-    if need.kind == "model" and not any(f.endswith(("config.json",)) for f in files):
-        return "the cached snapshot has no config.json"
-    return f"the cached snapshot lacks {', '.join(lacking)}" if lacking else None
+        try:  # the snapshot of this revision: what loading reads offline
+            folder = Path(snapshot_download(need.repo, repo_type=need.kind, revision=need.revision,
+                                            local_files_only=True))
+        except (LocalEntryNotFoundError, FileNotFoundError, OSError, ValueError) as e:
+            return f"not in the local Hugging Face cache ({type(e).__name__})"
+        where = "the cached snapshot"
+    files = [str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file()]
+    has = lambda pat: any(fnmatch.fnmatch(f, pat) for f in files)  # noqa: E731
+    if need.kind == "model":
+        lacking = [what for what, pats in MODEL_NEEDS.items() if not any(has(p) for p in pats)]
+        return f"{where} has no {' or '.join(lacking)} files" if lacking else None
+    lacking = [p for p in need.patterns if not has(p)]
+    return f"{where} lacks {', '.join(lacking)}" if lacking else None
 
 
 def report(runs: list[RunParams]) -> tuple[list[Need], list[tuple[Need, str]], str]:
@@ -118,6 +133,34 @@ def report(runs: list[RunParams]) -> tuple[list[Need], list[tuple[Need, str]], s
                 lines.append(f"      {need.fetch()}")
         lines.append("fetch them where the hub is reachable (the commands above), or point hub_root at a local copy")
     return n, m, "\n".join(lines)
+
+
+def load_all(runs: list[RunParams]) -> list[str]:
+    """Read every split every run trains, selects on or evaluates (each task, language and split
+    once) and check it (columns, label names, placeholder labels, dropped rows): the problems,
+    each naming its task, language and split."""
+    from xltkit.tasks.base import TaskError
+
+    seen: set[tuple] = set()
+    problems: list[str] = []
+    for run in runs:
+        uses = [(run.target_task, run.data_context(), run.target.source_lang, ("train", "dev"))]
+        uses += [(run.target_task, run.data_context(), lang, run.target_task.eval_splits(lang, run.data_context()))
+                 for lang in run.eval_langs()]
+        if run.has_intermediate:
+            uses.append((run.intermediate_task, run.data_context("intermediate"), run.intermediate.intermediate_lang,
+                         ("train", "dev")))
+        for task, data, lang, splits in uses:
+            for split in splits:
+                key = (task.name, lang, split, task.fingerprint, str(task.data_identity(data)), data.size(split))
+                if key in seen:
+                    continue
+                seen.add(key)
+                try:
+                    task.load(split, lang, data)
+                except TaskError as e:
+                    problems.append(f"{task.name} {lang} {split}: {e}")
+    return problems
 
 
 def machine_problems(runs: list[RunParams]) -> list[str]:

@@ -181,9 +181,14 @@ class Task(ABC):
         """The languages with a test split: those a run evaluates by default."""
         return tuple(lang for lang in self.languages(data) if "test" in self.eval_splits(lang, data))
 
-    def split_size(self, lang: str, split: str) -> int | None:
+    def split_size(self, lang: str, split: str, data: DataContext | None = None) -> int | None:
         """Examples in a split before any subsample, where known without loading it (None: unknown)."""
         return None
+
+    def train_corpora(self, lang: str, data: DataContext) -> tuple[str, ...]:
+        """Names of the corpora ``lang``'s training split holds, so that an intermediate task that
+        trains on the target's own data is told apart (generated data: none shared)."""
+        return ()
 
     def load_notes(self) -> dict[str, dict]:
         """What loading found, per "<lang>/<split>" (rows on the source, rows dropped, rows used,

@@ -1,8 +1,9 @@
 """The real study's languages: XTREME-R's 50, by ISO 639-3 code, with what the analysis
 needs to know about each (who counts as low-resource, who is a close relative of whom).
 
-- ``iso1``: the code the hub datasets use for their configs (``fi``); ``name``: the English
-  name UD-POS configs use (``udpos.Finnish``).
+- ``iso1``: the ISO 639-1 code (``fi``), where there is one; ``name``: the English name.
+  Which codes and names a dataset's configs use is the task registry's business
+  (:mod:`xltkit.tasks.hub`), not this table's.
 - ``joshi``: the resource class of Joshi et al. (2020), "The State and Fate of Linguistic
   Diversity and Inclusion in the NLP World", ACL, taken from their ``lang2tax.txt`` as copied
   in MaLA-LM/LangResourceAtlas (``Joshi-et-al-6-classes.json``; ../shared/REAL_STUDY.md sec. 6).

@@ -1,25 +1,30 @@
 """Tasks whose data comes from the Hugging Face hub (the real study).
 
 A :class:`HubTask` maps each of its languages (ISO 639-3) to a :class:`HubSource`: the
-dataset id, its config, a pinned revision and the names of its splits.  Loading goes
-through ``datasets.load_dataset`` with that revision (``HF_HUB_OFFLINE=1`` makes it use the
-local cache only), or with the same call on a local folder laid out like the hub
-repository (``hub_root``: an offline mirror, or the test fixtures).  Every loaded split is
-checked before anyone trains on it:
+dataset id, its config, a pinned revision and the names of its splits.  Loading first puts
+the files that language needs (the config's folder and the README that names it, or the raw
+files) in a local folder: the hub's snapshot of that revision (``snapshot_download``, which
+with ``HF_HUB_OFFLINE=1`` uses the local cache only and refuses a revision it does not
+hold), or the same repository under ``hub_root`` (an offline mirror, or the test fixtures).
+Then one ``datasets.load_dataset`` call reads that folder, the same call for the hub and the
+fixtures.  Every loaded split is checked before anyone trains on it:
 
 - the hub columns and label names are those the registry expects (labels are mapped by
   name, never by position);
 - a split whose labels are all one value (all one class, all ``O``, all -1) is refused as
   *placeholder labels* (the XTREME repository's own test files carry such labels: XNLI test
   accuracy then comes out near 33%, google-research/xtreme issue 24);
-- examples with an invalid label (PAWS-X's -1) are dropped and counted;
+- examples with an invalid label (PAWS-X's -1) or without text are dropped and counted, and
+  a split that loses more than :data:`MAX_DROPPED` of its rows is refused;
 - a subsample (``n_train`` / ``n_dev`` / ``n_test``, ``intermediate_examples``) takes the
-  same row indices in every language, so a parallel set stays parallel.
+  same hub rows in every language (drawn from the hub's row ids before any row is dropped),
+  so a parallel set stays parallel.
 
 What was loaded is recorded (:attr:`HubTask.notes`): rows on the hub, rows dropped, rows
-used, the source and the revision.  A source may need the registry's help to reach the
-task's column contract (:meth:`HubTask.convert`); a language a task has no data for says
-why (no Finnish COPA on the hub), and a local folder can stand in for it (``task_files``).
+used, the source and the commit it was read at.  A source may need the registry's help to
+reach the task's column contract (:meth:`HubTask.convert`); a language a task has no data
+for says why (no Finnish COPA on the hub), and a local folder can stand in for it
+(``task_files``).
 """
 
 from __future__ import annotations
@@ -32,9 +37,15 @@ from typing import Any
 
 import numpy as np
 
-from xltkit.core.hashing import folder_fingerprint, stable_hash
 from xltkit.tasks.base import SPLITS, DataContext, Task, TaskError
+from xltkit.tasks.hub.files import _fingerprint, _label_names, _load_folder, _load_source, _row_ids, fetch_command
 from xltkit.typology.languages import info as language_info
+
+#: our split -> the hub's, for the many datasets that name them so
+SPLITS3 = {"train": "train", "dev": "validation", "test": "test"}
+#: the largest share of a split's rows that may be dropped (invalid labels, no text) before
+#: the split is refused: more means the data is not what the registry describes
+MAX_DROPPED = 0.2
 
 
 @dataclass(frozen=True)
@@ -58,6 +69,19 @@ class HubSource:
     data_files: Mapping[str, str] | None = None
     licence: str = ""
     sizes: Mapping[str, int] | None = None  # hub split -> rows, as the dataset card gives them
+    #: the corpora its training split holds (XNLI's English train *is* MNLI): an intermediate
+    #: task whose training data shares one with the target's training data is flagged
+    corpus: tuple[str, ...] = ()
+
+    def corpora(self) -> tuple[str, ...]:
+        return self.corpus or (f"{self.path}:{self.config}",)
+
+    def patterns(self) -> tuple[str, ...]:
+        """The repository files this source reads: its raw files, or its config's folder and the
+        README whose ``configs:`` name that folder's files."""
+        if self.data_files:
+            return tuple(sorted(set(self.data_files.values())))
+        return ("README.md", f"{self.config or 'default'}/*")
 
     def size(self, split: str) -> int | None:
         hub = self.splits.get(split)
@@ -73,23 +97,41 @@ class HubTask(Task):
     Subclasses set ``sources`` (language -> :class:`HubSource`), ``unavailable`` (language ->
     why the hub has no data for it), ``hub_columns`` (the columns :meth:`convert` reads) and
     ``hub_labels`` (the hub's label names in index order, or None for unnamed integer
-    labels), and implement :meth:`convert`.
+    labels), and implement :meth:`convert`.  ``alternatives`` (language -> name -> source)
+    are other sources of a language a run may choose (``source_choices``): English QQP for
+    the paraphrase task instead of PAWS, which is PAWS-X's own English training set.
     """
 
     reads = ("hub",)
     sources: Mapping[str, HubSource] = {}
+    alternatives: Mapping[str, Mapping[str, HubSource]] = {}
     unavailable: Mapping[str, str] = {}
     hub_columns: Mapping[str, tuple[str, ...]] = {}  # dataset id -> the columns convert reads
     hub_labels: Mapping[str, tuple[str, ...]] = {}  # dataset id -> its ClassLabel names, in index order
+    labels_by_name: frozenset[str] = frozenset()  # dataset ids whose label order is free: convert maps by name
     invalid_label: int | None = None  # a label value meaning "no label" (PAWS-X: -1), dropped and counted
     files_schema: str | None = None  # the dataset id whose schema task_files follow (default: the first source's)
 
     def __init__(self):
         self.notes: dict[str, dict] = {}
+        self._where: dict[str, tuple[str, str | None]] = {}  # language -> (source, commit it was read at)
 
     def languages(self, data: DataContext) -> tuple[str, ...]:
         files = self._task_files(data)
-        return tuple(dict.fromkeys([*self.sources, *files]))
+        return tuple(dict.fromkeys([*self.active_sources(data), *files]))
+
+    def active_sources(self, data: DataContext | None) -> dict[str, HubSource]:
+        """Language -> the source a run reads: the registry's, or the alternative it chose."""
+        out = dict(self.sources)
+        if data is None:
+            return out
+        for lang, name in ((self._hub(data).source_choices or {}).get(self.name, {})).items():
+            options = self.alternatives.get(lang, {})
+            if name not in options:
+                raise TaskError(f"source_choices: task {self.name!r} has no alternative source {name!r} for {lang!r}; "
+                                f"allowed: {', '.join(options) or '(none)'}")
+            out[lang] = options[name]
+        return out
 
     def _hub(self, data: DataContext):
         return data.group("hub", self.name)
@@ -102,11 +144,12 @@ class HubTask(Task):
 
     def data_identity(self, data: DataContext) -> dict:
         hub = self._hub(data)
+        sources = self.active_sources(data)
         out: dict[str, Any] = {"sources": {lang: [s.path, s.config, self.revision(s, data), dict(s.splits)]
-                                           for lang, s in sorted(self.sources.items())},
+                                           for lang, s in sorted(sources.items())},
                                "subsample_seed": hub.subsample_seed}
         if hub.hub_root:  # a local mirror: what is in it (fixtures differ from the hub)
-            out["local"] = {p: _fingerprint(Path(hub.hub_root) / p) for p in sorted({s.path for s in self.sources.values()})
+            out["local"] = {p: _fingerprint(Path(hub.hub_root) / p) for p in sorted({s.path for s in sources.values()})
                             if (Path(hub.hub_root) / p).is_dir()}
         files = self._task_files(data)
         if files:
@@ -116,42 +159,93 @@ class HubTask(Task):
     def load_notes(self) -> dict[str, dict]:
         return dict(self.notes)
 
-    def split_size(self, lang: str, split: str) -> int | None:
-        src = self.sources.get(lang)
+    def split_size(self, lang: str, split: str, data: DataContext | None = None) -> int | None:
+        if data is not None and lang in self._task_files(data):
+            return None
+        src = self.active_sources(data).get(lang)
         return src.size(split) if src else None
 
     def eval_splits(self, lang: str, data: DataContext) -> tuple[str, ...]:
-        if lang in self._task_files(data) or lang not in self.sources:
+        sources = self.active_sources(data)
+        if lang in self._task_files(data) or lang not in sources:
             return ("dev", "test")
-        return tuple(s for s in ("dev", "test") if s in self.sources[lang].splits)
+        return tuple(s for s in ("dev", "test") if s in sources[lang].splits)
 
     def language_facts(self, lang: str, data: DataContext) -> dict:
         facts = super().language_facts(lang, data)
-        src = self.sources.get(lang)
+        src = self.active_sources(data).get(lang)
         files = self._task_files(data)
+        where, commit = self._where.get(lang, (None, None))  # the commit a branch resolved to, once loaded
         facts["revision"] = f"task_files:{_fingerprint(Path(files[lang]))}" if lang in files else \
-            (f"{src.path}@{self.revision(src, data)}" if src else None)
+            (f"{src.path}@{commit or self.revision(src, data)}" if src else None)
         return facts
+
+    def train_corpora(self, lang: str, data: DataContext) -> tuple[str, ...]:
+        files = self._task_files(data)
+        if lang in files:
+            return (f"task_files:{_fingerprint(Path(files[lang]))}",)
+        src = self.active_sources(data).get(lang)
+        return src.corpora() if src and "train" in src.splits else ()
+
+    def code_files(self) -> list[Path]:
+        import inspect
+
+        from xltkit.tasks.hub import files
+
+        # the shared loading code, and the module defining the task (its label tables and helpers)
+        return [Path(__file__), Path(files.__file__), Path(inspect.getfile(type(self)))]
 
     # ---- loading ---------------------------------------------------------------------------
     def source(self, lang: str, data: DataContext) -> HubSource:
-        if lang in self.sources:
-            return self.sources[lang]
+        sources = self.active_sources(data)
+        if lang in sources:
+            return sources[lang]
         why = self.unavailable.get(lang)
         language_info(lang)  # an unknown code says so, with the allowed ones
         raise TaskError(f"task {self.name!r} has no data in {lang!r}" + (f": {why}" if why else "") +
-                        f"; its languages: {', '.join(self.sources)}" +
+                        f"; its languages: {', '.join(sources)}" +
                         f" (a local folder can stand in: task_files: {{{self.name}: {{{lang}: <folder>}}}})")
+
+    def folder(self, src: HubSource, data: DataContext) -> tuple[Path, str | None]:
+        """The local folder holding ``src``'s files and the commit it is at (None for hub_root):
+        the hub's snapshot of the revision (fetched where the hub is reachable, only the files the
+        source reads; from the local cache only with ``HF_HUB_OFFLINE=1``), or hub_root's copy."""
+        import fnmatch
+
+        hub = self._hub(data)
+        revision = self.revision(src, data)
+        if hub.hub_root:
+            folder = Path(hub.hub_root) / src.path
+            if not folder.is_dir():
+                raise TaskError(f"task {self.name!r}: hub_root {hub.hub_root!r} has no folder {src.path!r} (the "
+                                "dataset repository, laid out as on the hub)")
+            commit = None
+        else:
+            from huggingface_hub import snapshot_download
+
+            try:
+                folder = Path(snapshot_download(src.path, repo_type="dataset", revision=revision,
+                                                allow_patterns=list(src.patterns())))
+            except Exception as e:  # offline without the snapshot, an unknown revision, no network
+                raise TaskError(f"task {self.name!r}: cannot get {src.describe()}: {type(e).__name__}: "
+                                f"{str(e)[:300]}; where the hub is reachable, fetch it with `{fetch_command(src, revision)}`"
+                                ", or point hub_root at a local copy") from None
+            commit = folder.name  # snapshots/<commit>: what a branch name resolved to
+        files = [str(f.relative_to(folder)) for f in folder.rglob("*") if f.is_file()]
+        lacking = [pat for pat in src.patterns() if not any(fnmatch.fnmatch(f, pat) for f in files)]
+        if lacking:
+            raise TaskError(f"task {self.name!r}: {folder} (for {src.describe()}) has no {', '.join(lacking)}; "
+                            f"fetch them with `{fetch_command(src, revision)}`")
+        return folder, commit
 
     def raw(self, split: str, lang: str, data: DataContext):
         """The hub's split of ``lang``, as the hub has it (checked against the registry's schema)."""
-        import datasets
-
         if split not in SPLITS:
             raise TaskError(f"task {self.name!r}: unknown split {split!r}; allowed: {', '.join(SPLITS)}")
         files = self._task_files(data)
         if lang in files:
             ds = _load_folder(Path(files[lang]), split, self.name, lang)
+            self._where[lang] = ("task_files", None)
             where = f"task_files {files[lang]}"
         else:
             src = self.source(lang, data)
@@ -159,36 +253,23 @@ class HubTask(Task):
             if hub_split is None:
                 raise TaskError(f"task {self.name!r}: {src.describe()} has no labelled {split!r} split for {lang!r} "
                                 f"(splits: {', '.join(f'{k}={v}' for k, v in src.splits.items())})")
-            hub = self._hub(data)
-            revision = self.revision(src, data)
-            local = Path(hub.hub_root) / src.path if hub.hub_root else None
-            target = str(local) if local is not None else src.path
-            if local is not None and not local.is_dir():
-                raise TaskError(f"task {self.name!r}: hub_root {hub.hub_root!r} has no folder {src.path!r} (the "
-                                "dataset repository, laid out as on the hub)")
-            kwargs: dict[str, Any] = {"split": hub_split}
-            if src.data_files:
-                kwargs["data_files"] = {hub_split: src.data_files[hub_split]}
-            if local is None:
-                kwargs["revision"] = revision
-            else:  # datasets caches a local folder by its name, not its content: two mirrors (or fixture sets)
-                # of one dataset would share a cache, so each content gets its own
-                kwargs["cache_dir"] = str(Path(data.cache_dir) / "hf-datasets" / _fingerprint(local))
+            folder, commit = self.folder(src, data)
+            self._where[lang] = (src.describe(), commit or self.revision(src, data))
             try:
-                ds = datasets.load_dataset(target, src.config, **kwargs)
-            except Exception as e:  # offline without a cache, a moved file, a script-only repository
-                raise TaskError(f"task {self.name!r} ({lang}, {split}): cannot load {src.describe()}: "
-                                f"{type(e).__name__}: {str(e)[:300]}; where the hub is reachable, fetch it with "
-                                f"`hf download {src.path} --repo-type dataset --revision "
-                                f"{revision or 'main'}`, or point hub_root at a local copy") from None
+                ds = _load_source(folder, src, hub_split, Path(data.cache_dir) / "hf-datasets" /
+                                  (commit or _fingerprint(folder)))
+            except Exception as e:  # a file that does not parse, a README without the config
+                raise TaskError(f"task {self.name!r} ({lang}, {split}): cannot read {src.describe()} from "
+                                f"{folder}: {type(e).__name__}: {str(e)[:300]}") from None
             where = src.describe()
         self._check_schema(ds, where, self.schema(lang, data), named=lang not in files)
         return ds
 
     def schema(self, lang: str, data: DataContext) -> str:
         """The dataset id whose schema ``lang``'s data has (task_files follow ``files_schema``)."""
-        if lang in self.sources and lang not in self._task_files(data):
-            return self.sources[lang].path
+        sources = self.active_sources(data)
+        if lang in sources and lang not in self._task_files(data):
+            return sources[lang].path
         return self.files_schema or next(iter(self.sources.values())).path
 
     def _check_schema(self, ds, where: str, path: str, named: bool = True) -> None:
@@ -202,49 +283,75 @@ class HubTask(Task):
         names = self.hub_labels.get(path)
         if names is not None:
             found = _label_names(ds)
-            if (found is None and named) or (found is not None and tuple(found) != tuple(names)):
+            same = found is not None and (sorted(found) == sorted(names) if path in self.labels_by_name
+                                          else tuple(found) == tuple(names))
+            if (found is None and named) or (found is not None and not same):
                 raise TaskError(f"task {self.name!r}: {where} has the label names {found}; the registry expects "
                                 f"{list(names)} (labels are mapped by name, never by position)")
 
     @abstractmethod
     def convert(self, ds, schema: str):
         """A split in the schema of dataset ``schema`` as the head's column contract (without
-        ``id``; labels as indices into :attr:`labels`, invalid ones as ``invalid_label``)."""
+        ``id``; labels as indices into :attr:`labels`, invalid ones as ``invalid_label``; a missing
+        sentence as no words, which is dropped and counted)."""
 
     def index_of(self, mapping: Mapping[str, str]) -> dict[str, int]:
         """A hub label name -> task label index table from hub name -> task label name."""
         return {hub: self.labels.index(ours) for hub, ours in mapping.items()}
 
     def load(self, split: str, lang: str, data: DataContext, lang2: str | None = None):
-        ds = self._one(split, lang, data)
+        n = data.size(split)
+        ds = self._one(split, lang, data, n)
+        key = f"{lang}/{split}"
         if lang2 not in (None, lang):
             if not self.two_languages:
                 raise TaskError(f"task {self.name!r} has one sentence per example; a second language needs a "
                                 "pair task whose sets are parallel")
-            ds = self._pair_with(ds, self._one(split, lang2, data), lang, lang2)
-        n = data.size(split)
-        if n is not None and len(ds) > n:
-            keep = np.sort(np.random.default_rng(self._hub(data).subsample_seed).permutation(len(ds))[:n])
-            ds = ds.select(keep.tolist())
-        self.notes[f"{lang}{'+' + lang2 if lang2 not in (None, lang) else ''}/{split}"] = {
-            **self.notes.get(f"{lang}/{split}", {}), "used": len(ds)}
+            first = len(ds)
+            ds = self._pair_with(ds, self._one(split, lang2, data, n), lang, lang2)
+            key = f"{lang}+{lang2}/{split}"
+            self.notes[key] = {"first": f"{lang}/{split}", "second": f"{lang2}/{split}",
+                               "unpaired_or_disagreeing": first - len(ds)}
+        self.notes[key] = {**self.notes.get(key, {}), "used": len(ds)}
         return self.check_columns(ds, f" ({lang}, {split})")
 
-    def _one(self, split: str, lang: str, data: DataContext):
+    def _one(self, split: str, lang: str, data: DataContext, n: int | None):
+        """One language's split in the head's contract: ids are the hub's row numbers (or its own
+        ``id`` column), a subsample of ``n`` draws hub row ids (the same ones in every language),
+        invalid labels and empty sentences are dropped and counted."""
+        from xltkit.tasks.base import HEADS
+
         raw = self.raw(split, lang, data)
+        hub_rows = len(raw)
+        ids = _row_ids(raw)
         ds = self.convert(raw, self.schema(lang, data))
-        ds = ds.add_column("id", list(range(len(ds))))
-        dropped = 0
-        if self.invalid_label is not None:
-            label = "label"
-            before = len(ds)
-            ds = ds.filter(lambda y: y != self.invalid_label, input_columns=label)
-            dropped = before - len(ds)
+        ds = ds.add_column("id", ids)
+        contract = HEADS[self.head]
+        self._check_placeholders(ds, split, lang)  # before dropping: an all -1 split is placeholder labels
+        if n is not None and hub_rows > n:  # the same hub rows (by id) in every language of a parallel set
+            universe = sorted(ids)
+            pick = np.random.default_rng(self._hub(data).subsample_seed).permutation(hub_rows)[:n]
+            keep = {universe[k] for k in pick.tolist()}
+            ds = ds.select([k for k, i in enumerate(ids) if i in keep])
+        before = len(ds)
+        invalid = 0
+        if self.invalid_label is not None and not contract.per_word:
+            ds = ds.filter(lambda y: y != self.invalid_label, input_columns=contract.label)
+            invalid = before - len(ds)
+        columns = contract.words or (("premise",) if "premise" in ds.column_names else ())
+        n_before = len(ds)
+        ds = ds.filter(lambda *cols: all(c is not None and len(c) > 0 for c in cols), input_columns=list(columns)) \
+            if columns else ds
+        empty = n_before - len(ds)
+        if before and (invalid + empty) > MAX_DROPPED * before:
+            raise TaskError(f"task {self.name!r}: the {split} split of {lang!r} loses {invalid + empty} of {before} "
+                            f"rows ({invalid} invalid labels, {empty} without text), more than "
+                            f"{MAX_DROPPED:.0%}: the data is not what the registry describes")
         self._check_placeholders(ds, split, lang)
-        src = self.sources.get(lang)
-        self.notes[f"{lang}/{split}"] = {"hub_rows": len(raw), "dropped_invalid_labels": dropped,
-                                         "source": src.describe() if src else "task_files",
-                                         "revision": self.revision(src, data) if src else None}
+        where, commit = self._where.get(lang, ("task_files", None))
+        self.notes[f"{lang}/{split}"] = {"hub_rows": hub_rows, "subsampled_to": before,
+                                         "dropped_invalid_labels": invalid, "dropped_without_text": empty,
+                                         "source": where, "revision": commit}
         return ds
 
     def _check_placeholders(self, ds, split: str, lang: str) -> None:
@@ -253,59 +360,23 @@ class HubTask(Task):
         contract = HEADS[self.head]
         column = ds[contract.label]
         values = {t for row in column for t in row} if contract.per_word else set(column)
+        if len(ds) == 0:
+            raise TaskError(f"task {self.name!r}: the {split} split of {lang!r} has no usable rows")
         if len(ds) > 1 and len(values) <= 1:
             raise TaskError(f"task {self.name!r}: the {split} split of {lang!r} has placeholder labels (every label "
                             f"is {next(iter(values), None)!r}): it cannot be scored; use a labelled split")
 
     def _pair_with(self, first, second, lang: str, lang2: str):
         """Pairs with the first sentence in ``lang`` and the second in ``lang2`` (the generalized
-        setting): the sets are parallel, so example i is the same pair in both."""
-        a = {i: (w, y) for i, w, y in zip(first["id"], first["words"], first["label"])}
-        rows = [(i, a[i][0], w2, a[i][1]) for i, w2, y in zip(second["id"], second["words2"], second["label"])
-                if i in a and a[i][1] == y]
+        setting): the sets are parallel, so the same id is the same pair in both; pairs missing
+        in one language or whose labels disagree are dropped (and counted by :meth:`load`)."""
+        b = {i: (w2, y) for i, w2, y in zip(second["id"], second["words2"], second["label"])}
+        rows = [(i, w, b[i][0], y) for i, w, y in zip(first["id"], first["words"], first["label"])
+                if i in b and b[i][1] == y]
         if len(rows) < 0.9 * min(len(first), len(second)):
             raise TaskError(f"task {self.name!r}: {lang} and {lang2} do not look parallel ({len(rows)} of "
-                            f"{len(first)} pairs have the same label at the same index)")
+                            f"{len(first)} pairs have the same id and label)")
         from datasets import Dataset
 
         return Dataset.from_dict({"id": [r[0] for r in rows], "words": [r[1] for r in rows],
                                   "words2": [r[2] for r in rows], "label": [r[3] for r in rows]})
-
-
-def _label_names(ds) -> list[str] | None:
-    """The ClassLabel names of a dataset's label column (``label``, or the per-word one), if any."""
-    for name, feature in ds.features.items():
-        inner = getattr(feature, "feature", feature)  # Sequence(ClassLabel)
-        if hasattr(inner, "names") and name in ("label", "labels", "ner_tags", "pos_tags", "tags"):
-            return list(inner.names)
-    return None
-
-
-def _load_folder(folder: Path, split: str, task: str, lang: str):
-    """A local folder standing in for a language (``task_files``): ``<split>*.parquet|jsonl|json|csv``
-    with ``dev`` also found as ``validation``/``val``; a single file serves as the train split."""
-    import datasets
-
-    names = {"train": ("train",), "dev": ("validation", "dev", "val"), "test": ("test",)}[split]
-    if folder.is_file():
-        files = [folder] if split == "train" else []
-    else:
-        files = sorted(p for p in folder.iterdir() if p.is_file() and p.name.split(".")[0].split("-")[0] in names)
-    if not files:
-        raise TaskError(f"task {task!r}: task_files for {lang!r} ({folder}) have no {split} file ({'|'.join(names)}"
-                        ".parquet/.jsonl/.json/.csv)")
-    suffix = files[0].suffix.lstrip(".")
-    builder = {"jsonl": "json", "json": "json", "parquet": "parquet", "csv": "csv"}.get(suffix)
-    if builder is None:
-        raise TaskError(f"task {task!r}: {files[0]}: unknown file type {suffix!r}; use parquet, jsonl, json or csv")
-    return datasets.load_dataset(builder, data_files=[str(f) for f in files], split="train")
-
-
-_FINGERPRINTS: dict[str, str] = {}
-
-
-def _fingerprint(path: Path) -> str:
-    key = str(path.resolve())
-    if key not in _FINGERPRINTS:
-        _FINGERPRINTS[key] = folder_fingerprint(path) if path.is_dir() else stable_hash(path.read_bytes().hex())
-    return _FINGERPRINTS[key]

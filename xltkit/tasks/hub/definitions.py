@@ -15,19 +15,16 @@ the tagging sets are their own words.
 
 from __future__ import annotations
 
-from dataclasses import replace
-
-from xltkit.tasks.hub.base import HubSource, HubTask
-from xltkit.typology.languages import LANGUAGES, iso3
+from xltkit.tasks.base import TaskError
+from xltkit.tasks.hub.base import SPLITS3, HubSource, HubTask
+from xltkit.tasks.hub.tagging import NER7, PANX, TURKU_NER, UD, UD_UPOS, UDPOS, UPOS17, TurkuNER  # noqa: F401
 from xltkit.tasks.registry import register_task
+from xltkit.typology.languages import iso3
 
-SPLITS3 = {"train": "train", "dev": "validation", "test": "test"}
 #: the hub's own parquet commits (see the module docstring for how sure each is)
 XNLI_REV = "b8dd5d7af51114dbda02c0e3f6133f332186418e"  # facebook/xnli, "Convert dataset to Parquet (#10)": seen
 PAWSX_REV = "4cd8187c404bda33cb1f62b49b001115862acf37"  # google-research-datasets/paws-x: pinned elsewhere
 XCOPA_REV = "042f78955ba48e6404616762fa6e05e839c3907a"  # cambridgeltl/xcopa, "... to Parquet (#3)": pinned elsewhere
-WIKIANN_REV = "f0a3be6dc5564c0cc4150bb660144800a1f539d4"  # unimelb-nlp/wikiann, "... (#11)": pinned elsewhere
-XTREME_REV = "ec5f1f46e9af79639a90684a7a70a956c4998f04"  # google/xtreme, "... (#9)": pinned elsewhere
 GLUE_REV = "a3f3ab759b9d7018046ce361f115ef38276d2e1e"  # nyu-mll/glue, "... (#16)": seen
 SUPERGLUE_REV = "3de24cf8022e94f4ee4b9d55a6f539891524d646"  # aps/super_glue: pinned elsewhere (short sha not seen)
 HURTE_REV = "d30f85b36746777f2617dfa14ba8c77b1ad3cd3c"  # NYTK/HuRTE, "replace label str to int": seen
@@ -36,18 +33,23 @@ SIQA_REV = "6db3dcea20d5430c3dd74bf85fe9ca87268ea91b"  # allenai/social_i_qa ref
 PAWS_REV = "161ece9501cf0a11f3e48bd356eaa82de46d6a09"  # google-research-datasets/paws, "... (#3)": seen
 
 NLI = ("entailment", "neutral", "contradiction")
-UPOS17 = ("ADJ", "ADP", "ADV", "AUX", "CCONJ", "DET", "INTJ", "NOUN", "NUM", "PART", "PRON", "PROPN", "PUNCT",
-          "SCONJ", "SYM", "VERB", "X")  # google/xtreme udpos: alphabetical (VERB=15, X=16 seen; the rest inferred)
-NER7 = ("O", "B-PER", "I-PER", "B-ORG", "I-ORG", "B-LOC", "I-LOC")
 COPA_QUESTIONS = {"cause": "What was the cause?", "effect": "What happened as a result?"}
 
 
-def _langs(codes: str) -> list[str]:
-    return [iso3(c) for c in codes.split()]
+def _words(text: str | None) -> list[str]:
+    return text.split() if isinstance(text, str) else []  # a missing sentence: no words (dropped, counted)
 
 
-def _words(text: str) -> list[str]:
-    return str(text).split()
+def _offset(values, n: int, where: str) -> int:
+    """What to subtract from a split's choice labels to make them 0-based: the HuLU sets' raw
+    files number choices from 1 in some files and from 0 in others, so each split says which."""
+    got = set(values)
+    if got <= set(range(n)) and 0 in got:
+        return 0
+    if got <= set(range(1, n + 1)) and n in got:
+        return 1
+    raise TaskError(f"{where}: choice labels {sorted(got)} are neither 0..{n - 1} nor 1..{n}; cannot tell "
+                    "which choice they name")
 
 
 # ---- targets -------------------------------------------------------------------------------
@@ -63,7 +65,8 @@ class XNLI(HubTask):
     description = "Natural language inference in 15 languages (XNLI; English train = MNLI); accuracy."
     typical_tokens = 60
     sources = {iso3(c): HubSource("facebook/xnli", c, XNLI_REV, SPLITS3,
-                                  sizes={"train": 392_702, "validation": 2_490, "test": 5_010})
+                                  sizes={"train": 392_702, "validation": 2_490, "test": 5_010},
+                                  corpus=("mnli",))  # every language's train is MNLI (translated)
                for c in "ar bg de el en es fr hi ru sw th tr ur vi zh".split()}
     unavailable = {"fin": "XNLI has no Finnish", "hun": "XNLI has no Hungarian"}
     hub_columns = {"facebook/xnli": ("premise", "hypothesis", "label")}
@@ -88,7 +91,8 @@ class PAWSX(HubTask):
     description = "Paraphrase identification in 7 languages (PAWS-X); -1 labels dropped and counted; accuracy."
     typical_tokens = 70
     sources = {iso3(c): HubSource("google-research-datasets/paws-x", c, PAWSX_REV, SPLITS3,
-                                  sizes={"train": 49_401, "validation": 2_000, "test": 2_000})
+                                  sizes={"train": 49_401, "validation": 2_000, "test": 2_000},
+                                  corpus=("paws",))  # English train = PAWS labeled_final; the others translate it
                for c in "de en es fr ja ko zh".split()}
     hub_columns = {"google-research-datasets/paws-x": ("sentence1", "sentence2", "label")}
     hub_labels = {"google-research-datasets/paws-x": ("0", "1")}
@@ -106,8 +110,8 @@ class _CopaLike(HubTask):
     labels = ("choice1", "choice2")
     label_changing_noise = frozenset({"word-dropout", "word-swap"})
 
-    @staticmethod
-    def _copa(ds, offset: int = 0):
+    def _copa(self, ds, schema: str):
+        offset = _offset([int(y) for y in ds["label"]], 2, f"task {self.name!r} ({schema})")
         return ds.map(lambda b: {"premise": b["premise"], "question": [COPA_QUESTIONS[q] for q in b["question"]],
                                  "choices": [[a, c] for a, c in zip(b["choice1"], b["choice2"])],
                                  "label": [int(y) - offset for y in b["label"]]},
@@ -128,97 +132,49 @@ class XCOPA(_CopaLike):
                "quz": HubSource("cambridgeltl/xcopa", "qu", XCOPA_REV, {"dev": "validation", "test": "test"},
                                 sizes={"validation": 100, "test": 500}),
                "eng": HubSource("aps/super_glue", "copa", SUPERGLUE_REV, {"train": "train", "dev": "validation"},
-                                sizes={"train": 400, "validation": 100})}
+                                sizes={"train": 400, "validation": 100}, corpus=("copa",))}
     hub_columns = {p: ("premise", "choice1", "choice2", "question", "label")
                    for p in ("cambridgeltl/xcopa", "aps/super_glue")}
     hub_labels = {"aps/super_glue": ("choice1", "choice2")}  # xcopa's label is a plain 0/1 integer
 
     def convert(self, ds, schema):
-        return self._copa(ds)
-
-
-class UDPOS(HubTask):
-    """UD-POS as XTREME packages it (UD 2.5, google/xtreme ``udpos.<Language>``): 17 UPOS tags,
-    scored with seqeval-style F1 as XTREME does (consecutive equal tags form one span), token
-    accuracy beside it.  XTREME-R's UD 2.7 additions are not on the hub as parquet."""
-
-    name = "udpos"
-    head = "token"
-    labels = UPOS17
-    metrics = ("span_f1", "token_accuracy")
-    controls = ("rule-length", "rule-bow")
-    description = "Universal Dependencies part of speech (XTREME's UD 2.5 sets); seqeval F1 as XTREME, token accuracy."
-    typical_tokens = 30
-    sources = {iso3(c): HubSource("google/xtreme", f"udpos.{LANGUAGES[iso3(c)].name}", XTREME_REV, SPLITS3)
-               for c in ("af ar bg de el en es et eu fa fi fr he hi hu id it ja ko mr nl pt ru ta te tr ur vi "
-                         "zh").split()}
-    sources.update({iso3(c): HubSource("google/xtreme", f"udpos.{LANGUAGES[iso3(c)].name}", XTREME_REV,
-                                       {"test": "test"}) for c in "kk th tl yo".split()})  # test-only in XTREME
-    for _code, _rows in {"fin": (27_198, 3_239, 4_422), "ekk": (25_749, 3_125, 3_760), "hun": (910, 441, 449)}.items():
-        sources[_code] = replace(sources[_code], sizes=dict(zip(("train", "validation", "test"), _rows)))  # cards
-    del _code, _rows
-    unavailable = {c: "XTREME-R's UD 2.7 additions (lit pol ukr wol ron) are not on the hub as parquet "
-                      "(universal-dependencies/universal_dependencies ships a loading script only)"
-                   for c in ("lit", "pol", "ukr", "wol", "ron")}
-    hub_columns = {"google/xtreme": ("tokens", "pos_tags")}
-    hub_labels = {"google/xtreme": UPOS17}
-
-    def convert(self, ds, schema):
-        return ds.map(lambda b: {"words": b["tokens"], "tags": b["pos_tags"]}, batched=True,
-                      remove_columns=ds.column_names)
-
-
-class PANX(HubTask):
-    """PAN-X / WikiANN named entities (Pan et al. 2017; Rahimi et al. 2019 splits) in XTREME-R's 48
-    languages, from unimelb-nlp/wikiann; seqeval F1."""
-
-    name = "panx"
-    head = "token"
-    labels = NER7
-    metrics = ("span_f1", "token_accuracy")
-    controls = ("rule-length", "rule-bow")
-    description = "Named entities (PAN-X/WikiANN) in XTREME-R's 48 languages; seqeval span F1."
-    typical_tokens = 20
-    sources = {iso3(c): HubSource("unimelb-nlp/wikiann", c, WIKIANN_REV, SPLITS3,
-                                  sizes={"train": 20_000, "validation": 10_000, "test": 10_000}
-                                  if c in ("en", "fi", "hu", "fa") else None)
-               for c in ("af ar bg bn de el en es et eu fa fi fr he hi hu id it ja jv ka kk ko ml mr ms my nl pt ru "
-                         "sw ta te th tl tr ur vi yo zh qu pl uk az lt pa gu ro").split()}
-    hub_columns = {"unimelb-nlp/wikiann": ("tokens", "ner_tags")}
-    hub_labels = {"unimelb-nlp/wikiann": NER7}
-
-    def convert(self, ds, schema):
-        return ds.map(lambda b: {"words": b["tokens"], "tags": b["ner_tags"]}, batched=True,
-                      remove_columns=ds.column_names)
+        return self._copa(ds, schema)
 
 
 # ---- intermediate tasks by type ----------------------------------------------------------------
 class RTE(HubTask):
     """Textual entailment, two-way, so that languages compete on equal terms: English MNLI
-    (neutral and contradiction become not_entailment), Hungarian HuRTE (HuLU; its test split is
-    unlabelled); Finnish has no native NLI set on the hub: give a local one (e.g. a machine
-    translation of MNLI in GLUE's mnli schema) in task_files."""
+    (neutral and contradiction become not_entailment), or English RTE (SuperGLUE; ``source_choices:
+    {rte: {eng: superglue-rte}}``; MNLI is XNLI's own English training set), Hungarian HuRTE (HuLU;
+    its test split is unlabelled); Finnish has no native NLI set on the hub: give a local one (e.g.
+    a machine translation of MNLI in GLUE's mnli schema) in task_files."""
 
     name = "rte"
     head = "pair"
     labels = ("entailment", "not_entailment")
     controls = ("rule-length", "rule-bow", "rule-overlap")
     label_changing_noise = frozenset({"word-dropout", "word-swap"})
-    description = "Two-way textual entailment: English MNLI (collapsed), Hungarian HuRTE; Finnish by task_files."
+    description = "Two-way textual entailment: English MNLI (collapsed) or RTE, Hungarian HuRTE; Finnish by task_files."
     typical_tokens = 60
     sources = {"eng": HubSource("nyu-mll/glue", "mnli", GLUE_REV, {"train": "train", "dev": "validation_matched"},
-                                sizes={"train": 392_702, "validation_matched": 9_815}),
+                                sizes={"train": 392_702, "validation_matched": 9_815}, corpus=("mnli",)),
                "hun": HubSource("NYTK/HuRTE", None, HURTE_REV, {"train": "train", "dev": "validation"},
                                 data_files={"train": "data/train.json", "validation": "data/val.json"},
                                 licence="cc-by-sa-4.0", sizes={"train": 2_131, "validation": 242})}
+    alternatives = {"eng": {"superglue-rte": HubSource("aps/super_glue", "rte", SUPERGLUE_REV,
+                                                       {"train": "train", "dev": "validation"},
+                                                       sizes={"train": 2_490, "validation": 277}, corpus=("rte",))}}
     unavailable = {"fin": "no Finnish NLI set exists on the hub"}
     files_schema = "nyu-mll/glue"
-    hub_columns = {"nyu-mll/glue": ("premise", "hypothesis", "label"), "NYTK/HuRTE": ("premise", "hypothesis", "label")}
-    hub_labels = {"nyu-mll/glue": NLI}
+    hub_columns = {"nyu-mll/glue": ("premise", "hypothesis", "label"), "NYTK/HuRTE": ("premise", "hypothesis", "label"),
+                   "aps/super_glue": ("premise", "hypothesis", "label")}
+    hub_labels = {"nyu-mll/glue": NLI, "aps/super_glue": ("entailment", "not_entailment")}
 
     def convert(self, ds, schema):
         if schema == "NYTK/HuRTE":  # 1 = the premise entails the hypothesis
             label = lambda y: 0 if int(y) == 1 else 1  # noqa: E731
+        elif schema == "aps/super_glue":  # already entailment / not_entailment
+            label = int
         else:  # MNLI: entailment stays, neutral and contradiction are not entailment
             label = lambda y: 0 if int(y) == 0 else 1  # noqa: E731
         return ds.map(lambda b: {"words": [_words(t) for t in b["premise"]],
@@ -227,14 +183,16 @@ class RTE(HubTask):
 
 
 class COPA(_CopaLike):
-    """COPA as an intermediate task: English COPA (SuperGLUE), Hungarian HuCoPA (HuLU: labels 1/2
-    on the hub, mapped to 0/1; its test split is unlabelled).  No Finnish COPA exists on the hub."""
+    """COPA as an intermediate task: English COPA (SuperGLUE; it is XCOPA's English training set),
+    Hungarian HuCoPA (HuLU; its raw files number the choices 1/2 in some splits and 0/1 in others,
+    so each split's numbering is read from its labels; its test split is unlabelled).  No Finnish
+    COPA exists on the hub."""
 
     name = "copa"
     description = "Causal commonsense reasoning, two choices: English COPA, Hungarian HuCoPA; Finnish by task_files."
     typical_tokens = 60
     sources = {"eng": HubSource("aps/super_glue", "copa", SUPERGLUE_REV, {"train": "train", "dev": "validation"},
-                                sizes={"train": 400, "validation": 100}),
+                                sizes={"train": 400, "validation": 100}, corpus=("copa",)),
                "hun": HubSource("NYTK/HuCoPA", None, HUCOPA_REV, {"train": "train", "dev": "validation"},
                                 data_files={"train": "data/train.json", "validation": "data/val.json"},
                                 licence="bsd-2-clause", sizes={"train": 400, "validation": 100})}
@@ -243,12 +201,13 @@ class COPA(_CopaLike):
     hub_labels = {"aps/super_glue": ("choice1", "choice2")}
 
     def convert(self, ds, schema):
-        return self._copa(ds, offset=1 if schema == "NYTK/HuCoPA" else 0)
+        return self._copa(ds, schema)
 
 
 class SIQA(HubTask):
     """SocialIQa (Sap et al. 2019), English, three choices; XTREME-R's first step before COPA for
-    XCOPA.  Parquet only on the hub's refs/pr/3 (the main branch is a loading script)."""
+    XCOPA.  Parquet only on the hub's refs/pr/3 (the main branch is a loading script, which is
+    never fetched: only the parquet files are read)."""
 
     name = "siqa"
     head = "multiple_choice"
@@ -257,41 +216,48 @@ class SIQA(HubTask):
     sources = {"eng": HubSource("allenai/social_i_qa", None, SIQA_REV, {"train": "train", "dev": "validation"},
                                 data_files={"train": "data/train-00000-of-00001.parquet",
                                             "validation": "data/validation-00000-of-00001.parquet"},
-                                sizes={"train": 33_410, "validation": 1_954})}
+                                sizes={"train": 33_410, "validation": 1_954}, corpus=("siqa",))}
     typical_tokens = 120  # three choices of about 40
     hub_columns = {"allenai/social_i_qa": ("context", "question", "answerA", "answerB", "answerC", "label")}
 
     def convert(self, ds, schema):
+        offset = _offset([int(y) for y in ds["label"]], 3, f"task {self.name!r} ({schema})")
         return ds.map(lambda b: {"premise": b["context"], "question": b["question"],
                                  "choices": [list(t) for t in zip(b["answerA"], b["answerB"], b["answerC"])],
-                                 "label": [int(y) - 1 for y in b["label"]]},
+                                 "label": [int(y) - offset for y in b["label"]]},
                       batched=True, remove_columns=ds.column_names)
 
 
 class Paraphrase(HubTask):
-    """Paraphrase identification as an intermediate task: English PAWS (labeled_final); the Finnish
-    Turku paraphrase corpus ships only a loading script: give it in task_files (PAWS's schema,
-    label 1 = paraphrase)."""
+    """Paraphrase identification as an intermediate task: English PAWS (labeled_final; it is
+    PAWS-X's own English training set) or QQP (``source_choices: {paraphrase: {eng: qqp}}``); the
+    Finnish Turku paraphrase corpus ships only a loading script: give it in task_files (PAWS's
+    schema, label 1 = paraphrase)."""
 
     name = "paraphrase"
     head = "pair"
     labels = ("not_paraphrase", "paraphrase")
     controls = ("rule-length", "rule-bow", "rule-overlap")
     label_changing_noise = frozenset({"word-dropout", "word-swap"})
-    description = "Paraphrase identification: English PAWS; Finnish (Turku paraphrase corpus) by task_files."
+    description = "Paraphrase identification: English PAWS or QQP; Finnish (Turku paraphrase corpus) by task_files."
     typical_tokens = 70
     sources = {"eng": HubSource("google-research-datasets/paws", "labeled_final", PAWS_REV, SPLITS3,
-                                sizes={"train": 49_401, "validation": 8_000, "test": 8_000})}
+                                sizes={"train": 49_401, "validation": 8_000, "test": 8_000}, corpus=("paws",))}
+    alternatives = {"eng": {"qqp": HubSource("nyu-mll/glue", "qqp", GLUE_REV, {"train": "train", "dev": "validation"},
+                                             sizes={"train": 363_846, "validation": 40_430}, corpus=("qqp",))}}
     unavailable = {"fin": "TurkuNLP/turku_paraphrase_corpus ships only a loading script",
                    "hun": "no Hungarian paraphrase set was found on the hub"}
-    hub_columns = {"google-research-datasets/paws": ("sentence1", "sentence2", "label")}
-    hub_labels = {"google-research-datasets/paws": ("0", "1")}
+    files_schema = "google-research-datasets/paws"
+    hub_columns = {"google-research-datasets/paws": ("sentence1", "sentence2", "label"),
+                   "nyu-mll/glue": ("question1", "question2", "label")}
+    hub_labels = {"google-research-datasets/paws": ("0", "1"), "nyu-mll/glue": ("not_duplicate", "duplicate")}
 
     def convert(self, ds, schema):
-        return ds.map(lambda b: {"words": [_words(t) for t in b["sentence1"]],
-                                 "words2": [_words(t) for t in b["sentence2"]], "label": [int(y) for y in b["label"]]},
+        a, b_ = ("question1", "question2") if schema == "nyu-mll/glue" else ("sentence1", "sentence2")
+        return ds.map(lambda b: {"words": [_words(t) for t in b[a]], "words2": [_words(t) for t in b[b_]],
+                                 "label": [int(y) for y in b["label"]]},
                       batched=True, remove_columns=ds.column_names)
 
 
-for _task in (XNLI(), PAWSX(), XCOPA(), UDPOS(), PANX(), RTE(), COPA(), SIQA(), Paraphrase()):
+for _task in (XNLI(), PAWSX(), XCOPA(), UDPOS(), PANX(), RTE(), COPA(), SIQA(), Paraphrase(), UD(), TurkuNER()):
     register_task(_task)

@@ -3,9 +3,11 @@ offline tests and for checking a set-up without the hub (``hub_root: <folder>``)
 
 Each dataset the registry names gets a folder ``<root>/<owner>/<name>/`` with the same
 files as on the hub (``<config>/<split>-00000-of-00001.parquet`` and a README whose
-``configs:`` name them, or the raw JSON files of the HuLU sets), the same column names, the
-same feature types and the same label names, so ``datasets.load_dataset`` reads them with
-the same call it makes on the hub.  Rows are synthetic words of a made-up vocabulary per
+``configs:`` name them; the raw files of a repository without configs: the HuLU sets'
+pretty-printed JSON arrays, whose HuCoPA train numbers the choices "1"/"2" and validation
+0/1 as on GitHub, SocialIQa's parquet, universal_dependencies' parquet branch with its
+multiword tokens), the same column names, the same feature types and the same label names,
+so ``datasets.load_dataset`` reads them with the same call it makes on the hub.  Rows are synthetic words of a made-up vocabulary per
 language; labels are drawn so that every label occurs, and the validation and test splits
 of parallel sets (XNLI, PAWS-X) have the same labels in every language.
 """
@@ -47,11 +49,21 @@ def _features(kind: str):
         "wikiann": Features({"tokens": Sequence(s), "ner_tags": Sequence(ClassLabel(names=list(d.NER7))),
                              "langs": Sequence(s), "spans": Sequence(s)}),
         "siqa": Features({"context": s, "question": s, "answerA": s, "answerB": s, "answerC": s, "label": s}),
+        "superglue-rte": Features({"premise": s, "hypothesis": s, "idx": i,
+                                   "label": ClassLabel(names=["entailment", "not_entailment"])}),
+        "glue-qqp": Features({"question1": s, "question2": s, "label": ClassLabel(names=["not_duplicate", "duplicate"]),
+                              "idx": i}),
+        "ud": Features({"idx": s, "text": s, "tokens": Sequence(s), "lemmas": Sequence(s),
+                        "upos": Sequence(ClassLabel(names=list(d.UD_UPOS))), "xpos": Sequence(s)}),
     }[kind]
 
 
 def _kind(path: str, config: str | None) -> str:
-    return {"facebook/xnli": "xnli", "nyu-mll/glue": "glue-mnli", "google-research-datasets/paws-x": "paws",
+    if (path, config) == ("aps/super_glue", "rte"):
+        return "superglue-rte"
+    if (path, config) == ("nyu-mll/glue", "qqp"):
+        return "glue-qqp"
+    return {"universal-dependencies/universal_dependencies": "ud", "facebook/xnli": "xnli", "nyu-mll/glue": "glue-mnli", "google-research-datasets/paws-x": "paws",
             "google-research-datasets/paws": "paws", "cambridgeltl/xcopa": "xcopa", "aps/super_glue": "superglue-copa",
             "google/xtreme": "udpos", "unimelb-nlp/wikiann": "wikiann", "allenai/social_i_qa": "siqa",
             "NYTK/HuRTE": "hurte", "NYTK/HuCoPA": "hucopa"}[path]
@@ -62,12 +74,26 @@ def _rows(kind: str, lang: str, split: str, n: int, labels: np.ndarray) -> dict[
     rng = np.random.default_rng(sum(map(ord, f"{kind}-{lang}-{split}")))
     v = _vocab(lang)
     sent = lambda: " ".join(_sentence(rng, v))  # noqa: E731
-    if kind in ("xnli", "glue-mnli"):
+    if kind in ("xnli", "glue-mnli", "superglue-rte"):
         rows = {"premise": [sent() for _ in range(n)], "hypothesis": [sent() for _ in range(n)],
                 "label": labels.tolist()}
-        if kind == "glue-mnli":
+        if kind != "xnli":
             rows["idx"] = list(range(n))
         return rows
+    if kind == "glue-qqp":
+        return {"question1": [sent() for _ in range(n)], "question2": [sent() for _ in range(n)],
+                "label": labels.tolist(), "idx": list(range(n))}
+    if kind == "ud":  # a tag follows from the form; every few sentences a multiword token ("_") and its words
+        toks, tags = [], []
+        for _ in range(n):
+            t = _sentence(rng, v)
+            tg = [d.UD_UPOS.index(d.UPOS17[sum(map(ord, w)) % len(d.UPOS17)]) for w in t]
+            if rng.random() < 0.5:
+                t, tg = [t[0] + t[1], *t], [d.UD_UPOS.index("_"), *tg]
+            toks.append(t)
+            tags.append(tg)
+        return {"idx": [str(k) for k in range(n)], "text": [" ".join(t) for t in toks], "tokens": toks,
+                "lemmas": toks, "upos": tags, "xpos": [["_"] * len(t) for t in toks]}
     if kind == "paws":
         return {"id": list(range(n)), "sentence1": [sent() for _ in range(n)], "sentence2": [sent() for _ in range(n)],
                 "label": labels.tolist()}
@@ -79,7 +105,9 @@ def _rows(kind: str, lang: str, split: str, n: int, labels: np.ndarray) -> dict[
             return {**rows, "label": labels.tolist(), "idx": list(range(n)), "changed": [False] * n}
         if kind == "superglue-copa":
             return {**rows, "idx": list(range(n)), "label": labels.tolist()}
-        return {**rows, "idx": [str(k + 1) for k in range(n)], "label": [str(int(y) + 1) for y in labels]}  # 1 / 2
+        if split == "train":  # HuCoPA's train.json: "idx", choices "1" / "2"
+            return {**rows, "idx": [str(k + 1) for k in range(n)], "label": [str(int(y) + 1) for y in labels]}
+        return {**rows, "id": [str(k + 1) for k in range(n)], "label": [int(y) for y in labels]}  # val.json: 0 / 1
     if kind == "hurte":
         return {"id": [str(k) for k in range(n)], "premise": [sent() for _ in range(n)],
                 "hypothesis": [sent() for _ in range(n)], "label": [1 - int(y) for y in labels]}  # 1 = entails
@@ -121,38 +149,41 @@ def write_fixtures(root: str | Path, n: int = 48, placeholder_test: tuple[str, .
     root = Path(root)
     configs: dict[str, dict[str, dict[str, str]]] = {}
     done = set()
-    for task in TASKS.values():
-        for lang, src in getattr(task, "sources", {}).items():
-            kind = _kind(src.path, src.config)
-            for split, hub_split in src.splits.items():
-                key = (src.path, src.config, hub_split)
-                if key in done:
-                    continue
-                done.add(key)
-                # validation/test: the same labels in every language (parallel sets)
-                rng = np.random.default_rng(sum(map(ord, f"{kind}-{hub_split}" if split != "train" else
-                                                    f"{kind}-{lang}-{hub_split}")))
-                labels = rng.integers(0, _n_labels(kind), size=n)
-                labels[: _n_labels(kind)] = np.arange(_n_labels(kind))  # every label occurs
-                if split == "test" and src.path in placeholder_test:
-                    labels[:] = 0
-                rows = _rows(kind, lang, hub_split, n, labels)
-                folder = root / src.path
-                if src.data_files:  # a raw repository: the file the registry names
-                    target = folder / src.data_files[hub_split]
-                    target.parent.mkdir(parents=True, exist_ok=True)
-                    if target.suffix == ".json":
-                        target.write_text("\n".join(json.dumps(dict(zip(rows, vals))) for vals in zip(*rows.values())))
-                    else:
-                        Dataset.from_dict(rows, features=_features(kind)).to_parquet(str(target))
-                    continue
-                if kind == "paws" and split == "train" and src.path == "google-research-datasets/paws-x":
-                    rows["label"][-3:] = [-1, -1, -1]  # the card: missing or wrong labels were replaced by -1
-                config = src.config or "default"
-                target = folder / config / f"{hub_split}-00000-of-00001.parquet"
+    every = [(lang, src) for task in TASKS.values() for lang, src in
+             [*getattr(task, "sources", {}).items(),
+              *((lang, alt) for lang, alts in getattr(task, "alternatives", {}).items() for alt in alts.values())]]
+    for lang, src in every:
+        kind = _kind(src.path, src.config)
+        for split, hub_split in src.splits.items():
+            key = (src.path, src.config, hub_split)
+            if key in done:
+                continue
+            done.add(key)
+            # validation/test: the same labels in every language (parallel sets)
+            rng = np.random.default_rng(sum(map(ord, f"{kind}-{hub_split}" if split != "train" else
+                                                f"{kind}-{lang}-{hub_split}")))
+            labels = rng.integers(0, _n_labels(kind), size=n)
+            labels[: _n_labels(kind)] = np.arange(_n_labels(kind))  # every label occurs
+            if split == "test" and src.path in placeholder_test:
+                labels[:] = 0
+            rows = _rows(kind, lang, hub_split, n, labels)
+            folder = root / src.path
+            if src.data_files:  # a raw repository: the file the registry names
+                target = folder / src.data_files[hub_split].replace("*", "0000")
                 target.parent.mkdir(parents=True, exist_ok=True)
-                Dataset.from_dict(rows, features=_features(kind)).to_parquet(str(target))
-                configs.setdefault(src.path, {}).setdefault(config, {})[hub_split] = f"{config}/{hub_split}-*"
+                if target.suffix == ".json":  # HuLU: one pretty-printed JSON array
+                    target.write_text(json.dumps([dict(zip(rows, vals)) for vals in zip(*rows.values())],
+                                                 indent=2, ensure_ascii=False))
+                else:
+                    Dataset.from_dict(rows, features=_features(kind)).to_parquet(str(target))
+                continue
+            if kind == "paws" and split == "train" and src.path == "google-research-datasets/paws-x":
+                rows["label"][-3:] = [-1, -1, -1]  # the card: missing or wrong labels were replaced by -1
+            config = src.config or "default"
+            target = folder / config / f"{hub_split}-00000-of-00001.parquet"
+            target.parent.mkdir(parents=True, exist_ok=True)
+            Dataset.from_dict(rows, features=_features(kind)).to_parquet(str(target))
+            configs.setdefault(src.path, {}).setdefault(config, {})[hub_split] = f"{config}/{hub_split}-*"
     for path, cfgs in configs.items():
         lines = ["---", "configs:"]
         for config, splits in sorted(cfgs.items()):

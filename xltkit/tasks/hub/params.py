@@ -16,6 +16,10 @@ class HubParams(Group):
                                  "load_dataset call instead of from the hub (an offline mirror, or test fixtures)")
     dataset_revisions: dict[str, str] | None = Field(None, description="hub dataset id -> revision (commit, tag "
                                                      "or branch) to load instead of the registry's pinned one")
+    source_choices: dict[str, dict[str, str]] | None = Field(
+        None, description="task -> language -> one of the task's alternative sources for that language (`xltkit "
+        "tasks --sources` lists them), e.g. {paraphrase: {eng: qqp}}: English QQP instead of PAWS, which is "
+        "PAWS-X's own English training set")
     task_files: dict[str, dict[str, str]] | None = Field(
         None, description="task -> language -> a local folder with that language's splits in the hub dataset's "
         "schema (<split>*.parquet|jsonl|csv), for languages the hub lacks (e.g. a machine translation of MNLI "
