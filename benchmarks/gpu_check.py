@@ -5,10 +5,12 @@ sequence-classification and a token-classification head for a few hundred steps 
 token ids whose labels are a fixed function of the ids (so the loss can fall), in bf16
 autocast, and checks (1) that the loss falls and (2) that over the first steps bf16 and fp32
 losses agree within a tolerance, from the same weights and batches.  It prints tokens per
-second, the number ``xltkit plan`` needs in place of its estimate
-(``xltkit/modeling/throughput.py``).
+second and seconds per step, the numbers ``xltkit plan`` needs in place of its estimates
+(``xltkit/modeling/throughput.py``); measure them at the study's shapes (micro-batch 8, about
+64 tokens: ``--batch 8 --seq 64``), since a small batch is slower per token than a large one.
 
     python benchmarks/gpu_check.py                 # on a GPU: XLM-R base, 300 steps (a few minutes)
+    python benchmarks/gpu_check.py --batch 8 --seq 64   # the real study's step shape
     python benchmarks/gpu_check.py --size tiny     # anywhere: the same checks at a tiny size (the test suite)
 
 Exit status 0 when every check passes; the results also go to ``--out`` as JSON.
@@ -71,8 +73,8 @@ def train(kind: str, size: str, steps: int, precision: str, device, args) -> tup
         tokens += ids.numel()
     if device.type == "cuda":
         torch.cuda.synchronize()
-    rate = tokens / (time.time() - t0) if t0 else float("nan")
-    return losses, rate
+    elapsed = time.time() - t0 if t0 else float("nan")
+    return losses, tokens / elapsed, elapsed / max(1, steps - 5)
 
 
 def main(argv=None) -> int:
@@ -92,16 +94,18 @@ def main(argv=None) -> int:
               "steps": args.steps, "batch": args.batch, "seq": args.seq, "checks": {}}
     ok = True
     for kind in ("sequence", "token"):
-        bf16, rate = train(kind, args.size, args.steps, "bf16", device, args)
-        fp32, _ = train(kind, args.size, args.compare_steps, "fp32", device, args)
+        bf16, rate, per_step = train(kind, args.size, args.steps, "bf16", device, args)
+        fp32, _, _ = train(kind, args.size, args.compare_steps, "fp32", device, args)
         first, last = sum(bf16[:10]) / 10, sum(bf16[-10:]) / 10
         gap = max(abs(a - b) / max(abs(b), 1e-8) for a, b in zip(bf16[: args.compare_steps], fp32))
         checks = {"loss_falls": last < 0.8 * first, "bf16_matches_fp32": gap < args.tolerance}
         report["checks"][kind] = {**checks, "first_loss": round(first, 4), "last_loss": round(last, 4),
-                                  "max_relative_gap_first_steps": round(gap, 5), "bf16_tokens_per_second": round(rate)}
+                                  "max_relative_gap_first_steps": round(gap, 5), "bf16_tokens_per_second": round(rate),
+                                  "bf16_seconds_per_step": round(per_step, 5)}
         ok &= all(checks.values())
         print(f"{kind}: loss {first:.3f} -> {last:.3f}, bf16 vs fp32 gap {gap:.2e} over {args.compare_steps} steps, "
-              f"{rate:,.0f} tokens/s (bf16, {report['device']}): {'ok' if all(checks.values()) else 'FAILED'}")
+              f"{rate:,.0f} tokens/s, {per_step * 1000:.1f} ms a step (bf16, {report['device']}, batch {args.batch} x "
+              f"{args.seq}): {'ok' if all(checks.values()) else 'FAILED'}")
     report["ok"] = ok
     if args.out:
         with open(args.out, "w") as f:

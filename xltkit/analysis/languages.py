@@ -67,7 +67,11 @@ def language_table(exp_dir: Path, notes: list[str]) -> pd.DataFrame:
     return table
 
 
-def real_language_table(exp_dir: Path, notes: list[str], n_words: int = 20000) -> pd.DataFrame:
+#: languages written without spaces between words (whitespace splits give phrases, not words)
+NO_SPACES = frozenset({"cmn", "zho", "yue", "jpn", "tha", "mya", "khm", "lao", "bod"})
+
+
+def real_language_table(exp_dir: Path, notes: list[str], n_words: int = 20000, min_words: int = 200) -> pd.DataFrame:
     """The same table for real languages (ISO 639-3 codes): Joshi et al. (2020) class and
     resource level, the Grambank morphology index, and the corpus measures of
     :func:`richness_table` on the words of each language's evaluation data (its intermediate
@@ -115,8 +119,23 @@ def real_language_table(exp_dir: Path, notes: list[str], n_words: int = 20000) -
         from tokenizers import Tokenizer
 
         tokenizer = Tokenizer.from_file(str(Path(finetune) / "tokenizer.json"))
-    n = min(n_words, min(sum(len(s.split()) for s in v) for v in corpora.values()))
-    table = richness_table(corpora, tokenizer, n_words=n)
+    unsplit = sorted(c for c in corpora if c in NO_SPACES)
+    if unsplit:  # whitespace "words" there are phrases or sentences: no word-based measure means anything
+        notes.append(f"language table: {', '.join(unsplit)} write no spaces between words, so their word-based "
+                     "richness measures are left empty (a word segmenter would be needed)")
+    sizes = {c: sum(len(t.split()) for t in v) for c, v in corpora.items() if c not in NO_SPACES}
+    small = sorted(c for c, k in sizes.items() if k < min_words)
+    if small:
+        notes.append(f"language table: {', '.join(small)} have fewer than {min_words} words of text: their richness "
+                     "measures are left empty")
+    measured = {c: corpora[c] for c, k in sizes.items() if k >= min_words}
+    table = pd.DataFrame({"lang": []})
+    if measured:
+        n = min(n_words, min(sizes[c] for c in measured))  # measures of type counts depend on the sample's size
+        notes.append(f"language table: richness measured on the first {n} words of each language's text")
+        table = richness_table(measured, tokenizer, n_words=n)
+    table = pd.concat([table, pd.DataFrame({"lang": sorted(c for c in corpora if c not in measured)})],
+                      ignore_index=True)
     table["joshi_class"] = table["lang"].map(lambda c: LANGUAGES[c].joshi)
     table["resource"] = table["joshi_class"].map(lambda j: "low" if j <= 2 else "high")
     try:

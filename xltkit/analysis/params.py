@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field
 
 from xltkit.core.params import Group, seed_field
@@ -17,5 +19,10 @@ class AnalysisParams(Group):
     analysis_seed: int = seed_field(0, "seed of the bootstrap")
     formula: str | None = Field(None, description="an extra mixed model of the per-seed zero-shot gains, e.g. "
                                 "'gain_pts ~ target_fertility * inter_fertility' (columns of the model table)")
+    seen_languages: Literal["keep", "drop"] = Field("keep", description="gains in an evaluation language that "
+                                                   "was itself the intermediate language (Finnish after Finnish "
+                                                   "intermediate training): keep them in the mixed models, or drop "
+                                                   "them (the real study: in-language, not transfer); the gains "
+                                                   "table marks them either way (eval_seen)")
     random: list[str] | None = Field(None, description="random intercepts of the extra model (default: eval_lang, "
                                      "and target_task / intermediate_task where they vary)")

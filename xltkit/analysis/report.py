@@ -113,6 +113,42 @@ def _control_notes(res: pd.DataFrame, controls: pd.DataFrame, notes: list[str]) 
                          "(or diverged) model, whatever its score")
 
 
+#: what a results row says of its evaluation language and intermediate data, joined into the gains
+FLAG_KEYS = ["intermediate_task", "intermediate_lang", "target_task", "eval_lang"]
+FLAGS = ["eval_seen", "eval_relative", "eval_low_resource", "intermediate_same_data"]
+
+
+def _with_language_flags(table: pd.DataFrame, res: pd.DataFrame) -> pd.DataFrame:
+    """``table`` with the results' language flags (where the results have them)."""
+    flags = [c for c in FLAGS if c in res.columns]
+    if table.empty or not flags or not set(FLAG_KEYS) <= set(table.columns):
+        return table
+    known = res[FLAG_KEYS + flags].drop_duplicates(FLAG_KEYS)
+    return table.merge(known, on=FLAG_KEYS, how="left")
+
+
+def _modelled_gains(zero_shot: pd.DataFrame, p: AnalysisParams, notes: list[str]) -> pd.DataFrame:
+    """The zero-shot gains the mixed models see: never those of an intermediate task that trains on
+    the target's own data; not those in a seen language where ``seen_languages`` is drop."""
+    if zero_shot.empty:
+        return zero_shot
+    if "intermediate_same_data" in zero_shot.columns:
+        same = zero_shot.intermediate_same_data.fillna(False).astype(bool)
+        if same.any():
+            cells = sorted(set(zip(zero_shot[same].intermediate_task, zero_shot[same].intermediate_lang)))
+            notes.append(f"left out of the mixed models: {', '.join(f'{t}/{lang}' for t, lang in cells)} trains on the "
+                         "target task's own training data (intermediate_same_data): its gain is more training, not "
+                         "transfer; the gains table keeps it, marked")
+            zero_shot = zero_shot[~same]
+    if p.seen_languages == "drop" and "eval_seen" in zero_shot.columns:
+        seen = zero_shot.eval_seen.fillna(False).astype(bool)
+        if seen.any():
+            notes.append(f"left out of the mixed models (seen_languages: drop): {int(seen.sum())} gains in the "
+                         "intermediate language itself")
+            zero_shot = zero_shot[~seen]
+    return zero_shot
+
+
 def analyze(p: AnalysisParams) -> Analysis:
     exp_dir = Path(p.experiment_dir)
     res_path = exp_dir / "results.parquet"
@@ -147,12 +183,14 @@ def analyze(p: AnalysisParams) -> Analysis:
         gains = pd.concat([gains, g2], ignore_index=True)
         notes += msgs
 
+    gains, sg = _with_language_flags(gains, res), _with_language_flags(sg, res)
     languages = language_table(exp_dir, notes)
     model = typ = lrt = None
     predictors: list[str] = []
     data = pd.DataFrame()
     sg = sg.assign(gain_pts=100 * sg["gain"]) if not sg.empty else sg
     zero_shot = sg[sg.eval_lang != sg.source_lang] if not sg.empty else sg
+    zero_shot = _modelled_gains(zero_shot, p, notes)
     random = [c for c in RANDOM_FACTORS if not zero_shot.empty and zero_shot[c].nunique() > 1]
     if not zero_shot.empty and zero_shot.metric.nunique() > 1:
         notes.append(f"the gains are on different metrics ({', '.join(sorted(zero_shot.metric.unique()))}): one "

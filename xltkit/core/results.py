@@ -30,7 +30,9 @@ METRIC_COLUMNS = [
 #: what each row says of its evaluation language, beside the schema (tables from before them lack them):
 #: eval_seen (it is the intermediate language), eval_relative (a close relative of it: one WALS genus),
 #: eval_low_resource (Joshi et al. 2020 classes 0-2, or the lab's low resource level), dataset_revision
-LANGUAGE_COLUMNS = ["eval_seen", "eval_relative", "eval_low_resource", "dataset_revision"]
+#: (the data's source and commit), intermediate_same_data (the intermediate task's training data shares a
+#: corpus with the target's: XNLI's English train is MNLI; such a gain is more training on the target's data)
+LANGUAGE_COLUMNS = ["eval_seen", "eval_relative", "eval_low_resource", "dataset_revision", "intermediate_same_data"]
 PREDICTION_COLUMNS = ["run_id", "eval_lang", "split", "eval_setting", "example_id", "label", "pred", "correct",
                       "num", "den", "phenomena"]
 GRID = "grid.json"

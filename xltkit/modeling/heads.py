@@ -66,6 +66,13 @@ class Head:
         """Per-example predictions from a batch's logits and its (padded) labels."""
         raise NotImplementedError
 
+    #: columns :meth:`encode` adds that are not model inputs: kept aside and given to :meth:`place`
+    extra_columns: tuple[str, ...] = ()
+
+    def place(self, pred, *extra):
+        """One example's prediction from :meth:`decode`'s and the example's extra columns."""
+        return pred
+
     def eval_pairs(self, logits: np.ndarray, label_ids: np.ndarray) -> tuple[list, list]:
         """(gold, predictions) in the metrics' form from a Trainer evaluation's arrays."""
         raise NotImplementedError
@@ -115,17 +122,32 @@ class TokenHead(Head):
         def fn(batch):
             enc = tokenizer(batch["words"], is_split_into_words=True, truncation=True,
                             max_length=tokenizer.model_max_length)
-            labels = []
+            labels, words = [], []
             for i, tags in enumerate(batch["tags"]):
-                prev, row = None, []
+                prev, row, first = None, [], []
                 for w in enc.word_ids(i):
                     row.append(-100 if w is None or w == prev else int(tags[w]))
+                    if w is not None and w != prev:
+                        first.append(w)
                     prev = w
                 labels.append(row)
+                words.append(first)
             return {"input_ids": enc["input_ids"], "attention_mask": enc["attention_mask"], "labels": labels,
-                    "length": [len(x) for x in enc["input_ids"]]}
+                    "length": [len(x) for x in enc["input_ids"]], "word_index": words}
 
         return ds.map(fn, batched=True, remove_columns=ds.column_names)
+
+    #: the word each labelled position belongs to: a word without subwords (or truncated away) has
+    #: none, so predictions are placed by word, not by count
+    extra_columns = ("word_index",)
+
+    def place(self, pred: list, word_index: list) -> list:
+        from xltkit.modeling.metrics import NO_PREDICTION
+
+        out = [NO_PREDICTION] * (max(word_index) + 1 if word_index else 0)
+        for w, p in zip(word_index, pred):
+            out[w] = p
+        return out
 
     def collator(self, tokenizer, pad_to_multiple_of: int | None = None):
         from transformers import DataCollatorForTokenClassification
@@ -213,7 +235,8 @@ def predict(model, tokenizer, ds, head: Head, batch_size: int = 256) -> list:
     enc = head.encode(tokenizer, ds)
     collator = head.collator(tokenizer)
     order = np.argsort(np.asarray(list(enc["length"])), kind="stable")  # by length: less padding
-    rows = enc.remove_columns("length").to_list()
+    extra = {c: enc[c] for c in head.extra_columns}
+    rows = enc.remove_columns(["length", *head.extra_columns]).to_list()
     out: list = [None] * len(rows)
     with torch.no_grad():
         for i in range(0, len(rows), batch_size):
@@ -222,5 +245,5 @@ def predict(model, tokenizer, ds, head: Head, batch_size: int = 256) -> list:
             labels = batch.pop("labels")
             logits = model(**batch).logits  # (batch, labels) | (batch, seq, labels)
             for j, p in zip(idx, head.decode(logits, labels)):
-                out[j] = p
+                out[j] = head.place(p, *(extra[c][j] for c in head.extra_columns))
     return out

@@ -137,6 +137,12 @@ def score(task: "Task", frame: pd.DataFrame, pred: list) -> tuple[pd.DataFrame, 
     rows = [{"metric": m, "value": get_metric(m).aggregate(num[mask], den[mask]), "n_examples": int(mask.sum()),
              "phenomenon": name}
             for m, (num, den) in stats.items() for name, mask in subsets.items() if mask.any()]
+    if tagged:  # words the model gave no label (truncated at max_length, or no subword): scored as wrong
+        lost = np.array([sum(t == NO_PREDICTION for t in p) for p in pred], float)
+        words = np.array([len(g) for g in gold], float)
+        for row in rows:
+            mask = subsets[row["phenomenon"]]
+            row["unpredicted_words"] = float(lost[mask].sum() / max(1.0, words[mask].sum()))
     num, den = stats[task.primary_metric]
     with np.errstate(invalid="ignore", divide="ignore"):
         correct = np.where(den > 0, num / np.where(den > 0, den, 1), np.nan)

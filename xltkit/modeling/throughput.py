@@ -4,8 +4,11 @@ Each row says where its number comes from.  Measured rows were timed on the mach
 name; the GPU rows are *estimates*, not measurements: training costs about 6 x N FLOPs per
 token for an encoder of N non-embedding parameters (Kaplan et al. 2020, sec. 2.1), and the
 table assumes 10% of an H200's dense bf16 peak (about 790 TFLOP/s: 0.10 x 790e12 / (6 N)): small fine-tuning batches (32 x 128 tokens) spend much of a step outside the matrix units.
-Replace them with a measurement (``benchmarks/gpu_check.py`` prints tokens/s) before you
-budget a grid on them.
+A step also costs at least ``step_seconds`` (an estimate too: at the study's micro-batch of
+8 sentences a step of XLM-R base is bound by kernel launches and the optimizer, about 25 ms,
+not by arithmetic).  Replace them with a measurement (``benchmarks/gpu_check.py --batch 8
+--length 64`` prints tokens/s and seconds per step at the study's shapes) before you budget a
+grid on them.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ class Throughput:
     tokens_per_second: float
     device: str
     source: str
+    step_seconds: float = 0.0  # the least a training step (one micro-batch) costs
 
 
 def _estimate(non_embedding_params: float) -> float:
@@ -31,10 +35,13 @@ def _estimate(non_embedding_params: float) -> float:
 THROUGHPUT: dict[str, Throughput] = {
     "lab-bert": Throughput(5_000, "2-core CPU, 1 thread", "measured: pretraining a 1M-parameter BERT (FACTS.md)"),
     "lab-bert-untrained": Throughput(5_000, "2-core CPU, 1 thread", "as lab-bert"),
-    "xlm-roberta-base": Throughput(_estimate(85e6), "H200, bf16", "estimate: 6N FLOPs/token, 10% of peak, N=85M"),
-    "xlm-roberta-large": Throughput(_estimate(303e6), "H200, bf16", "estimate: 6N FLOPs/token, 10% of peak, N=303M"),
+    "xlm-roberta-base": Throughput(_estimate(85e6), "H200, bf16",
+                                   "estimate: 6N FLOPs/token, 10% of peak, N=85M; at least 25 ms a step", 0.025),
+    "xlm-roberta-large": Throughput(_estimate(303e6), "H200, bf16",
+                                    "estimate: 6N FLOPs/token, 10% of peak, N=303M; at least 60 ms a step", 0.060),
     "bert-base-multilingual-cased": Throughput(_estimate(85e6), "H200, bf16",
-                                               "estimate: 6N FLOPs/token, 10% of peak, N=85M"),
+                                               "estimate: 6N FLOPs/token, 10% of peak, N=85M; at least 25 ms a step",
+                                               0.025),
 }
 #: evaluation is a forward pass: about a third of a training step's FLOPs per token
 FORWARD_SHARE = 1 / 3

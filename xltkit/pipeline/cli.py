@@ -126,9 +126,18 @@ def _check(args) -> int:
     from xltkit.pipeline.preflight import report
 
     exp = load_experiment(args.params, args.outputs)
-    _, missing, text = report(exp.runs(args.outputs))
+    runs = exp.runs(args.outputs)
+    _, missing, text = report(runs)
     print(text)
-    return 1 if missing else 0
+    if missing or not args.load:
+        return 1 if missing else 0
+    from xltkit.pipeline.preflight import load_all
+
+    problems = load_all(runs)
+    print(f"read every split the grid uses: {len(problems)} problems" + (":" if problems else ""))
+    for line in problems:
+        print(f"  {line}")
+    return 1 if problems else 0
 
 
 def _plan(args) -> int:
@@ -136,7 +145,7 @@ def _plan(args) -> int:
 
     exp = load_experiment(args.params, args.outputs)
     runs = exp.runs(args.outputs)
-    table = plan(runs)
+    table = plan(runs, count=args.count)
     print(f"{exp.experiment}: {len(runs)} runs")
     print(summary(table))
     if args.jobs:
@@ -169,6 +178,19 @@ def _compare(args) -> int:
 def _tasks(args) -> int:
     from xltkit.tasks import TASKS
 
+    if args.sources:  # the hub tasks' data, language by language
+        rows = []
+        for t in TASKS.values():
+            for lang, src in getattr(t, "sources", {}).items():
+                rows.append({"task": t.name, "lang": lang, "source": "registry", "data": src.describe()})
+            for lang, alts in getattr(t, "alternatives", {}).items():
+                rows += [{"task": t.name, "lang": lang, "source": f"source_choices: {name}", "data": alt.describe()}
+                         for name, alt in alts.items()]
+            for lang, why in getattr(t, "unavailable", {}).items():
+                rows.append({"task": t.name, "lang": lang, "source": "task_files only", "data": why})
+        with pd.option_context("display.width", 250, "display.max_colwidth", 110, "display.max_rows", 1000):
+            print(pd.DataFrame(rows).to_string(index=False))
+        return 0
     rows = [{"task": t.name, "head": t.head, "labels": len(t.labels), "metrics": ", ".join(t.metrics),
              "controls": ", ".join(t.controls), "description": t.description} for t in TASKS.values()]
     with pd.option_context("display.width", 250, "display.max_colwidth", 90):
@@ -222,20 +244,27 @@ def main(argv: list[str] | None = None) -> int:
                         "whether this machine has it, with the commands that fetch what is missing")
     ck.add_argument("params")
     ck.add_argument("--outputs", default="outputs")
+    ck.add_argument("--load", action="store_true", help="also read every split the grid uses and check its columns, "
+                    "labels and dropped rows (fetches what is missing where the hub is reachable)")
     ck.set_defaults(fn=_check)
     pl = sub.add_parser("plan", help="the runs and stage jobs of a grid, what is done, the examples and tokens each "
                         "stage will process and an estimate of device hours")
     pl.add_argument("params")
     pl.add_argument("--outputs", default="outputs")
     pl.add_argument("--jobs", action="store_true", help="also list every stage job")
+    pl.add_argument("--count", action="store_true", help="read the splits whose size the registry lacks (where "
+                    "the data is on this machine, or the hub is reachable) to count their rows")
     pl.set_defaults(fn=_plan)
     cp = sub.add_parser("compare", help="compare two results tables (files or experiment folders) value by value, "
                         "matched on their descriptive columns; exit 1 if any value differs")
     cp.add_argument("first")
     cp.add_argument("second")
     cp.set_defaults(fn=_compare)
-    for name, fn, text in (("tasks", _tasks, "the registered tasks: head kind, labels, metrics, controls"),
-                           ("models", _models, "the encoders and controls a run can name in 'model'"),
+    tk = sub.add_parser("tasks", help="the registered tasks: head kind, labels, metrics, controls")
+    tk.add_argument("--sources", action="store_true", help="the hub tasks' data per language: the registry's "
+                    "source, the alternatives a run may choose (source_choices), what needs task_files")
+    tk.set_defaults(fn=_tasks)
+    for name, fn, text in (("models", _models, "the encoders and controls a run can name in 'model'"),
                            ("noise", _noise, "the noise methods and the knobs each reads")):
         sub.add_parser(name, help=text).set_defaults(fn=fn)
     ty = sub.add_parser("typology", help="URIEL+ distances between languages (ISO 639-3 or lab codes), cached")

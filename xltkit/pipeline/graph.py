@@ -71,7 +71,7 @@ def _training(run: RunParams, stage: str, group: str) -> dict[str, Any]:
         return {}
     out = {group: getattr(run, group).canonical(), "training": run.training.canonical(),
            "noise": run.noise_label(stage)}
-    if run.training.eval_every is not None:  # the dev set picks the checkpoint
+    if run.eval_every(stage) is not None:  # the dev set picks the checkpoint
         out["n_dev"] = run.data.n_dev
     return out
 

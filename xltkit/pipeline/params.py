@@ -50,6 +50,9 @@ class IntermediateParams(Group):
     intermediate_noise: str = Field("none", description="noise injection while training the intermediate task "
                                     "(`xltkit noise` lists the methods; see noise)")
     intermediate_noise_scale: float = Field(0.0, ge=0, description="strength of intermediate_noise (see noise_scale)")
+    intermediate_eval_every: int | None = Field(None, ge=0, description="evaluate on the intermediate task's dev set "
+                                                "every this many steps, keeping the best checkpoint; None = as "
+                                                "eval_every; 0 = never (the last checkpoint is kept)")
 
     @field_validator("intermediate_task")
     @classmethod
@@ -67,7 +70,8 @@ class IntermediateParams(Group):
         return self
 
     def unused(self) -> set[str]:
-        return {"intermediate_steps"} if self.intermediate_epochs is not None else set()
+        out = {"intermediate_steps"} if self.intermediate_epochs is not None else set()
+        return out | ({"intermediate_eval_every"} if self.intermediate_eval_every is None else set())
 
 
 class TargetParams(Group):
@@ -221,6 +225,17 @@ class RunParams(BaseModel):
     def has_intermediate(self) -> bool:
         return self.intermediate.intermediate_lang != "none"
 
+    @property
+    def intermediate_same_data(self) -> bool:
+        """Whether the intermediate task trains on a corpus the target task also trains on (English
+        MNLI before XNLI, whose English train is MNLI): its gain is then more training on the
+        target's own data, not transfer from another task."""
+        if not self.has_intermediate:
+            return False
+        ours = set(self.intermediate_task.train_corpora(self.intermediate.intermediate_lang,
+                                                        self.data_context("intermediate")))
+        return bool(ours & set(self.target_task.train_corpora(self.target.source_lang, self.data_context())))
+
     def data_context(self, stage: str | None = None) -> DataContext:
         """What tasks need to load data; for the intermediate stage the training size is
         ``intermediate_examples`` where given."""
@@ -233,6 +248,19 @@ class RunParams(BaseModel):
     def eval_langs(self) -> list[str]:
         """The languages evaluated: ``eval_langs``, else every language of the target task with a test split."""
         return list(self.evaluation.eval_langs or self.target_task.eval_languages(self.data_context()))
+
+    def eval_every(self, stage: str) -> int | None:
+        """Dev evaluation interval of a training stage ("intermediate" | "finetune"): None = never."""
+        every = self.intermediate.intermediate_eval_every if stage == "intermediate" else None
+        if every is None:
+            return self.training.eval_every
+        return every or None
+
+    def stage_training(self, stage: str):
+        """The training settings of a stage (the intermediate stage may evaluate at its own interval)."""
+        every = self.eval_every(stage)
+        return self.training if every == self.training.eval_every else \
+            self.training.model_copy(update={"eval_every": every})
 
     def stage_noise(self, stage: str) -> tuple[str, float, str]:
         """(method, scale, training language) of the noise of ``stage`` ("intermediate" | "finetune")."""
@@ -305,10 +333,12 @@ class RunParams(BaseModel):
         steps = [(n, getattr(g, f"{n}_steps"), getattr(g, f"{n}_epochs"))
                  for n, g in (("intermediate", self.intermediate), ("finetune", self.target))]
         for name, n_steps, epochs in steps:
-            if t.eval_every is not None and epochs is None and t.eval_every > n_steps and \
+            every = self.eval_every(name)
+            knob = "intermediate_eval_every" if every != t.eval_every else "eval_every"
+            if every is not None and epochs is None and every > n_steps and \
                     (name == "finetune" or self.has_intermediate):
-                raise ValueError(f"eval_every={t.eval_every} is more than {name}_steps={n_steps}: the dev set would "
-                                 "never be evaluated and no best checkpoint kept; lower eval_every")
+                raise ValueError(f"{knob}={every} is more than {name}_steps={n_steps}: the dev set would "
+                                 f"never be evaluated and no best checkpoint kept; lower {knob}")
 
     def _check_intermediate(self, model, data: DataContext) -> None:
         if not self.has_intermediate:
@@ -321,6 +351,12 @@ class RunParams(BaseModel):
         if self.intermediate.intermediate_lang not in ilangs:
             raise ValueError(f"intermediate_lang {self.intermediate.intermediate_lang!r} is not a language of "
                              f"task {inter.name!r}; allowed: none, {', '.join(ilangs)}")
+        n = self.intermediate.intermediate_examples
+        rows = inter.split_size(self.intermediate.intermediate_lang, "train", self.data_context("intermediate"))
+        if n is not None and rows is not None and n > rows:
+            raise ValueError(f"intermediate_examples={n} is more than the {rows} training examples of task "
+                             f"{inter.name!r} in {self.intermediate.intermediate_lang!r}: it would train on fewer than "
+                             f"the other languages; lower intermediate_examples to at most {rows}")
         self._check_noise(inter, "intermediate", data)
 
     def _check_noise(self, task, stage: str, data: DataContext) -> None:
@@ -333,6 +369,14 @@ class RunParams(BaseModel):
             raise ValueError(f"{name}={method!r} can change the labels of task {task.name!r} (the task lists it in "
                              f"label_changing_noise: in a sentence pair a dropped 'not' turns a contradiction into "
                              f"an entailment); allowed for it: {safe}")
+        from xltkit.modeling.noise import NOISE_METHODS
+        from xltkit.tasks.base import HEADS
+
+        if NOISE_METHODS[method].family == "token" and not HEADS[task.head].words:
+            embedding = ", ".join(n for n, m in NOISE_METHODS.items() if m.family == "embedding")
+            raise ValueError(f"{name}={method!r} rewrites the words of the training sentences; task {task.name!r} "
+                             f"({task.head} head) has no word columns for it to rewrite; use an input-embedding "
+                             f"method ({embedding}) or none")
         k = self.noise_knobs
         if method == "code-switch" and not k.code_switch_files:
             langs = task.languages(data)

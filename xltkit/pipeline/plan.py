@@ -3,9 +3,13 @@
 For every stage job of the grid (shared ones counted once): whether it is done already, the
 training (or evaluation) examples and tokens it will process, and an estimate of its device
 hours from :mod:`xltkit.modeling.throughput` (each estimate names its source).  Example
-counts come from the params (steps x batch, or epochs x the training set) and, for hub
-datasets, from the split sizes their cards give; tokens per example are each task's typical
-length (``typical_tokens``, an estimate), capped at ``max_length``.
+counts come from the params (steps x batch, or epochs x the training set, times RS-DA's
+copies) and, for hub datasets, from the split sizes their cards give; a training stage also
+evaluates its dev set every ``eval_every`` steps (and saves a checkpoint each time), which
+is counted as forward passes.  Tokens per example are each task's typical length
+(``typical_tokens``, an estimate), capped at ``max_length``: the ``tokens_est`` column is an
+estimate, and so is every device hour.  A step costs at least the table's per-step time
+(small batches are bound by kernel launches, not by arithmetic).
 """
 
 from __future__ import annotations
@@ -19,11 +23,31 @@ from xltkit.pipeline import graph
 from xltkit.pipeline.params import RunParams
 
 
+#: (task, language, split, data identity) -> rows, of splits counted on this machine (``--count``)
+COUNTED: dict[tuple, int] = {}
+#: splits whose size neither the registry nor this machine knows (what makes a cost unknown)
+UNKNOWN: set[tuple[str, str, str]] = set()
+COUNT = {"on": False}
+
+
 def _split_rows(run: RunParams, task, lang: str, split: str, stage: str | None = None) -> int | None:
     """How many examples a run takes from a split: n_<split> for generated data, else the smaller of
-    n_<split> and the split's size on the hub (None where neither is known)."""
-    n = run.data_context(stage).size(split)
-    hub = task.split_size(lang, split)
+    n_<split> and the split's size on the hub (the registry's, from the dataset card; with
+    ``count`` on, the split's own rows where this machine has the data); None where none is known."""
+    data = run.data_context(stage)
+    n = data.size(split)
+    hub = task.split_size(lang, split, data)
+    if hub is None and task.reads and "hub" in task.reads:
+        key = (task.name, lang, split, str(task.data_identity(data)))
+        if key not in COUNTED and COUNT["on"]:
+            try:
+                COUNTED[key] = len(task.raw(split, lang, data))
+            except Exception:  # not on this machine: the size stays unknown
+                COUNTED[key] = -1
+        hub = COUNTED.get(key, -1)
+        hub = None if hub < 0 else hub
+        if hub is None and n is None:
+            UNKNOWN.add((task.name, lang, split))
     if hub is None:
         return n
     return hub if n is None else min(n, hub)
@@ -46,25 +70,46 @@ def _train_examples(run: RunParams, stage: str) -> int | None:
     if epochs is None:
         return steps * per_step
     rows = _split_rows(run, task, lang, "train", stage)
-    return None if rows is None else math.ceil(epochs * rows / per_step) * per_step
+    method = run.stage_noise(stage)[0]
+    copies = run.noise_knobs.rs_da_copies if method == "rs-da" and run.noise_knobs.rs_da_copies else 1
+    return None if rows is None else math.ceil(epochs * rows * copies / per_step) * per_step
+
+
+def _dev_examples(run: RunParams, stage: str, train_examples: int | None) -> tuple[int | None, int]:
+    """(dev examples evaluated, dev evaluations) of a training stage: its dev set every eval_every steps."""
+    every = run.eval_every(stage)
+    if every is None or train_examples is None or not run.model.trainable or stage == "pretrain":
+        return (0 if every is None or stage == "pretrain" else None), 0
+    task, lang = ((run.intermediate_task, run.intermediate.intermediate_lang) if stage == "intermediate" else
+                  (run.target_task, run.target.source_lang))
+    steps = train_examples // (run.training.batch_size * run.training.gradient_accumulation_steps)
+    evals = max(1, steps // every)
+    rows = _split_rows(run, task, lang, "dev", stage)
+    return (None if rows is None else rows * evals), evals
 
 
 def _eval_examples(run: RunParams) -> int | None:
     task = run.target_task
     total = 0
     settings = 2 if task.two_languages and run.evaluation.generalized else 1
+    known = True
     for lang in run.eval_langs():
         for split in task.eval_splits(lang, run.data_context()):
-            rows = _split_rows(run, task, lang, split)
+            rows = _split_rows(run, task, lang, split)  # every unknown one is noted, not only the first
             if rows is None:
-                return None
+                known = False
+                continue
             total += rows * (settings if lang != run.target.source_lang else 1)
-    return total
+    return total if known else None
 
 
-def plan(runs: list[RunParams]) -> pd.DataFrame:
-    """One row per stage job: stage, key, runs, done, examples, tokens, device hours and the source of the rate."""
+def plan(runs: list[RunParams], count: bool = False) -> pd.DataFrame:
+    """One row per stage job: stage, key, runs, done, examples, tokens, device hours and the source of
+    the rate.  ``count``: read the splits whose size the registry lacks, where this machine has them."""
     from xltkit.modeling.throughput import FORWARD_SHARE, throughput
+
+    COUNT["on"] = count
+    UNKNOWN.clear()
 
     rows: dict[str, dict] = {}
     for run in runs:
@@ -85,10 +130,16 @@ def plan(runs: list[RunParams]) -> pd.DataFrame:
             else:
                 examples, share = _train_examples(run, stage), 1.0
             rate = throughput(run.encoder.model)
+            dev, evals = (0, 0) if stage in ("evaluate", "data") else _dev_examples(run, stage, examples)
             tokens = None if examples is None else examples * length
-            hours = None if tokens is None or rate is None or not run.model.trainable and stage != "evaluate" else \
-                tokens * share / rate.tokens_per_second / 3600
-            if not run.model.trainable:
+            hours = None
+            if tokens is not None and rate is not None and dev is not None:
+                micro = run.training.batch_size
+                steps = math.ceil(examples / micro) + math.ceil(dev / max(64, micro)) if share == 1.0 else \
+                    math.ceil(examples / max(64, micro))
+                compute = (tokens * share + dev * length * FORWARD_SHARE) / rate.tokens_per_second
+                hours = max(compute, steps * rate.step_seconds * (1 if share == 1.0 else FORWARD_SHARE)) / 3600
+            if not run.model.trainable or stage == "data":
                 hours = 0.0  # a rule: seconds of CPU
             done = is_done(graph.output_dir(node, run)) if not node.stage.per_run else \
                 (graph.output_dir(node, run) / "metrics.parquet").is_file()
@@ -96,8 +147,8 @@ def plan(runs: list[RunParams]) -> pd.DataFrame:
             if not run.model.trainable or stage == "data":
                 source = "CPU seconds (a surface-cue rule, or the lab's corpora)"
             rows[jid] = {"stage": stage, "key": node.key, "model": run.encoder.model, "task": task.name,
-                         "runs": 1, "done": done, "examples": examples, "tokens": tokens, "device_hours": hours,
-                         "rate_source": source}
+                         "runs": 1, "done": done, "examples": examples, "dev_examples": dev, "dev_evals": evals,
+                         "tokens_est": tokens, "device_hours": hours, "rate_source": source}
     return pd.DataFrame(list(rows.values()))
 
 
@@ -106,13 +157,22 @@ def summary(table: pd.DataFrame) -> str:
     lines = [f"{len(table)} stage jobs ({int(table.done.sum())} done); at most "
              f"{int(table.runs.max() if len(table) else 0)} runs share one job"]
     by = todo.groupby("stage").agg(jobs=("key", "size"), examples=("examples", lambda s: s.sum(min_count=1)),
-                                   tokens=("tokens", lambda s: s.sum(min_count=1)),
-                                   hours=("device_hours", lambda s: s.sum(min_count=1)))
+                                   dev_evals=("dev_evals", "sum"),
+                                   tokens_est=("tokens_est", lambda s: s.sum(min_count=1)),
+                                   hours_est=("device_hours", lambda s: s.sum(min_count=1)))
     if len(by):
         lines.append(by.to_string(float_format=lambda x: f"{x:,.2f}"))
     unknown = todo.device_hours.isna().sum()
     total = todo.device_hours.sum()
-    lines.append(f"to do: about {total:,.2f} device hours" + (f" plus {unknown} jobs of unknown cost" if unknown else ""))
+    lines.append(f"to do: about {total:,.2f} device hours (an estimate)" +
+                 (f" plus {unknown} jobs of unknown cost (a split size the dataset card does not give)" if unknown else ""))
+    if UNKNOWN:
+        lines.append(f"  split sizes unknown ({len(UNKNOWN)}; `xltkit plan --count` reads them where the data is on "
+                     "this machine): " + ", ".join("/".join(u) for u in sorted(UNKNOWN)[:12]) +
+                     (" ..." if len(UNKNOWN) > 12 else ""))
+    saves = int(todo.dev_evals.sum())
+    if saves:
+        lines.append(f"  dev evaluations (each saves a checkpoint while it is the best): {saves:,}")
     for src in sorted(set(todo.rate_source)):
         lines.append(f"  rate: {src}")
     return "\n".join(lines)

@@ -89,10 +89,11 @@ def _job(run: RunParams, stage: str, task, lang: str):
     else:
         t = run.target
         steps, epochs, lr, freeze = t.finetune_steps, t.finetune_epochs, t.finetune_lr, t.freeze_embeddings
-    dev = task.load("dev", lang, data) if run.training.eval_every is not None else None
+    training = run.stage_training(stage)
+    dev = task.load("dev", lang, data) if training.eval_every is not None else None
     method = run.stage_noise(stage)[0]
     copies = run.noise_knobs.rs_da_copies if method == "rs-da" and run.noise_knobs.rs_da_copies else 1
-    job = TrainJob(steps=steps_for(len(train) * copies, run.training, steps, epochs), lr=lr, training=run.training,
+    job = TrainJob(steps=steps_for(len(train) * copies, training, steps, epochs), lr=lr, training=training,
                    desc=f"{stage} {task.name}/{lang}", freeze_embeddings=freeze, noise=noise_config(run, stage, task),
                    dev=dev)
     return train, job
@@ -170,20 +171,24 @@ def evaluate(run: RunParams, upstream: Path | None, out: Path) -> pd.DataFrame:
     if run.has_intermediate:
         inter_iso = run.intermediate_task.language_facts(run.intermediate.intermediate_lang,
                                                          run.data_context("intermediate"))["iso"]
+    same_data = run.intermediate_same_data
     for lang in run.eval_langs():
-        facts = task.language_facts(lang, data)
-        seen = run.has_intermediate and lang == run.intermediate.intermediate_lang
-        where = {"eval_seen": seen, "eval_relative": bool(inter_iso and facts["iso"] and not seen and
-                                                          relatives(facts["iso"], inter_iso)),
-                 "eval_low_resource": facts["low_resource"], "dataset_revision": facts["revision"]}
+        scored = []
         for setting, lang2 in settings.items():
             if setting == "generalized" and lang == src:
                 continue  # identical to "same"
             for split in task.eval_splits(lang, data):
                 ds = task.load(split, lang, data, lang2)
                 m, pr = score(task, ds.to_pandas(), predict(ds))
-                frames.append(m.assign(eval_lang=lang, split=split, eval_setting=setting, **where))
+                scored.append(m.assign(eval_lang=lang, split=split, eval_setting=setting))
                 preds.append(pr.assign(eval_lang=lang, split=split, eval_setting=setting))
+        facts = task.language_facts(lang, data)  # after loading: the commit the data was read at
+        seen = run.has_intermediate and lang == run.intermediate.intermediate_lang
+        where = {"eval_seen": seen, "eval_relative": bool(inter_iso and facts["iso"] and not seen and
+                                                          relatives(facts["iso"], inter_iso)),
+                 "eval_low_resource": facts["low_resource"], "dataset_revision": facts["revision"],
+                 "intermediate_same_data": same_data}
+        frames += [f.assign(**where) for f in scored]
     rid = graph.run_id(run)
     ident = {"experiment": run.evaluation.experiment, "run_id": rid, "model": run.encoder.model,
              "intermediate_task": run.intermediate.intermediate_task if run.has_intermediate else "none",
