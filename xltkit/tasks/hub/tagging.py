@@ -67,7 +67,15 @@ def _ud_tags(ds, names: tuple[str, ...]):
                   batched=True, remove_columns=ds.column_names)
 
 
-class UDPOS(HubTask):
+class _Tagging(HubTask):
+    """A tag per word, scored by seqeval span F1 with token accuracy beside it."""
+
+    head = "token"
+    metrics = ("span_f1", "token_accuracy")
+    controls = ("rule-length", "rule-bow")
+
+
+class UDPOS(_Tagging):
     """UD-POS as XTREME packages it (UD 2.5, google/xtreme ``udpos.<Language>``, every treebank of
     the language merged): 17 UPOS tags, scored with seqeval-style F1 as XTREME does (consecutive
     equal tags form one span), token accuracy beside it.  Where the hub's config merges other
@@ -76,10 +84,7 @@ class UDPOS(HubTask):
     instead: those scores are not comparable with XTREME's published ones."""
 
     name = "udpos"
-    head = "token"
     labels = UPOS17
-    metrics = ("span_f1", "token_accuracy")
-    controls = ("rule-length", "rule-bow")
     description = "Universal Dependencies part of speech (XTREME's UD 2.5 sets); seqeval F1 as XTREME, token accuracy."
     typical_tokens = 30
     sources = {iso3(c): HubSource("google/xtreme", f"udpos.{UDPOS_NAMES[c]}", XTREME_REV, SPLITS3,
@@ -117,15 +122,12 @@ class UD(UDPOS):
     sources = {"eng": _ud("en_ewt"), "fin": _ud("fi_tdt"), "hun": _ud("hu_szeged")}
 
 
-class PANX(HubTask):
+class PANX(_Tagging):
     """PAN-X / WikiANN named entities (Pan et al. 2017; Rahimi et al. 2019 splits) in XTREME-R's 48
     languages, from unimelb-nlp/wikiann; seqeval F1."""
 
     name = "panx"
-    head = "token"
     labels = NER7
-    metrics = ("span_f1", "token_accuracy")
-    controls = ("rule-length", "rule-bow")
     description = "Named entities (PAN-X/WikiANN) in XTREME-R's 48 languages; seqeval span F1."
     typical_tokens = 20
     sources = {iso3(c): HubSource("unimelb-nlp/wikiann", c, WIKIANN_REV, SPLITS3,
@@ -141,7 +143,7 @@ class PANX(HubTask):
                       remove_columns=ds.column_names)
 
 
-class TurkuNER(HubTask):
+class TurkuNER(_Tagging):
     """The Turku NER corpus (Luoma et al. 2020, LREC), Finnish, six entity types: a Finnish NER
     intermediate task beside WikiANN's.  Its licence is **CC-BY-NC-SA-4.0** (the dataset card):
     non-commercial use only.  The hub's TurkuNLP/turku_ner_corpus ships a loading script only, so
@@ -149,10 +151,7 @@ class TurkuNER(HubTask):
     with their names in the file's features)."""
 
     name = "turku-ner"
-    head = "token"
     labels = TURKU_NER
-    metrics = ("span_f1", "token_accuracy")
-    controls = ("rule-length", "rule-bow")
     description = "Finnish named entities (Turku NER corpus, CC-BY-NC-SA-4.0), by task_files; seqeval span F1."
     typical_tokens = 20
     sources = {}
