@@ -175,6 +175,27 @@ def _compare(args) -> int:
     return 0 if c["n_different"] == 0 else 1
 
 
+def _score(args) -> int:
+    from xltkit.analysis.benchmark import render_scores, xtreme_r_score
+
+    p = Path(args.results)
+    p = p / "results.parquet" if p.is_dir() else p
+    if not p.is_file():
+        raise FileNotFoundError(f"results table not found: {p}")
+    try:
+        table = xtreme_r_score(pd.read_parquet(p), variants=args.variants, overall=args.overall,
+                               interval=args.interval)
+    except ValueError as e:
+        print(f"xltkit: error: {e}", file=sys.stderr)
+        return 2
+    print(render_scores(table))
+    if args.out:
+        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+        table.to_csv(args.out, index=False)
+        print(f"\n-> {args.out}")
+    return 0
+
+
 def _tasks(args) -> int:
     from xltkit.tasks import TASKS
 
@@ -260,6 +281,15 @@ def main(argv: list[str] | None = None) -> int:
     cp.add_argument("first")
     cp.add_argument("second")
     cp.set_defaults(fn=_compare)
+    sc = sub.add_parser("score", help="XTREME-R score per system: tasks, categories, overall (%%), intervals over "
+                        "seeds, what is missing; variants all / low-resource / unseen languages")
+    sc.add_argument("results", help="a results.parquet or an experiment folder")
+    sc.add_argument("--out", default=None, help="write the tidy table to this CSV file")
+    sc.add_argument("--variants", nargs="+", default=["all", "low_resource", "unseen"])
+    sc.add_argument("--overall", choices=["categories", "tasks"], default="categories",
+                    help="mean of the categories (default) or of the tasks (evaluate.py's all_task)")
+    sc.add_argument("--interval", choices=["t", "bootstrap"], default="t", help="interval over seeds")
+    sc.set_defaults(fn=_score)
     tk = sub.add_parser("tasks", help="the registered tasks: head kind, labels, metrics, controls")
     tk.add_argument("--sources", action="store_true", help="the hub tasks' data per language: the registry's "
                     "source, the alternatives a run may choose (source_choices), what needs task_files")
