@@ -272,6 +272,32 @@ def test_the_gpu_check_runs_at_a_tiny_size_on_the_cpu(repo, tmp_path):
     assert report["ok"] and all(c["loss_falls"] and c["bf16_matches_fp32"] for c in report["checks"].values())
 
 
+@pytest.mark.parametrize("name", ["real_xquad", "real_mlqa", "real_tydiqa", "real_tatoeba"])
+def test_the_qa_and_retrieval_params_validate_follow_xtreme_and_plan_their_cost(name, repo):
+    from xltkit.pipeline.experiment import load_experiment
+    from xltkit.pipeline.plan import plan, summary
+
+    exp = load_experiment(repo / "params" / f"{name}.yaml")
+    runs = exp.runs()
+    table = plan(runs)
+    assert "device hours" in summary(table) and not table.done.any()
+    langs = {r.intermediate.intermediate_lang for r in runs}
+    assert {"none", "eng", "fin", "hun"} <= langs and {r.training.seed for r in runs} >= {1, 2, 3}
+    assert any(r.model.role == "untrained" for r in runs)
+    if name == "real_tatoeba":  # the encoder as it is: no fine-tuning stage, the pooling recorded
+        assert "finetune" not in set(table.stage) and {r.encoder.retrieval_layer for r in runs} == {8}
+        assert "squad" in {r.intermediate.intermediate_task for r in runs if r.has_intermediate}
+        return
+    trained = [r for r in runs if r.model.trainable]
+    # XTREME-R's QA recipe (google-research/xtreme scripts/train_qa.sh)
+    assert {(r.target.finetune_lr, r.target.finetune_epochs, r.encoder.max_length, r.encoder.qa_stride,
+             r.training.batch_size * r.training.gradient_accumulation_steps, r.training.warmup_steps)
+            for r in trained} == {(3e-5, 3, 384, 128, 32, 500)}
+    assert {r.intermediate.intermediate_task for r in runs if r.has_intermediate} == {"squad"}
+    same = {r.intermediate.intermediate_lang for r in runs if r.intermediate_same_data}
+    assert same == ({"eng", "fin"} if name != "real_tydiqa" else set())  # SQuAD (or its translation) is the target's
+
+
 @pytest.mark.slow
 def test_a_small_hub_grid_runs_through_xltkit_run_with_the_analysis(hub_root, encoder, tmp_path, repo):
     import subprocess

@@ -29,7 +29,8 @@ def scores_by_language(controls: pd.DataFrame, path: Path) -> Path:
     for i, cond in enumerate(conds):
         g = controls[controls.condition == cond].set_index("eval_lang").reindex(langs)
         x = [j + (i - (len(conds) - 1) / 2) * width for j in range(len(langs))]
-        ax.errorbar(x, g.score, yerr=[g.score - g.ci_low, g.ci_high - g.score], fmt="o", ms=4,
+        err = [(g.score - g.ci_low).clip(lower=0), (g.ci_high - g.score).clip(lower=0)]  # a Wilson bound at 0
+        ax.errorbar(x, g.score, yerr=err, fmt="o", ms=4,  # or 1 can miss it by rounding: never a negative bar
                     color=palette[i], label=cond, capsize=2)
     first = controls.drop_duplicates("eval_lang").set_index("eval_lang").reindex(langs)
     ax.scatter(range(len(langs)), first.untrained, marker="_", s=900, color="black", label="no-pretraining control")
@@ -67,12 +68,23 @@ def gain_heatmap(gains: pd.DataFrame, path: Path) -> Path:
     return path
 
 
+def _by_task(table: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
+    """(suffix, rows) per target task: one figure per task where an experiment has several (their
+    metrics and conditions differ), the plain name where it has one."""
+    if "target_task" not in table or table.target_task.nunique() <= 1:
+        return [("", table)]
+    return [(f"_{task}", g) for task, g in table.groupby("target_task", sort=True)]
+
+
 def analysis_figures(a: "Analysis", out: Path) -> dict[str, Path]:
     figs = {}
     if not a.controls.empty:
-        figs["scores_by_language"] = scores_by_language(a.controls, out / "scores_by_language.png")
+        for sfx, g in _by_task(a.controls):
+            figs[f"scores_by_language{sfx}"] = scores_by_language(g, out / f"scores_by_language{sfx}.png")
     if not a.gains.empty:
-        figs["gain_heatmap"] = gain_heatmap(a.gains[a.gains.baseline == "none"], out / "gain_heatmap.png")
+        for sfx, g in _by_task(a.gains[a.gains.baseline == "none"]):
+            if not g.empty:
+                figs[f"gain_heatmap{sfx}"] = gain_heatmap(g, out / f"gain_heatmap{sfx}.png")
     for name, m in (("model", a.model), ("typology_model", a.typology_model)):
         if m is None:
             continue

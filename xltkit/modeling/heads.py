@@ -14,7 +14,13 @@ One entry per head kind of :data:`xltkit.tasks.base.HEADS` that has a model head
   choice [SEP]`` for every choice (the question is the task's text, e.g. XCOPA's "What was the
   cause?"); one score per choice, the highest wins.
 
-Extractive QA and retrieval have column contracts but no head here yet: asking for one says so.
+- ``extractive_qa``: ``AutoModelForQuestionAnswering`` on windows of ``question [SEP]
+  context`` (:mod:`xltkit.modeling.qa`); the prediction is the answer text.
+- ``retrieval``: the bare encoder's mean-pooled sentence embeddings, nearest neighbours by
+  cosine (:mod:`xltkit.modeling.retrieval`); no training.
+
+A head's settings that are not the model's (QA's stride and answer length, retrieval's
+layer and pooling) come from the encoder parameters: :func:`get_head` ``(kind, encoder)``.
 """
 
 from __future__ import annotations
@@ -24,58 +30,10 @@ from typing import Any
 import numpy as np
 
 from xltkit.core.registry import Registry
+from xltkit.modeling.head import Head, _quiet_libraries  # noqa: F401  (the interface, re-exported)
+from xltkit.modeling.qa import ExtractiveQAHead
+from xltkit.modeling.retrieval import RetrievalHead
 from xltkit.tasks.base import HEADS as CONTRACTS
-
-_quiet = False
-
-
-def _quiet_libraries() -> None:
-    """No progress bars or info logs from datasets / transformers inside stage notebooks."""
-    global _quiet
-    if not _quiet:
-        import datasets
-        from transformers.utils import logging as hf_logging
-
-        datasets.disable_progress_bars()
-        hf_logging.set_verbosity_error()
-        hf_logging.disable_progress_bar()
-        _quiet = True
-
-
-class Head:
-    """A model head for one head kind (see the module docstring)."""
-
-    name: str
-    auto_class: str
-
-    def model(self, source: Any, num_labels: int, **kwargs):
-        """The encoder at ``source`` (a folder or hub id) with a fresh head for ``num_labels`` labels."""
-        import transformers
-
-        _quiet_libraries()
-        return getattr(transformers, self.auto_class).from_pretrained(str(source), num_labels=num_labels, **kwargs)
-
-    def encode(self, tokenizer, ds):
-        """The dataset as model inputs (input_ids, attention_mask, [token_type_ids], labels, length)."""
-        raise NotImplementedError
-
-    def collator(self, tokenizer, pad_to_multiple_of: int | None = None):
-        raise NotImplementedError
-
-    def decode(self, logits, labels) -> list:
-        """Per-example predictions from a batch's logits and its (padded) labels."""
-        raise NotImplementedError
-
-    #: columns :meth:`encode` adds that are not model inputs: kept aside and given to :meth:`place`
-    extra_columns: tuple[str, ...] = ()
-
-    def place(self, pred, *extra):
-        """One example's prediction from :meth:`decode`'s and the example's extra columns."""
-        return pred
-
-    def eval_pairs(self, logits: np.ndarray, label_ids: np.ndarray) -> tuple[list, list]:
-        """(gold, predictions) in the metrics' form from a Trainer evaluation's arrays."""
-        raise NotImplementedError
 
 
 class ClassificationHead(Head):
@@ -210,40 +168,26 @@ class MultipleChoiceHead(Head):
 
 HEAD_MODELS: Registry[Head] = Registry("head")
 for _h in (ClassificationHead("sequence", pair=False), ClassificationHead("pair", pair=True), TokenHead(),
-           MultipleChoiceHead()):
+           MultipleChoiceHead(), ExtractiveQAHead(), RetrievalHead()):
     HEAD_MODELS.register(_h.name, _h)
 
 
-def get_head(kind: str) -> Head:
-    """The model head of a head kind; a kind that has a column contract but no head yet says so."""
+def get_head(kind: str, encoder=None, task=None) -> Head:
+    """The model head of a head kind, with its settings from ``encoder`` (EncoderParams) and
+    ``task`` (whether its questions can be unanswerable); a kind without a head says so."""
     if kind in CONTRACTS and kind not in HEAD_MODELS:
         cols = ", ".join(CONTRACTS[kind].columns)
         raise NotImplementedError(f"head kind {kind!r} (columns {cols}) has a column contract but no model head "
                                   f"yet; heads: {', '.join(HEAD_MODELS.names())}")
-    return HEAD_MODELS[kind]
+    head = HEAD_MODELS[kind]
+    if encoder is not None and kind == "extractive_qa":
+        head = head.configured(stride=encoder.qa_stride, max_answer_length=encoder.qa_max_answer_length,
+                               n_best=encoder.qa_n_best, allow_null=bool(getattr(task, "unanswerable", False)))
+    elif encoder is not None and kind == "retrieval":
+        head = head.configured(layer=encoder.retrieval_layer, pool_special=encoder.retrieval_pool_special)
+    return head
 
 
-def predict(model, tokenizer, ds, head: Head, batch_size: int = 256) -> list:
-    """Predicted label per example (classification) or per word (token heads) of a task dataset.
-
-    Examples are batched in order of length (less padding, about half the compute on lab
-    sentences) and returned in the original order; no gradients, the model in eval mode.
-    """
-    import torch
-
-    model.eval()
-    enc = head.encode(tokenizer, ds)
-    collator = head.collator(tokenizer)
-    order = np.argsort(np.asarray(list(enc["length"])), kind="stable")  # by length: less padding
-    extra = {c: enc[c] for c in head.extra_columns}
-    rows = enc.remove_columns(["length", *head.extra_columns]).to_list()
-    out: list = [None] * len(rows)
-    with torch.no_grad():
-        for i in range(0, len(rows), batch_size):
-            idx = order[i: i + batch_size]
-            batch = collator([rows[j] for j in idx])
-            labels = batch.pop("labels")
-            logits = model(**batch).logits  # (batch, labels) | (batch, seq, labels)
-            for j, p in zip(idx, head.decode(logits, labels)):
-                out[j] = head.place(p, *(extra[c][j] for c in head.extra_columns))
-    return out
+def predict(model, tokenizer, ds, head: Head, batch_size: int | None = None) -> list:
+    """The head's predictions on a task dataset (:meth:`Head.predict`)."""
+    return head.predict(model, tokenizer, ds) if batch_size is None else head.predict(model, tokenizer, ds, batch_size)

@@ -9,7 +9,12 @@ bootstrap intervals (resampling examples) exact for every metric, F1 included:
 - ``token_accuracy``: share of *words* tagged right over all words (micro: num = right
   words of the sentence, den = its words), not the mean of per-sentence accuracies;
 - ``span_f1``: seqeval's micro F1 over BIO spans, 2 TP / (gold spans + predicted spans)
-  (Ramshaw & Marcus 1995 chunks; Nakayama 2018, seqeval; as XTREME scores PAN-X).
+  (Ramshaw & Marcus 1995 chunks; Nakayama 2018, seqeval; as XTREME scores PAN-X);
+- ``f1`` / ``exact_match`` (extractive QA): SQuAD's per-question token F1 and exact match,
+  the best over the gold answers, after the task's answer normalization in the evaluated
+  language (:mod:`xltkit.modeling.qa_metrics`), averaged over questions;
+- ``accuracy`` on retrieval: share of sentences whose nearest neighbour on the other side is
+  their translation, xx -> en (XTREME's direction); ``accuracy_reverse``: en -> xx.
 
 A word with no prediction (lost to truncation) is wrong: for tags it never equals the
 gold tag, and for spans it reads as outside every span ("O").
@@ -42,9 +47,10 @@ class Metric:
 
     name: str
     description: str
-    stats: Callable[["Task", list, list], tuple[np.ndarray, np.ndarray]]
+    stats: Callable[..., tuple[np.ndarray, np.ndarray]]  # (task, gold, pred[, lang]) -> (num, den)
     greater_is_better: bool = True
     proportion: bool = False
+    needs_lang: bool = False  # stats takes the evaluated language (QA's answer normalization)
 
     def aggregate(self, num: np.ndarray, den: np.ndarray) -> float:
         if self.proportion:  # den is 1 everywhere: the mean of the per-example scores
@@ -52,16 +58,39 @@ class Metric:
         total = float(np.sum(den))
         return float(np.sum(num)) / total if total > 0 else 0.0
 
-    def value(self, task: "Task", gold: list, pred: list) -> float:
-        return self.aggregate(*self.stats(task, gold, pred))
+    def value(self, task: "Task", gold: list, pred: list, lang: str | None = None) -> float:
+        return self.aggregate(*self.sufficient(task, gold, pred, lang))
+
+    def sufficient(self, task: "Task", gold: list, pred: list, lang: str | None = None):
+        """Per-example (num, den) of ``pred`` against ``gold``."""
+        return self.stats(task, gold, pred, lang) if self.needs_lang else self.stats(task, gold, pred)
 
 
 METRICS: Registry[Metric] = Registry("metric")
 
 
 def _accuracy(task, gold, pred):
-    right = (np.asarray(pred) == np.asarray(gold)).astype(float)
+    if len(pred) and isinstance(pred[0], (tuple, list)):  # retrieval: (forward, backward); xx -> en is forward
+        right = np.array([p[0] == g for p, g in zip(pred, gold)], float)
+    else:
+        right = (np.asarray(pred) == np.asarray(gold)).astype(float)
     return right, np.ones(len(right))
+
+
+def _accuracy_reverse(task, gold, pred):
+    right = np.array([p[1] == g for p, g in zip(pred, gold)], float)
+    return right, np.ones(len(right))
+
+
+def _qa(which: str):
+    def stats(task, gold, pred, lang):
+        from xltkit.modeling import qa_metrics
+
+        rule = getattr(task, "qa_normalization", "squad")
+        fn = qa_metrics.exact_match if which == "em" else qa_metrics.f1
+        num = np.array([fn(p, list(g), rule, lang) for p, g in zip(pred, gold)], float)
+        return num, np.ones(len(num))
+    return stats
 
 
 def _token_accuracy(task, gold, pred):
@@ -95,6 +124,12 @@ for _m in (
     Metric("accuracy", "share of examples labelled right", _accuracy, proportion=True),
     Metric("token_accuracy", "share of words tagged right, over all words (micro)", _token_accuracy),
     Metric("span_f1", "micro F1 of BIO spans (seqeval)", _span_f1),
+    Metric("f1", "SQuAD token F1 of the answer, best over the gold answers, mean over questions", _qa("f1"),
+           needs_lang=True),
+    Metric("exact_match", "SQuAD exact match of the normalized answer, mean over questions", _qa("em"),
+           proportion=True, needs_lang=True),
+    Metric("accuracy_reverse", "retrieval: share of English sentences whose nearest neighbour is their "
+           "translation (en -> xx)", _accuracy_reverse, proportion=True),
 ):
     METRICS.register(_m.name, _m)
 
@@ -113,10 +148,22 @@ def align(pred, n: int, where: str = "") -> list[int]:
     return pred + [NO_PREDICTION] * (n - len(pred))
 
 
-def score(task: "Task", frame: pd.DataFrame, pred: list) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _gold(task: "Task", frame: pd.DataFrame) -> list | np.ndarray:
+    from xltkit.tasks.base import HEADS
+
+    contract = HEADS[task.head]
+    if contract.per_word:
+        return [[int(t) for t in tags] for tags in frame[contract.label]]
+    if task.head == "extractive_qa":  # the gold answers' texts (none: an unanswerable question)
+        return [list(a["text"]) for a in frame[contract.label]]
+    return frame[contract.label].to_numpy()
+
+
+def score(task: "Task", frame: pd.DataFrame, pred: list, lang: str | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Tidy metric rows (metric, value, n_examples, phenomenon) of ``pred`` on ``frame`` (the
-    task's columns), overall and per phenomenon (where the frame has ``phenomena``), and one
-    prediction row per example with the sufficient statistics of the primary metric."""
+    task's columns) in language ``lang``, overall and per phenomenon (where the frame has
+    ``phenomena``), and one prediction row per example with the sufficient statistics of the
+    primary metric."""
     from xltkit.tasks.base import HEADS
 
     if len(pred) != len(frame):
@@ -124,12 +171,10 @@ def score(task: "Task", frame: pd.DataFrame, pred: list) -> tuple[pd.DataFrame, 
                          "needs exactly one prediction")
     contract = HEADS[task.head]
     tagged = contract.per_word
+    gold = _gold(task, frame)
     if tagged:
-        gold = [[int(t) for t in tags] for tags in frame[contract.label]]
         pred = [align(p, len(g), f"task {task.name!r}, example {i}: ") for i, (p, g) in enumerate(zip(pred, gold))]
-    else:
-        gold = frame[contract.label].to_numpy()
-    stats = {name: get_metric(name).stats(task, gold, pred) for name in task.metrics}
+    stats = {name: get_metric(name).sufficient(task, gold, pred, lang) for name in task.metrics}
     phen = frame["phenomena"].map(list) if "phenomena" in frame.columns else pd.Series([[]] * len(frame))
     subsets = {"all": np.ones(len(frame), bool)}
     for name in sorted({x for ph in phen for x in ph}):
@@ -146,10 +191,11 @@ def score(task: "Task", frame: pd.DataFrame, pred: list) -> tuple[pd.DataFrame, 
     num, den = stats[task.primary_metric]
     with np.errstate(invalid="ignore", divide="ignore"):
         correct = np.where(den > 0, num / np.where(den > 0, den, 1), np.nan)
+    scalar = task.head in ("sequence", "pair", "multiple_choice")  # one label index per example
     preds = pd.DataFrame({
         "example_id": frame["id"].to_numpy(),
-        "label": -1 if tagged else np.asarray(gold),
-        "pred": -1 if tagged else np.asarray(pred),
+        "label": np.asarray(gold) if scalar else -1,
+        "pred": np.asarray(pred) if scalar else -1,
         "correct": correct,
         "num": num,
         "den": den,

@@ -93,8 +93,9 @@ class Model(ABC):
         raise ModelError(f"model {self.name!r} ({self.role}) takes no intermediate training")
 
     @abstractmethod
-    def predictor(self, task: "Task", model_dir: Path, encoder: "EncoderParams") -> Callable[[Any], list]:
-        """A function from a task dataset to one prediction per example (token tasks: per word)."""
+    def predictor(self, task: "Task", model_dir: Path, encoder: "EncoderParams", seed: int = 0) -> Callable[[Any], list]:
+        """A function from a task dataset to one prediction per example (token tasks: per word);
+        ``seed``: the run's training seed (a control drawn at evaluation time draws with it)."""
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name!r}>"
@@ -119,7 +120,7 @@ class NeuralEncoder(Model):
         from xltkit.modeling.heads import get_head
         from xltkit.modeling.training import train_task
 
-        head = get_head(task.head)
+        head = get_head(task.head, encoder, task)
         tok = self.tokenizer(source, encoder)
         torch.manual_seed(job.training.seed)
         model = head.model(source, len(task.labels), **self.load_kwargs(source, encoder))
@@ -138,14 +139,16 @@ class NeuralEncoder(Model):
         tok.save_pretrained(str(out))
         return stats
 
-    def predictor(self, task, model_dir, encoder):
+    def predictor(self, task, model_dir, encoder, seed: int = 0):
+        from xltkit.modeling.head import evaluation_device
         from xltkit.modeling.heads import get_head, predict
         from xltkit.modeling.tokenization import load_tokenizer
 
-        head = get_head(task.head)
+        head = get_head(task.head, encoder, task)
         kw = self.load_kwargs(model_dir, encoder)
         tok = load_tokenizer(model_dir, **kw)
-        model = head.model(model_dir, len(task.labels), **kw)
+        tok.model_max_length = encoder.max_length
+        model = evaluation_device(head.model(model_dir, len(task.labels), **kw))
         return lambda ds: predict(model, tok, ds, head)
 
 
@@ -276,6 +279,17 @@ class HubUntrained(HubEncoder):
             folder = self._random_copy(Path(tmp), encoder, job.training.seed)  # the config, not the weights
             return super()._train(task, train, folder, job, encoder)
 
+    def predictor(self, task, model_dir, encoder, seed: int = 0):
+        """A task that is not trained (retrieval) straight from the hub id: the random copy's embeddings."""
+        if str(model_dir) != self.model_id:
+            return super().predictor(task, model_dir, encoder, seed)
+        import tempfile
+
+        tmp = tempfile.TemporaryDirectory(prefix="xltkit-untrained-")
+        folder = self._random_copy(Path(tmp.name), encoder, seed)
+        fn = super().predictor(task, folder, encoder, seed)
+        return lambda ds, _keep=tmp: fn(ds)
+
     def _random_copy(self, folder: Path, encoder, seed: int) -> Path:
         """The encoder with random weights (and its tokenizer) saved in ``folder``."""
         import torch
@@ -316,7 +330,7 @@ class SurfaceRule(Model):
         (Path(out) / "rule.pkl").write_bytes(pickle.dumps(rule))
         return {}
 
-    def predictor(self, task, model_dir, encoder):
+    def predictor(self, task, model_dir, encoder, seed: int = 0):
         rule = pickle.loads((Path(model_dir) / "rule.pkl").read_bytes())
         return lambda ds: rule.predict(ds.to_pandas())
 

@@ -4,7 +4,7 @@ encoder's architecture and pretraining recipe) and training (:class:`TrainingPar
 from __future__ import annotations
 
 import math
-from typing import Literal
+from typing import ClassVar, Literal
 
 from pydantic import Field, field_validator, model_validator
 
@@ -24,8 +24,32 @@ class EncoderParams(Group):
     trust_remote_code: bool = Field(False, description="hf: encoders: run code from the model's repository (off "
                                     "unless you trust it)")
 
+    qa_stride: int = Field(128, ge=1, description="extractive QA: tokens by which the windows of a long context "
+                           "overlap (XTREME-R: 128 at max_length 384; at most half of max_length)")
+    qa_max_answer_length: int = Field(30, ge=1, description="extractive QA: the longest answer predicted, in "
+                                      "subwords (XTREME: 30)")
+    qa_n_best: int = Field(20, ge=1, description="extractive QA: start and end candidates per window (XTREME: 20)")
+    retrieval_layer: int | None = Field(None, ge=0, description="retrieval: the hidden state pooled into sentence "
+                                        "embeddings (0 = the embedding layer; None = the last layer). XTREME uses "
+                                        "8 for mBERT and 14 for XLM-R large (google-research/xtreme PR 104: 10 "
+                                        "reproduces the paper's XLM-R large numbers)")
+    retrieval_pool_special: bool = Field(True, description="retrieval: include special tokens (<s>, </s>) in the "
+                                         "mean pooling, as XTREME does")
+
+    #: knobs of heads the lab's tasks do not have (extractive QA, retrieval)
+    HUB_HEAD_KNOBS: ClassVar[tuple[str, ...]] = ("qa_stride", "qa_max_answer_length", "qa_n_best", "retrieval_layer", "retrieval_pool_special")
+
     def unused(self) -> set[str]:
-        return set() if self.model.startswith("hf:") else {"revision", "trust_remote_code"}
+        """The head knobs are never hashed with the encoder: a stage whose task has that head
+        hashes them itself (:meth:`head_knobs`), so an XNLI run and a Tatoeba run share their
+        intermediate-trained encoders."""
+        hub = self.model.startswith(("hf:", "hf-untrained:"))
+        return set(self.HUB_HEAD_KNOBS) | (set() if hub else {"revision", "trust_remote_code"})
+
+    def head_knobs(self, head: str) -> dict:
+        """The knobs a head kind reads (empty for the heads that have none)."""
+        prefix = {"extractive_qa": "qa_", "retrieval": "retrieval_"}.get(head)
+        return {k: getattr(self, k) for k in self.HUB_HEAD_KNOBS if prefix and k.startswith(prefix)}
 
 
 class LabEncoderParams(Group):

@@ -118,6 +118,8 @@ class TrainJob:
     freeze_embeddings: bool = False
     noise: "NoiseConfig | None" = None
     dev: Any = None  # a task dataset in the training language, for eval_every
+    epochs: float | None = None  # where ``steps`` came from epochs over the examples: counted again over the
+    # features where a head makes several of one example (QA windows), as epochs over features
 
 
 def train_task(model, tokenizer, frame: pd.DataFrame, task: "Task", head: "Head", job: TrainJob) -> dict:
@@ -158,6 +160,12 @@ def train_task(model, tokenizer, frame: pd.DataFrame, task: "Task", head: "Head"
         stats_noise.update(copies=copies, changed_examples=round(changed / len(noisy), 4))
         frame = noisy
     ds = head.encode(tokenizer, Dataset.from_pandas(frame, preserve_index=False))
+    steps, windows = job.steps, {}
+    if job.epochs is not None and len(ds) != len(frame):  # QA: a long context is several windows
+        from xltkit.modeling.params import steps_for
+
+        steps = steps_for(len(ds), job.training, job.steps, job.epochs)
+        windows = {"train_features": len(ds), "steps_by_examples": job.steps}
     collator = head.collator(tokenizer, pad_to_multiple_of=8)
     metric = compute = dev = None
     if job.training.eval_every is not None and job.dev is not None:
@@ -172,7 +180,7 @@ def train_task(model, tokenizer, frame: pd.DataFrame, task: "Task", head: "Head"
             return {m.name: m.value(task, gold, pred)}
 
     with tempfile.TemporaryDirectory() as tmp:
-        args = training_arguments(tmp, job.steps, job.lr, job.training, metric)
+        args = training_arguments(tmp, steps, job.lr, job.training, metric)
         stats = run_trainer(model, args, ds, collator, job.desc, noise, eval_dataset=dev, compute_metrics=compute)
     stats_noise.update(stats.pop("noise_applied", {}))  # relative scales: the absolute numbers used
-    return {**stats, "noise": stats_noise}
+    return {**stats, **windows, "noise": stats_noise}

@@ -14,7 +14,8 @@ upstream stages in process from the same chain (:func:`xltkit.pipeline.stages.en
 - ``intermediate``: intermediate-task training in one language (when ``intermediate_lang``
   is not "none");
 - ``finetune``: the target task in the source language (or a surface-cue rule fitted on it);
-- ``evaluate``: zero-shot evaluation in every language, per run (its key is the run id).
+- ``evaluate``: zero-shot evaluation in every language, per run (its key is the run id); a
+  task that is not trained (retrieval) is evaluated on the encoder as the stages before left it.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from typing import Any
 from xltkit import __version__
 from xltkit.core.hashing import files_hash, stable_hash
 from xltkit.pipeline.params import RunParams
+from xltkit.tasks.base import HEADS
 
 
 @dataclass(frozen=True)
@@ -76,22 +78,32 @@ def _training(run: RunParams, stage: str, group: str) -> dict[str, Any]:
     return out
 
 
+def _head(run: RunParams, task) -> dict[str, Any]:
+    """The settings of the task's head kind that are not the model's (QA windows, retrieval
+    pooling); nothing for the heads without settings."""
+    knobs = run.encoder.head_knobs(task.head)
+    return {"head": knobs} if knobs else {}
+
+
 def _intermediate_reads(run: RunParams) -> dict[str, Any]:
     return {**_task_data(run, run.intermediate_task, ("train",), "intermediate"),
             "lang": run.intermediate.intermediate_lang,
-            **_training(run, "intermediate", "intermediate"), "model": _model(run)}
+            **_training(run, "intermediate", "intermediate"), "model": _model(run),
+            **_head(run, run.intermediate_task)}
 
 
 def _finetune_reads(run: RunParams) -> dict[str, Any]:
     return {**_task_data(run, run.target_task, ("train",)), "source_lang": run.target.source_lang,
-            **_training(run, "finetune", "target"), "model": _model(run)}
+            **_training(run, "finetune", "target"), "model": _model(run), **_head(run, run.target_task)}
 
 
 def _evaluate_reads(run: RunParams) -> dict[str, Any]:
     """What the evaluation reads, and every identity column it writes into the results (a
     rule fitted once serves its seeds, but each seed is a run of the grid)."""
     task = run.target_task
-    return {**_task_data(run, task, ("dev", "test")), "eval_langs": run.eval_langs(),
+    # a task that is not trained reads the encoder here (there may be no stage before: a hub encoder as it is)
+    heads = {} if HEADS[task.head].trained else {"model": _model(run)}
+    return {**_task_data(run, task, ("dev", "test")), "eval_langs": run.eval_langs(), **heads, **_head(run, task),
             "generalized": run.evaluation.generalized if task.two_languages else None,
             "seed": run.training.seed, "noise": run.noise_label("finetune"),
             "intermediate_noise": run.noise_label("intermediate")}
@@ -117,12 +129,14 @@ STAGES: dict[str, Stage] = {s.name: s for s in [
           "Fine-tunes on the target task in the source language (or fits a surface-cue rule).",
           groups=("lab", "run", "encoder", "lab_encoder", "pretraining", "data", "hub", "training", "noise_knobs",
                   "intermediate", "target"),
-          after=("intermediate", "pretrain"), needed=lambda r: True, reads=_finetune_reads, priority=3),
+          after=("intermediate", "pretrain"), needed=lambda r: HEADS[r.target_task.head].trained,
+          reads=_finetune_reads, priority=3),
     Stage("evaluate", "04_evaluate.ipynb", "Zero-shot evaluation",
           "Evaluates the fine-tuned model on every language's dev and test sets; writes tidy metrics.",
           groups=("lab", "run", "encoder", "lab_encoder", "pretraining", "data", "hub", "training", "noise_knobs",
                   "intermediate", "target", "evaluation"),
-          after=("finetune",), needed=lambda r: True, reads=_evaluate_reads, per_run=True, priority=4),
+          after=("finetune", "intermediate", "pretrain"), needed=lambda r: True, reads=_evaluate_reads, per_run=True,
+          priority=4),
 ]}
 
 

@@ -24,6 +24,7 @@ from xltkit.core.params import Group, ParamsError, format_validation_error, non_
 from xltkit.lab.params import LabParams
 from xltkit.modeling.noise.params import NoiseParams, check_method, check_scale
 from xltkit.modeling.params import EncoderParams, LabEncoderParams, PretrainParams, TrainingParams
+from xltkit.pipeline.checks import _methods, check_head, check_noise
 from xltkit.tasks import TASKS
 from xltkit.tasks.base import DataContext, TaskDataParams
 from xltkit.tasks.hub.params import HubParams
@@ -320,7 +321,19 @@ class RunParams(BaseModel):
             if code not in run_langs:
                 raise ValueError(f"code_switch_langs: {code!r} is not a language of the run's tasks; allowed: "
                                  f"{', '.join(sorted(run_langs))}")
-        self._check_noise(target, "finetune", data)
+        from xltkit.tasks.base import HEADS
+
+        if not HEADS[target.head].trained and (self.target.noise != "none" or self.eval_every("finetune")):
+            raise ValueError(f"task {target.name!r} ({target.head}) is evaluated on the encoder without target "
+                             "fine-tuning: noise and eval_every have nothing to act on; set noise: none and "
+                             "eval_every: null (intermediate training takes intermediate_noise)")
+        check_head(self, target, "finetune")
+        if target.head == "extractive_qa":  # every evaluated language has an answer normalization
+            from xltkit.modeling.qa_metrics import check_rule
+
+            for code in self.eval_langs():
+                check_rule(getattr(target, "qa_normalization", "squad"), code)
+        check_noise(self, target, "finetune", data)
         return self
 
     def _check_training(self, model) -> None:
@@ -357,45 +370,8 @@ class RunParams(BaseModel):
             raise ValueError(f"intermediate_examples={n} is more than the {rows} training examples of task "
                              f"{inter.name!r} in {self.intermediate.intermediate_lang!r}: it would train on fewer than "
                              f"the other languages; lower intermediate_examples to at most {rows}")
-        self._check_noise(inter, "intermediate", data)
-
-    def _check_noise(self, task, stage: str, data: DataContext) -> None:
-        method, _, lang = self.stage_noise(stage)
-        name = "noise" if stage == "finetune" else "intermediate_noise"
-        if method == "none":
-            return
-        if method in task.label_changing_noise:
-            safe = ", ".join(m for m in _methods() if m not in task.label_changing_noise)
-            raise ValueError(f"{name}={method!r} can change the labels of task {task.name!r} (the task lists it in "
-                             f"label_changing_noise: in a sentence pair a dropped 'not' turns a contradiction into "
-                             f"an entailment); allowed for it: {safe}")
-        from xltkit.modeling.noise import NOISE_METHODS
-        from xltkit.tasks.base import HEADS
-
-        if NOISE_METHODS[method].family == "token" and not HEADS[task.head].words:
-            embedding = ", ".join(n for n, m in NOISE_METHODS.items() if m.family == "embedding")
-            raise ValueError(f"{name}={method!r} rewrites the words of the training sentences; task {task.name!r} "
-                             f"({task.head} head) has no word columns for it to rewrite; use an input-embedding "
-                             f"method ({embedding}) or none")
-        k = self.noise_knobs
-        if method == "code-switch" and not k.code_switch_files:
-            langs = task.languages(data)
-            for code in k.code_switch_langs or []:
-                if code not in langs:
-                    raise ValueError(f"code_switch_langs: {code!r} is not a language of task {task.name!r}; "
-                                     f"allowed: {', '.join(langs)}")
-            if not [c for c in (k.code_switch_langs or langs) if c != lang]:
-                others = ", ".join(c for c in langs if c != lang) or "(none)"
-                raise ValueError(f"{name}='code-switch' needs a language other than {lang!r} to switch to; "
-                                 f"set code_switch_langs to some of: {others}")
-        task.check_noise(method, k, data)
-
-
-def _methods() -> list[str]:
-    from xltkit.modeling.noise import NOISE_METHODS
-
-    return NOISE_METHODS.names()
-
+        check_head(self, inter, "intermediate")
+        check_noise(self, inter, "intermediate", data)
 
 def stage_params(groups: tuple[str, ...], values: dict[str, Any], where: str) -> RunParams:
     """A run from a notebook's flat parameters: keys outside ``groups`` are refused."""

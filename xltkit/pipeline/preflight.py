@@ -73,10 +73,11 @@ def needs(runs: list[RunParams]) -> list[Need]:
             for lang in sorted(langs):
                 if lang in files or lang not in sources:
                     continue
-                src = sources[lang]
-                key = ("dataset", src.path, task.revision(src, data))
-                found.setdefault(key, set()).update(src.patterns())
-                local[key] = str(Path(run.hub.hub_root) / src.path) if run.hub.hub_root else None
+                # a language may read more than its own source (XQuAD's English trains on SQuAD)
+                for src in (task.sources_of(lang, data) if hasattr(task, "sources_of") else (sources[lang],)):
+                    key = ("dataset", src.path, task.revision(src, data))
+                    found.setdefault(key, set()).update(src.patterns())
+                    local[key] = str(Path(run.hub.hub_root) / src.path) if run.hub.hub_root else None
     return [Need(k[0], k[1], k[2], tuple(sorted(p)), local.get(k)) for k, p in sorted(found.items(), key=str)]
 
 

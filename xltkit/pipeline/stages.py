@@ -83,6 +83,12 @@ def _job(run: RunParams, stage: str, task, lang: str):
 
     data = run.data_context(stage)
     train = task.load("train", lang, data)
+    want = run.intermediate.intermediate_examples if stage == "intermediate" else None
+    if want is not None and len(train) < want:  # the languages would not train on equal amounts
+        raise ValueError(f"intermediate_examples={want}, but task {task.name!r} has {len(train)} usable training "
+                         f"examples in {lang!r} (after dropping what its load notes count: "
+                         f"{task.load_notes().get(f'{lang}/train', {})}); lower intermediate_examples to {len(train)} "
+                         "or less, so that every language trains on the same number")
     if stage == "intermediate":
         i = run.intermediate
         steps, epochs, lr, freeze = i.intermediate_steps, i.intermediate_epochs, i.intermediate_lr, False
@@ -95,7 +101,7 @@ def _job(run: RunParams, stage: str, task, lang: str):
     copies = run.noise_knobs.rs_da_copies if method == "rs-da" and run.noise_knobs.rs_da_copies else 1
     job = TrainJob(steps=steps_for(len(train) * copies, training, steps, epochs), lr=lr, training=training,
                    desc=f"{stage} {task.name}/{lang}", freeze_embeddings=freeze, noise=noise_config(run, stage, task),
-                   dev=dev)
+                   dev=dev, epochs=epochs)
     return train, job
 
 
@@ -157,11 +163,14 @@ def evaluate(run: RunParams, upstream: Path | None, out: Path) -> pd.DataFrame:
     generalized setting); writes tidy ``metrics.parquet`` and per-example
     ``predictions.parquet`` to the run's folder and returns the metrics."""
     from xltkit.modeling.metrics import score
+    from xltkit.tasks.base import HEADS
     from xltkit.typology.languages import relatives
 
     _setup(run)
     task, model, data = run.target_task, run.model, run.data_context()
-    predict = model.predictor(task, upstream, run.encoder)
+    trained = HEADS[task.head].trained  # retrieval: the encoder as the stages before left it
+    predict = model.predictor(task, upstream if trained else model.source(upstream), run.encoder,
+                              seed=run.training.seed)
     src = run.target.source_lang
     settings = {"same": None}
     if task.two_languages and run.evaluation.generalized:
@@ -179,7 +188,7 @@ def evaluate(run: RunParams, upstream: Path | None, out: Path) -> pd.DataFrame:
                 continue  # identical to "same"
             for split in task.eval_splits(lang, data):
                 ds = task.load(split, lang, data, lang2)
-                m, pr = score(task, ds.to_pandas(), predict(ds))
+                m, pr = score(task, ds.to_pandas(), predict(ds), lang=lang)
                 scored.append(m.assign(eval_lang=lang, split=split, eval_setting=setting))
                 preds.append(pr.assign(eval_lang=lang, split=split, eval_setting=setting))
         facts = task.language_facts(lang, data)  # after loading: the commit the data was read at
@@ -196,6 +205,9 @@ def evaluate(run: RunParams, upstream: Path | None, out: Path) -> pd.DataFrame:
              "noise": run.target.noise, "noise_scale": run.target.noise_scale,
              "noise_setting": run.noise_label("finetune"), "intermediate_noise_setting": run.noise_label("intermediate"),
              "seed": run.training.seed}
+    from xltkit.modeling.heads import get_head
+
+    ident.update(get_head(task.head, run.encoder, task).recorded())  # e.g. retrieval's pooling, beside every score
     metrics = results.check_metrics(pd.concat(frames, ignore_index=True).assign(**ident))
     predictions = pd.concat(preds, ignore_index=True).assign(run_id=rid)
     write_parquet(predictions, Path(out) / "predictions.parquet")

@@ -46,10 +46,11 @@ class HeadContract:
     per_word: bool = False
     words: tuple[str, ...] = ("words",)
     optional: tuple[str, ...] = ("phenomena",)
+    trained: bool = True  # False: evaluated on the encoder as it is (retrieval), no target fine-tuning
 
 
-#: one column contract per head kind; the last three are declared for the real study's tasks
-#: (XCOPA, SQuAD-style QA, Tatoeba) and have no model head yet
+#: one column contract per head kind (the last three for the real study's tasks: XCOPA, SQuAD-style QA,
+#: Tatoeba)
 HEADS: dict[str, HeadContract] = {h.name: h for h in [
     HeadContract("sequence", ("id", "words", "label"),
                  "one sentence (words: list of words), one label (label: int index into the task's labels)"),
@@ -66,7 +67,7 @@ HEADS: dict[str, HeadContract] = {h.name: h for h in [
                  label="answers", words=()),
     HeadContract("retrieval", ("id", "text", "text2"),
                  "aligned sentences: text in the language, text2 its translation (row i matches row i)",
-                 label="id", words=()),
+                 label="id", words=(), trained=False),
 ]}
 
 

@@ -9,18 +9,32 @@ pretty-printed JSON arrays, whose HuCoPA train numbers the choices "1"/"2" and v
 multiword tokens), the same column names, the same feature types and the same label names,
 so ``datasets.load_dataset`` reads them with the same call it makes on the hub.  Rows are synthetic words of a made-up vocabulary per
 language; labels are drawn so that every label occurs, and the validation and test splits
-of parallel sets (XNLI, PAWS-X) have the same labels in every language.
+of parallel sets (XNLI, PAWS-X) have the same labels in every language.  Extractive-QA sets
+have three questions per context, each answered by the word after the question's first word,
+at its ``answer_start`` (XQuAD's and MLQA's ids the same in every language, SQuAD dev holding
+some of XQuAD's; TyDiQA's languages mixed, told by id prefix; a quarter of the SQuAD 2.0-style
+sets' questions unanswerable; squad_v2_fi's gzipped and MILQA's plain SQuAD JSON, nested as on
+the hub).  Tatoeba's sets are aligned sentence pairs (google/xtreme's lines keep their newline,
+as its loading script read them).
 """
 
 from __future__ import annotations
 
+import gzip
+import hashlib
 import json
 from pathlib import Path
 
 import numpy as np
 
 from xltkit.tasks.hub import definitions as d
+from xltkit.tasks.hub.reading import TYDIQA_NAMES
 from xltkit.tasks.registry import TASKS
+
+#: extractive-QA kinds -> (ids the same in every language, every how many-th question has no answer; 0: none)
+QA_KINDS = {"squad": (False, 0), "squad_v2": (False, 4), "xquad": (True, 0), "mlqa": (True, 0), "tydiqa": (False, 0),
+            "squad_fi": (False, 4), "milqa": (False, 4)}
+NESTED = {"squad_fi", "milqa"}  # SQuAD's own JSON, as the repository ships it
 
 
 def _vocab(lang: str, n: int = 60) -> list[str]:
@@ -55,10 +69,21 @@ def _features(kind: str):
                               "idx": i}),
         "ud": Features({"idx": s, "text": s, "tokens": Sequence(s), "lemmas": Sequence(s),
                         "upos": Sequence(ClassLabel(names=list(d.UD_UPOS))), "xpos": Sequence(s)}),
-    }[kind]
+        # rajpurkar/squad(_v2): answers Sequence({text, answer_start}); google/xtreme's QA: answer_start first
+        "squad": Features({"id": s, "title": s, "context": s, "question": s,
+                           "answers": Sequence({"text": s, "answer_start": i})}),
+        "xquad": Features({"id": s, "context": s, "question": s, "answers": Sequence({"text": s, "answer_start": i})}),
+        "mlqa": Features({"id": s, "title": s, "context": s, "question": s,
+                          "answers": Sequence({"answer_start": i, "text": s})}),
+        "tatoeba-xtreme": Features({"source_sentence": s, "target_sentence": s, "source_lang": s, "target_lang": s}),
+        "tatoeba-mteb": Features({"sentence1": s, "sentence2": s}),
+    }[{"squad_v2": "squad", "tydiqa": "mlqa"}.get(kind, kind)]
 
 
 def _kind(path: str, config: str | None) -> str:
+    if path == "google/xtreme" and config:
+        return "mlqa" if config.startswith("MLQA.") else "tydiqa" if config == "tydiqa" else \
+            "tatoeba-xtreme" if config.startswith("tatoeba.") else "udpos"
     if (path, config) == ("aps/super_glue", "rte"):
         return "superglue-rte"
     if (path, config) == ("nyu-mll/glue", "qqp"):
@@ -66,14 +91,72 @@ def _kind(path: str, config: str | None) -> str:
     return {"universal-dependencies/universal_dependencies": "ud", "facebook/xnli": "xnli", "nyu-mll/glue": "glue-mnli", "google-research-datasets/paws-x": "paws",
             "google-research-datasets/paws": "paws", "cambridgeltl/xcopa": "xcopa", "aps/super_glue": "superglue-copa",
             "google/xtreme": "udpos", "unimelb-nlp/wikiann": "wikiann", "allenai/social_i_qa": "siqa",
-            "NYTK/HuRTE": "hurte", "NYTK/HuCoPA": "hucopa"}[path]
+            "NYTK/HuRTE": "hurte", "NYTK/HuCoPA": "hucopa", "google/xquad": "xquad", "rajpurkar/squad": "squad",
+            "rajpurkar/squad_v2": "squad_v2", "TurkuNLP/squad_v2_fi": "squad_fi", "SzegedAI/MILQA": "milqa",
+            "mteb/tatoeba-bitext-mining": "tatoeba-mteb"}[path]
 
 
-def _rows(kind: str, lang: str, split: str, n: int, labels: np.ndarray) -> dict[str, list]:
+def _qa_rows(kind: str, lang: str, split: str, n: int, placeholder: bool = False) -> list[dict]:
+    """``n`` SQuAD-style questions (TyDiQA: ``n`` per language, ids prefixed by the language), three
+    per context, each answered by the word after the question's first word, at its answer_start."""
+    parallel, every = QA_KINDS[kind]
+    langs = dict(TYDIQA_NAMES) if kind == "tydiqa" else {lang: ""}
+    rows = []
+    for code, prefix in langs.items():
+        v = _vocab(code)
+        rng = np.random.default_rng(sum(map(ord, f"{kind}-{lang}-{prefix}-{split}")))
+        for k in range(n):
+            if k % 3 == 0:
+                words = [w for _ in range(3) for w in [*_sentence(rng, v, 5, 9), "."]]
+                starts = np.cumsum([0] + [len(w) + 1 for w in words[:-1]]).tolist()
+                context = " ".join(words)
+            j = int(rng.integers(1, len(words) - 1))
+            while words[j] == "." or words[j - 1] == ".":
+                j = int(rng.integers(1, len(words) - 1))
+            unanswerable = every and k % every == every - 1
+            question = " ".join([words[j - 1], *_sentence(rng, v, 2, 4)]) + "?"
+            answers = {"text": [], "answer_start": []} if unanswerable else \
+                {"text": [words[j]], "answer_start": [starts[j]]}
+            if placeholder:  # the XTREME repository's test files
+                answers = {"text": [""], "answer_start": [0]}
+            shared = parallel or (kind == "squad" and split == "validation" and k % 4 == 0)  # XQuAD's are SQuAD dev's
+            digest = hashlib.sha1(f"{'' if shared else lang}-{k}".encode()).hexdigest()  # parallel: one id everywhere
+            qid = f"{prefix}-{k:019d}-0" if prefix else f"{k:06d}" + digest[:34 if kind == "mlqa" else 18]  # ascending
+            rows.append({"id": qid, "title": f"Title_{k // 3}", "context": context, "question": question,
+                         "answers": answers})
+    return rows
+
+
+def _nested(rows: list[dict], kind: str) -> dict:
+    """Flat SQuAD rows as SQuAD's own JSON (TurkuNLP's answers also carry its ``texts`` / ``starts``)."""
+    data, by_context = [], {}
+    for r in rows:
+        if r["context"] not in by_context:
+            by_context[r["context"]] = {"context": r["context"], "qas": []}
+            data.append({"title": r["title"], "paragraphs": [by_context[r["context"]]]})
+        answers = [{"text": t, "answer_start": a, **({"texts": [t], "starts": [a]} if kind == "squad_fi" else {})}
+                   for t, a in zip(r["answers"]["text"], r["answers"]["answer_start"])]
+        by_context[r["context"]]["qas"].append({"question": r["question"], "id": r["id"], "answers": answers,
+                                                 "is_impossible": not answers})
+    return {"version": "v2.0", "data": data}
+
+
+def _rows(kind: str, lang: str, split: str, n: int, labels: np.ndarray, placeholder: bool = False) -> dict[str, list]:
     """``n`` rows of a dataset kind in ``lang`` with the given label sequence."""
     rng = np.random.default_rng(sum(map(ord, f"{kind}-{lang}-{split}")))
     v = _vocab(lang)
     sent = lambda: " ".join(_sentence(rng, v))  # noqa: E731
+    if kind in QA_KINDS:
+        rows = _qa_rows(kind, lang, split, n * (8 if kind == "milqa" else 1), placeholder)
+        cols = [c for c in _features(kind)] if kind not in NESTED else ["id", "title", "context", "question", "answers"]
+        return {c: [r[c] for r in rows] for c in cols}
+    if kind in ("tatoeba-xtreme", "tatoeba-mteb"):
+        eng = _vocab("eng")
+        pairs = [(sent(), " ".join(_sentence(rng, eng))) for _ in range(n)]
+        if kind == "tatoeba-mteb":
+            return {"sentence1": [a for a, _ in pairs], "sentence2": [b for _, b in pairs]}
+        return {"source_sentence": [a + "\n" for a, _ in pairs], "target_sentence": [b + "\n" for _, b in pairs],
+                "source_lang": [lang] * n, "target_lang": ["eng"] * n}
     if kind in ("xnli", "glue-mnli", "superglue-rte"):
         rows = {"premise": [sent() for _ in range(n)], "hypothesis": [sent() for _ in range(n)],
                 "label": labels.tolist()}
@@ -150,7 +233,7 @@ def write_fixtures(root: str | Path, n: int = 48, placeholder_test: tuple[str, .
     configs: dict[str, dict[str, dict[str, str]]] = {}
     done = set()
     every = [(lang, src) for task in TASKS.values() for lang, src in
-             [*getattr(task, "sources", {}).items(),
+             [*getattr(task, "sources", {}).items(), *getattr(task, "train_sources", {}).items(),
               *((lang, alt) for lang, alts in getattr(task, "alternatives", {}).items() for alt in alts.values())]]
     for lang, src in every:
         kind = _kind(src.path, src.config)
@@ -164,14 +247,19 @@ def write_fixtures(root: str | Path, n: int = 48, placeholder_test: tuple[str, .
                                                 f"{kind}-{lang}-{hub_split}")))
             labels = rng.integers(0, _n_labels(kind), size=n)
             labels[: _n_labels(kind)] = np.arange(_n_labels(kind))  # every label occurs
-            if split == "test" and src.path in placeholder_test:
+            placeholder = split == "test" and src.path in placeholder_test
+            if placeholder:
                 labels[:] = 0
-            rows = _rows(kind, lang, hub_split, n, labels)
+            rows = _rows(kind, lang, hub_split, n, labels, placeholder)
             folder = root / src.path
             if src.data_files:  # a raw repository: the file the registry names
                 target = folder / src.data_files[hub_split].replace("*", "0000")
                 target.parent.mkdir(parents=True, exist_ok=True)
-                if target.suffix == ".json":  # HuLU: one pretty-printed JSON array
+                if kind in NESTED:  # SQuAD's JSON, gzipped where the repository gzips it
+                    text = json.dumps(_nested([dict(zip(rows, vals)) for vals in zip(*rows.values())], kind),
+                                      ensure_ascii=False)
+                    target.write_bytes(gzip.compress(text.encode()) if target.suffix == ".gz" else text.encode())
+                elif target.suffix == ".json":  # HuLU: one pretty-printed JSON array
                     target.write_text(json.dumps([dict(zip(rows, vals)) for vals in zip(*rows.values())],
                                                  indent=2, ensure_ascii=False))
                 else:

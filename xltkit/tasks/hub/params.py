@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field, field_validator
 
 from xltkit.core.params import Group, seed_field
@@ -24,6 +26,11 @@ class HubParams(Group):
         None, description="task -> language -> a local folder with that language's splits in the hub dataset's "
         "schema (<split>*.parquet|jsonl|csv), for languages the hub lacks (e.g. a machine translation of MNLI "
         "into Finnish for the rte intermediate task)")
+    qa_unanswerable: Literal["keep", "drop"] = Field(
+        "drop", description="extractive QA: questions without an answer (SQuAD 2.0-style: the Finnish and Hungarian "
+        "intermediate sets, English SQuAD 2.0) are dropped (default: every language then trains on answerable "
+        "questions only, as English SQuAD v1.1 and the XQuAD / MLQA / TyDiQA targets, which have none) or kept "
+        "(the head may then predict no answer); the load notes count either")
     subsample_seed: int = seed_field(0, "seed of the subsamples of hub datasets to n_train / n_dev / n_test / "
                                         "intermediate_examples examples (the same indices in every language of a "
                                         "parallel set, so it stays parallel)")
