@@ -291,8 +291,8 @@ def test_the_qa_and_retrieval_params_validate_follow_xtreme_and_plan_their_cost(
     trained = [r for r in runs if r.model.trainable]
     # XTREME-R's QA recipe (google-research/xtreme scripts/train_qa.sh)
     assert {(r.target.finetune_lr, r.target.finetune_epochs, r.encoder.max_length, r.encoder.qa_stride,
-             r.training.batch_size * r.training.gradient_accumulation_steps, r.training.warmup_steps)
-            for r in trained} == {(3e-5, 3, 384, 128, 32, 500)}
+             r.training.batch_size * r.training.gradient_accumulation_steps, r.training.warmup_ratio)
+            for r in trained} == {(3e-5, 3, 384, 128, 32, 0.06)}
     assert {r.intermediate.intermediate_task for r in runs if r.has_intermediate} == {"squad"}
     same = {r.intermediate.intermediate_lang for r in runs if r.intermediate_same_data}
     assert same == ({"eng", "fin"} if name != "real_tydiqa" else set())  # SQuAD (or its translation) is the target's

@@ -84,7 +84,7 @@ class _Oracle:
     def eval(self):
         return self
 
-    def __call__(self, input_ids, attention_mask):
+    def __call__(self, input_ids, attention_mask, **segments):
         import torch
 
         start = torch.full(input_ids.shape, -5.0)
@@ -173,3 +173,12 @@ def test_retrieval_and_qa_scores_through_the_metrics():
     got = dict(zip(rows.metric, rows.value))
     assert got == {"accuracy": 0.75, "accuracy_reverse": 0.5}
     assert preds["correct"].tolist() == [1.0, 0.0, 1.0, 1.0]
+    assert preds["prediction"].tolist()[1] == "[12, 11]"  # what was retrieved, kept for error analysis
+
+
+def test_a_question_longer_than_the_window_is_cut_not_a_crash(tiny):
+    _, tok = tiny
+    rows = _qa_rows(np.random.default_rng(4), n=2)
+    rows["question"][0] = " ".join(["Where is it"] * 40)  # about 120 subwords: more than a 48-token window
+    feats = ExtractiveQAHead(QASettings(stride=12)).encode(tok, Dataset.from_dict(rows))
+    assert len(feats) >= 2 and max(feats["length"]) <= 48

@@ -84,9 +84,13 @@ from xltkit.analysis.gains import hierarchical_bootstrap
 from xltkit.analysis.labels import with_noise_settings
 from xltkit.typology.languages import LANGUAGES, iso3
 
+#: ``intermediate_recipe``: what the intermediate training was, seed aside (its data and settings): scores of
+#: two targets are one system's only where they come from the same intermediate training (a table written
+#: before the column existed counts as one recipe, "unrecorded")
 SYSTEM_KEYS = ["model", "source_lang", "intermediate_task", "intermediate_lang", "noise_setting",
-               "intermediate_noise_setting"]
-REQUIRED = SYSTEM_KEYS + ["target_task", "seed", "eval_lang", "split", "metric", "value", "phenomenon"]
+               "intermediate_noise_setting", "intermediate_recipe"]
+REQUIRED = [k for k in SYSTEM_KEYS if k != "intermediate_recipe"] + ["target_task", "seed", "eval_lang", "split",
+                                                                      "metric", "value", "phenomenon"]
 #: variant -> (the flag column it reads, the flag value kept); "all" reads none
 VARIANTS = {"all": (None, None), "low_resource": ("eval_low_resource", True), "unseen": ("eval_seen", False)}
 COLUMNS = SYSTEM_KEYS + ["benchmark", "variant", "level", "name", "category", "metric", "score", "ci_low", "ci_high",
@@ -185,12 +189,17 @@ def _prepare(results: pd.DataFrame, variants) -> pd.DataFrame:
         why = "".join(f"; {c!r} is needed by the {v!r} variant (leave it out of variants)" for c, v in need.items())
         raise ValueError(f"results table lacks column(s) {missing}{why}; columns: {list(results.columns)}")
     r = results.assign(eval_setting=results["eval_setting"] if "eval_setting" in results.columns else "same")
+    if "intermediate_recipe" not in r.columns:
+        r = r.assign(intermediate_recipe="unrecorded")
     r = r[(r.split == "test") & (r.phenomenon == "all") & (r.eval_setting == "same")]
     if r.empty:
         raise ValueError("no rows with split == 'test', phenomenon == 'all', eval_setting == 'same': the benchmark "
                          f"scores test sets (splits here: {sorted(map(str, results.split.unique()))})")
     keys = SYSTEM_KEYS + ["target_task", "seed", "eval_lang", "metric"]
     dup = r[r.duplicated(keys, keep=False)]
+    if len(dup) and "retrieval_pooling" in dup.columns and dup.retrieval_pooling.nunique() > 1:
+        raise ValueError(f"the table scores retrieval with several poolings ({sorted(dup.retrieval_pooling.unique())}): "
+                         "one benchmark score reads one; filter the rows to one retrieval_pooling first")
     if len(dup):
         raise ValueError(f"{len(dup)} test rows share system, task, seed, language and metric (two experiments of "
                          f"one system? filter by experiment first), e.g. {dup[keys].iloc[0].to_dict()}")

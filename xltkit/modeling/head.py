@@ -78,6 +78,11 @@ class Head:
         metrics table has no column for); none by default."""
         return {}
 
+    def for_run(self, encoder, task) -> "Head":
+        """This head with its settings from the run's encoder parameters and its task (heads
+        without settings are themselves)."""
+        return self
+
     def configured(self, **settings) -> "Head":
         """This head with its own settings (see :func:`get_head`); heads without settings are themselves."""
         return self

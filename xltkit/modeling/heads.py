@@ -180,12 +180,7 @@ def get_head(kind: str, encoder=None, task=None) -> Head:
         raise NotImplementedError(f"head kind {kind!r} (columns {cols}) has a column contract but no model head "
                                   f"yet; heads: {', '.join(HEAD_MODELS.names())}")
     head = HEAD_MODELS[kind]
-    if encoder is not None and kind == "extractive_qa":
-        head = head.configured(stride=encoder.qa_stride, max_answer_length=encoder.qa_max_answer_length,
-                               n_best=encoder.qa_n_best, allow_null=bool(getattr(task, "unanswerable", False)))
-    elif encoder is not None and kind == "retrieval":
-        head = head.configured(layer=encoder.retrieval_layer, pool_special=encoder.retrieval_pool_special)
-    return head
+    return head.for_run(encoder, task) if encoder is not None else head
 
 
 def predict(model, tokenizer, ds, head: Head, batch_size: int | None = None) -> list:

@@ -201,4 +201,8 @@ def score(task: "Task", frame: pd.DataFrame, pred: list, lang: str | None = None
         "den": den,
         "phenomena": phen.map(lambda ph: ",".join(ph)),
     })
+    if not scalar and not tagged:  # an answer text, or the retrieved (forward, backward) ids: kept for error analysis
+        import json
+
+        preds["prediction"] = [p if isinstance(p, str) else json.dumps(p, default=str) for p in pred]
     return pd.DataFrame(rows), preds

@@ -25,7 +25,9 @@ class EncoderParams(Group):
                                     "unless you trust it)")
 
     qa_stride: int = Field(128, ge=1, description="extractive QA: tokens by which the windows of a long context "
-                           "overlap (XTREME-R: 128 at max_length 384; at most half of max_length)")
+                           "overlap, as Hugging Face's run_qa.py reads doc_stride (at most half of max_length). "
+                           "XTREME's doc_stride 128 is instead the step between windows' starts, an overlap of "
+                           "about max_length - 128 - the question's tokens - 3")
     qa_max_answer_length: int = Field(30, ge=1, description="extractive QA: the longest answer predicted, in "
                                       "subwords (XTREME: 30)")
     qa_n_best: int = Field(20, ge=1, description="extractive QA: start and end candidates per window (XTREME: 20)")
@@ -46,10 +48,17 @@ class EncoderParams(Group):
         hub = self.model.startswith(("hf:", "hf-untrained:"))
         return set(self.HUB_HEAD_KNOBS) | (set() if hub else {"revision", "trust_remote_code"})
 
-    def head_knobs(self, head: str) -> dict:
-        """The knobs a head kind reads (empty for the heads that have none)."""
-        prefix = {"extractive_qa": "qa_", "retrieval": "retrieval_"}.get(head)
-        return {k: getattr(self, k) for k in self.HUB_HEAD_KNOBS if prefix and k.startswith(prefix)}
+    #: head kind -> (the knobs its training reads, the knobs its predictions read besides)
+    HEAD_KNOBS: ClassVar[dict[str, tuple[tuple[str, ...], tuple[str, ...]]]] = {
+        "extractive_qa": (("qa_stride",), ("qa_max_answer_length", "qa_n_best")),
+        "retrieval": ((), ("retrieval_layer", "retrieval_pool_special")),
+    }
+
+    def head_knobs(self, head: str, training: bool = False) -> dict:
+        """The knobs a head kind reads in training (``training``) or in prediction (all of them):
+        an n-best ablation retrains nothing."""
+        train, predict = self.HEAD_KNOBS.get(head, ((), ()))
+        return {k: getattr(self, k) for k in (train if training else train + predict)}
 
 
 class LabEncoderParams(Group):

@@ -31,6 +31,9 @@ import numpy as np
 from xltkit.modeling.head import Head, _quiet_libraries, on_device
 
 
+MAX_QUESTION = 64  # XTREME's max_query_length: longer questions are cut to their first 64 subwords
+
+
 @dataclass(frozen=True)
 class QASettings:
     stride: int = 128
@@ -49,6 +52,10 @@ class ExtractiveQAHead(Head):
     def configured(self, **kw) -> "ExtractiveQAHead":
         return ExtractiveQAHead(replace(self.settings, **kw))
 
+    def for_run(self, encoder, task) -> "ExtractiveQAHead":
+        return self.configured(stride=encoder.qa_stride, max_answer_length=encoder.qa_max_answer_length,
+                               n_best=encoder.qa_n_best, allow_null=bool(getattr(task, "unanswerable", False)))
+
     def model(self, source, num_labels: int, **kwargs):
         import transformers
 
@@ -61,8 +68,18 @@ class ExtractiveQAHead(Head):
                              f"{type(tokenizer).__name__} is not one")
         stride = min(self.settings.stride, tokenizer.model_max_length // 2)
         questions = [q.lstrip() for q in batch["question"]]  # leading spaces only take room
+        # a question longer than the window leaves no room for context (the tokenizer panics): cut it to
+        # MAX_QUESTION tokens, as XTREME's max_query_length does, and shorter where the window needs it
+        room = max(1, min(MAX_QUESTION, tokenizer.model_max_length - 2 * stride - 4))  # context keeps > stride
+        q_enc = tokenizer(questions, add_special_tokens=False, return_offsets_mapping=True)
+        questions = [q[: off[room - 1][1]] if len(off) > room else q for q, off in zip(questions, q_enc["offset_mapping"])]
         return tokenizer(questions, batch["context"], truncation="only_second", max_length=tokenizer.model_max_length,
                          stride=stride, return_overflowing_tokens=True, return_offsets_mapping=True)
+
+    @staticmethod
+    def _inputs(enc, i: int) -> dict:
+        """Window ``i``'s model inputs (segment ids too where the tokenizer makes them: BERT's)."""
+        return {k: enc[k][i] for k in ("input_ids", "attention_mask", "token_type_ids") if k in enc}
 
     def encode(self, tokenizer, ds):
         """Training features: one row per window with ``start_positions`` / ``end_positions``."""
@@ -84,8 +101,8 @@ class ExtractiveQAHead(Head):
                         e = next(k for k in reversed(ctx) if offsets[k][0] < a1)
                 starts.append(s)
                 ends.append(e)
-            return {"input_ids": enc["input_ids"], "attention_mask": enc["attention_mask"],
-                    "start_positions": starts, "end_positions": ends,
+            inputs = {k: enc[k] for k in ("input_ids", "attention_mask", "token_type_ids") if k in enc}
+            return {**inputs, "start_positions": starts, "end_positions": ends,
                     "length": [len(x) for x in enc["input_ids"]]}
 
         return ds.map(fn, batched=True, remove_columns=ds.column_names)
@@ -112,8 +129,7 @@ class ExtractiveQAHead(Head):
         with torch.no_grad():
             for b in range(0, n, batch_size):
                 idx = order[b: b + batch_size]
-                batch = collator([{"input_ids": enc["input_ids"][j], "attention_mask": enc["attention_mask"][j]}
-                                  for j in idx])
+                batch = collator([self._inputs(enc, j) for j in idx])
                 out = model(**on_device(batch, model))
                 start, end = out.start_logits.float().cpu(), out.end_logits.float().cpu()
                 for row, j in enumerate(idx):

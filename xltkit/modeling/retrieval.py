@@ -50,6 +50,9 @@ class RetrievalHead(Head):
     def configured(self, **kw) -> "RetrievalHead":
         return RetrievalHead(replace(self.settings, **kw))
 
+    def for_run(self, encoder, task) -> "RetrievalHead":
+        return self.configured(layer=encoder.retrieval_layer, pool_special=encoder.retrieval_pool_special)
+
     def recorded(self) -> dict:
         return {"retrieval_pooling": self.settings.describe()}
 

@@ -10,10 +10,11 @@ def check_head(run, task, stage: str) -> None:
     if task.head != "extractive_qa" or not run.model.trainable:
         return
     enc = run.encoder
-    if enc.qa_stride * 2 > enc.max_length:
+    if enc.qa_stride * 2 + 16 > enc.max_length:
         raise ValueError(f"task {task.name!r}: qa_stride={enc.qa_stride} must be at most half of "
-                         f"max_length={enc.max_length} (each window repeats the question and overlaps the last "
-                         "by qa_stride tokens); XTREME-R uses max_length 384, qa_stride 128")
+                         f"max_length={enc.max_length} less 16 tokens (each window repeats the question, up to 64 "
+                         "tokens, and overlaps the last by qa_stride tokens); XTREME-R uses max_length 384, "
+                         "qa_stride 128")
     if run.eval_every(stage) is not None and (stage == "finetune" or run.has_intermediate):
         fix = "intermediate_eval_every: 0" if stage == "intermediate" else "eval_every: null"
         raise ValueError(f"task {task.name!r} (extractive QA): scoring its dev set during training is not built "

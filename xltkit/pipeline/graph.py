@@ -71,17 +71,20 @@ def _training(run: RunParams, stage: str, group: str) -> dict[str, Any]:
     """A training stage's settings; a model that does not train (a rule) reads none of them."""
     if not run.model.trainable:
         return {}
-    out = {group: getattr(run, group).canonical(), "training": run.training.canonical(),
+    # the stage's own settings: the intermediate stage's dev interval, not the target's (so that grids of
+    # different targets share their intermediate-trained encoders)
+    out = {group: getattr(run, group).canonical(), "training": run.stage_training(stage).canonical(),
            "noise": run.noise_label(stage)}
     if run.eval_every(stage) is not None:  # the dev set picks the checkpoint
         out["n_dev"] = run.data.n_dev
     return out
 
 
-def _head(run: RunParams, task) -> dict[str, Any]:
+def _head(run: RunParams, task, training: bool = False) -> dict[str, Any]:
     """The settings of the task's head kind that are not the model's (QA windows, retrieval
-    pooling); nothing for the heads without settings."""
-    knobs = run.encoder.head_knobs(task.head)
+    pooling): a training stage hashes those training reads, the evaluation all of them;
+    nothing for the heads without settings."""
+    knobs = run.encoder.head_knobs(task.head, training=training)
     return {"head": knobs} if knobs else {}
 
 
@@ -89,12 +92,12 @@ def _intermediate_reads(run: RunParams) -> dict[str, Any]:
     return {**_task_data(run, run.intermediate_task, ("train",), "intermediate"),
             "lang": run.intermediate.intermediate_lang,
             **_training(run, "intermediate", "intermediate"), "model": _model(run),
-            **_head(run, run.intermediate_task)}
+            **_head(run, run.intermediate_task, training=True)}
 
 
 def _finetune_reads(run: RunParams) -> dict[str, Any]:
     return {**_task_data(run, run.target_task, ("train",)), "source_lang": run.target.source_lang,
-            **_training(run, "finetune", "target"), "model": _model(run), **_head(run, run.target_task)}
+            **_training(run, "finetune", "target"), "model": _model(run), **_head(run, run.target_task, training=True)}
 
 
 def _evaluate_reads(run: RunParams) -> dict[str, Any]:
@@ -168,6 +171,17 @@ def chain(run: RunParams) -> list[Node]:
 def key(stage: str, run: RunParams) -> str | None:
     """The cache key of ``stage`` for ``run`` (None if the run does not need that stage)."""
     return next((n.key for n in chain(run) if n.stage.name == stage), None)
+
+
+def intermediate_recipe(run: RunParams) -> str:
+    """What the intermediate-trained encoder is, without its seed: the same for the seeds of one
+    intermediate training, different for another recipe or other data (a results column, so that
+    scores of several targets are combined only where they come from the same training)."""
+    if not run.has_intermediate:
+        return "none"
+    reads = _intermediate_reads(run)
+    reads["training"] = {k: v for k, v in reads["training"].items() if k != "seed"}
+    return stable_hash({"reads": reads, "xltkit": __version__})[:12]
 
 
 def run_id(run: RunParams) -> str:

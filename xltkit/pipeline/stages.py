@@ -204,7 +204,7 @@ def evaluate(run: RunParams, upstream: Path | None, out: Path) -> pd.DataFrame:
              "intermediate_lang": run.intermediate.intermediate_lang, "target_task": task.name, "source_lang": src,
              "noise": run.target.noise, "noise_scale": run.target.noise_scale,
              "noise_setting": run.noise_label("finetune"), "intermediate_noise_setting": run.noise_label("intermediate"),
-             "seed": run.training.seed}
+             "seed": run.training.seed, "intermediate_recipe": graph.intermediate_recipe(run)}
     from xltkit.modeling.heads import get_head
 
     ident.update(get_head(task.head, run.encoder, task).recorded())  # e.g. retrieval's pooling, beside every score
