@@ -6,7 +6,7 @@ STAMP   = $(VENV)/.installed
 # torch first, as the CPU build, where there is no CUDA: an open range would pull a multi-GB CUDA build
 TORCH_CPU ?= torch==2.13.0
 
-.PHONY: demo test env clean-demo notebooks
+.PHONY: demo test env browser clean-demo notebooks
 env: $(STAMP)
 
 $(STAMP): pyproject.toml
@@ -21,7 +21,18 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/xltkit run params/demo.yaml
 
-test: $(STAMP)
+# Debian's chromium for the browser tests (pytest -m browser; playwright, in '.[dev]', drives it): installed where
+# this runs as root with apt-get; elsewhere the browser tests skip, naming the command
+browser:
+	@if command -v chromium >/dev/null 2>&1; then :; \
+	 elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	   echo "installing Debian's chromium for the browser tests (apt-get install -y chromium)"; \
+	   export DEBIAN_FRONTEND=noninteractive; \
+	   apt-get install -y -qq chromium >/dev/null || { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; } \
+	     || echo "could not install chromium: the browser tests will skip"; \
+	 else echo "no chromium: the browser tests will skip (as root: apt-get install -y chromium)"; fi
+
+test: $(STAMP) browser
 	$(BIN)/python -m pytest -n 2 --durations=10 tests
 
 notebooks: $(STAMP)

@@ -46,3 +46,67 @@ def repo() -> Path:
 def copy_tree(src: Path, dst: Path) -> Path:
     shutil.copytree(src, dst)
     return dst
+
+
+# ---- a project folder as a researcher has one, and JupyterLab on it -----------------------
+TINY_GRID = [{"intermediate_lang": ["none", "lab_fin"], "seed": [0, 1]},
+             {"model": ["lab-bert-untrained"]}, {"model": ["rule-bow"]}]
+
+
+def finish_experiment(exp) -> "Path":
+    """Run every run of ``exp`` in process (no papermill) from the working directory, writing
+    manifests, the grid and results.parquet as ``xltkit run`` does; return the experiment folder."""
+    from xltkit.core import results
+    from xltkit.pipeline import graph, stages
+    from xltkit.pipeline.runner import Runner
+
+    runner = Runner(exp, echo=lambda s: None)  # outputs: the default, read against the project root
+    for run in runner.runs:
+        stages.ensure("evaluate", run)
+        runner.write_manifest(run, "done")
+    results.write_grid(runner.exp_dir, [graph.run_id(r) for r in runner.runs])
+    results.collect(runner.exp_dir)
+    return runner.exp_dir
+
+
+@pytest.fixture(scope="session")
+def tiny_project(tmp_path_factory) -> Path:
+    """A project folder: ``params/demo.yaml`` (a tiny grid of 6 runs), ``notebooks/`` (the stage
+    notebooks) and ``outputs/demo`` finished, built from the folder as ``xltkit run`` there
+    would, so every path the runs recorded is relative (``outputs/cache``, ``outputs/demo/...``).
+    The URIEL+ cache is the repository's (a link), so the analysis does not rebuild it."""
+    import contextlib
+
+    import yaml
+
+    from xltkit.pipeline.experiment import Experiment
+
+    root = tmp_path_factory.mktemp("project")
+    shutil.copytree(REPO / "notebooks", root / "notebooks", ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
+    shared = {k: v for k, v in tiny("outputs/cache").items() if k != "cache_dir"}
+    doc = {"experiment": "demo", "workers": 1, "shared": shared, "grid": TINY_GRID, "analysis": {"n_boot": 200}}
+    (root / "params").mkdir()
+    (root / "params" / "demo.yaml").write_text(yaml.safe_dump(doc, sort_keys=False))
+    typology = REPO / "outputs" / "cache" / "typology"
+    typology.mkdir(parents=True, exist_ok=True)
+    (root / "outputs" / "cache").mkdir(parents=True)
+    (root / "outputs" / "cache" / "typology").symlink_to(typology, target_is_directory=True)
+    with contextlib.chdir(root):
+        finish_experiment(Experiment(**doc))
+    return root
+
+
+@pytest.fixture(scope="session")
+def jupyter_lab(request, tmp_path_factory):
+    """JupyterLab on :func:`tiny_project` with a headless Chromium on it (``tests/browser.py``),
+    one per session (under ``pytest -n``, one per worker that runs a browser test: xdist's
+    ``--dist loadgroup`` does not group tests under pytest 9.2, pytest-xdist#1386); skips,
+    naming the command, where Chromium or playwright is missing.  Screenshots go to
+    ``$XLTKIT_SCREENSHOTS`` (default: a temporary folder)."""
+    import browser
+
+    browser.require()
+    root = request.getfixturevalue("tiny_project")
+    shots = Path(os.environ.get("XLTKIT_SCREENSHOTS") or tmp_path_factory.mktemp("screenshots"))
+    with browser.JupyterLab(root, tmp_path_factory.mktemp("jupyter-home"), screenshots=shots) as lab:
+        yield lab

@@ -11,6 +11,7 @@ import pandas as pd
 from xltkit.analysis.controls import model_roles
 from xltkit.core import results
 from xltkit.core.io import is_done, read_json
+from xltkit.core.paths import resolve
 
 
 def language_table(exp_dir: Path, notes: list[str]) -> pd.DataFrame:
@@ -29,7 +30,7 @@ def language_table(exp_dir: Path, notes: list[str]) -> pd.DataFrame:
         return real_language_table(exp_dir, notes)
     man = read_json(with_data[0] / "manifest.json")
     dp = LabParams(**{k: v for k, v in man["params"].items() if k in LabParams.model_fields})
-    data_dir = Path(man["stage_dirs"]["data"])
+    data_dir = resolve(man["stage_dirs"]["data"])  # manifests hold paths as the run read them
     if not is_done(data_dir):
         notes.append(f"language table left out: the lab data {data_dir} is missing")
         return pd.DataFrame()
@@ -49,8 +50,8 @@ def language_table(exp_dir: Path, notes: list[str]) -> pd.DataFrame:
         d = read_json(run / "manifest.json")
         pre = d.get("stage_dirs", {}).get("pretrain")
         if model_roles([d["params"].get("model")])[d["params"].get("model")] == "encoder" and pre and \
-                (Path(pre) / "stats.json").is_file():
-            acc = read_json(Path(pre) / "stats.json").get("heldout_mlm_accuracy", {})
+                (resolve(pre) / "stats.json").is_file():
+            acc = read_json(resolve(pre) / "stats.json").get("heldout_mlm_accuracy", {})
             table["mlm_accuracy"] = table["lang"].map(acc)
             if table["mlm_accuracy"].mean() < 0.05:
                 notes.append(f"pretraining barely learnt: held-out masked-word accuracy "
@@ -87,7 +88,7 @@ def real_language_table(exp_dir: Path, notes: list[str], n_words: int = 20000, m
     runs = results.finished_runs(exp_dir)
     man = read_json(runs[0] / "manifest.json")
     params = man["params"]
-    data = DataContext(cache_dir=params.get("cache_dir", "outputs/cache"), sizes={"train": 2000, "dev": None,
+    data = DataContext(cache_dir=str(resolve(params.get("cache_dir", "outputs/cache"))), sizes={"train": 2000, "dev": None,
                                                                                  "test": 2000},
                        params={"hub": HubParams(**{k: v for k, v in params.items() if k in HubParams.model_fields}),
                                "data": TaskDataParams()})
@@ -113,12 +114,12 @@ def real_language_table(exp_dir: Path, notes: list[str], n_words: int = 20000, m
         return pd.DataFrame()
     tokenizer = None
     finetune = next((read_json(r / "manifest.json").get("stage_dirs", {}).get("finetune") for r in runs
-                     if (Path(read_json(r / "manifest.json").get("stage_dirs", {}).get("finetune", "-")) /
+                     if (resolve(read_json(r / "manifest.json").get("stage_dirs", {}).get("finetune", "-")) /
                          "tokenizer.json").is_file()), None)
     if finetune:
         from tokenizers import Tokenizer
 
-        tokenizer = Tokenizer.from_file(str(Path(finetune) / "tokenizer.json"))
+        tokenizer = Tokenizer.from_file(str(resolve(finetune) / "tokenizer.json"))
     unsplit = sorted(c for c in corpora if c in NO_SPACES)
     if unsplit:  # whitespace "words" there are phrases or sentences: no word-based measure means anything
         notes.append(f"language table: {', '.join(unsplit)} write no spaces between words, so their word-based "

@@ -7,13 +7,15 @@ from typing import Literal
 from pydantic import Field
 
 from xltkit.core.params import Group, seed_field
+from xltkit.core.paths import ProjectPath
 
 
 class AnalysisParams(Group):
     """Stage 05, analysis: gains with confidence intervals, mixed models, figures."""
 
-    experiment_dir: str = Field("outputs/demo", description="the experiment's output folder (default: the demo's; "
-                                "run `make demo` first)")
+    experiment_dir: ProjectPath = Field("outputs/demo", validate_default=True, description="the experiment's output "
+                                        "folder (relative: to the project root; default: the demo's, run `make demo` "
+                                        "first)")
     n_boot: int = Field(2000, ge=100, description="bootstrap resamples for confidence intervals")
     confidence: float = Field(0.95, gt=0.5, lt=1)
     analysis_seed: int = seed_field(0, "seed of the bootstrap")

@@ -21,6 +21,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
 from xltkit.core.params import Group, ParamsError, format_validation_error, non_semantic, unknown_key_message
+from xltkit.core.paths import ProjectPath
 from xltkit.lab.params import LabParams
 from xltkit.modeling.noise.params import NoiseParams, check_method, check_scale
 from xltkit.modeling.params import EncoderParams, LabEncoderParams, PretrainParams, TrainingParams
@@ -119,13 +120,15 @@ class EvaluationParams(Group):
     generalized: bool = Field(True, description="pair tasks: also evaluate each language with the second sentence in "
                               "source_lang (the generalized cross-lingual setting; metrics column eval_setting)")
     experiment: str = non_semantic("scratch", "experiment name (a column of the metrics table)")
-    run_dir: str = non_semantic("outputs/scratch/run", "where the run's metrics are written")
+    run_dir: ProjectPath = non_semantic("outputs/scratch/run", "where the run's metrics are written (relative: to "
+                                        "the project root)", validate_default=True)
 
 
 class RunInfo(Group):
     """Where stages cache their outputs and how many threads they use: never part of a result."""
 
-    cache_dir: str = non_semantic("outputs/cache", "where stage outputs are cached, keyed by parameters")
+    cache_dir: ProjectPath = non_semantic("outputs/cache", "where stage outputs are cached, keyed by parameters "
+                                          "(relative: to the project root)", validate_default=True)
     threads: int = non_semantic(1, "torch threads (one thread per worker is fastest on small CPUs)", ge=1)
 
 

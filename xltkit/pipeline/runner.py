@@ -25,6 +25,7 @@ from tqdm import tqdm
 
 from xltkit.core import results
 from xltkit.core.io import is_done, read_json, write_json
+from xltkit.core.paths import resolve
 from xltkit.pipeline import graph
 from xltkit.pipeline.experiment import Experiment
 from xltkit.pipeline.manifest import environment, git_state
@@ -109,7 +110,7 @@ class Runner:
 
     def __init__(self, exp: Experiment, outputs: str | Path = "outputs", workers: int | None = None,
                  echo=print):
-        self.exp, self.outputs = exp, Path(outputs)
+        self.exp, self.outputs = exp, resolve(outputs)  # relative: to the project root (xltkit.core.paths)
         self.exp_dir = self.outputs / exp.experiment
         self.runs = exp.runs(self.outputs)
         self.workers = workers or exp.workers

@@ -21,9 +21,11 @@ from contextlib import contextmanager
 from importlib import metadata, resources
 from pathlib import Path
 
+from xltkit.core.paths import resolve
+
 log = logging.getLogger("xltkit.typology")  # the package's logger, as before it was split into modules
 
-DEFAULT_CACHE = "outputs/cache/typology"
+DEFAULT_CACHE = "outputs/cache/typology"  # relative: to the project root (xltkit.core.paths)
 
 
 def _urielplus_file(name: str) -> Path:
@@ -33,7 +35,7 @@ def _urielplus_file(name: str) -> Path:
 
 def _cache_folder(cache_dir: str | Path) -> Path:
     """The cache of this urielplus version: ``<cache_dir>/urielplus-<version>``."""
-    return Path(cache_dir) / f"urielplus-{metadata.version('urielplus')}"
+    return resolve(cache_dir) / f"urielplus-{metadata.version('urielplus')}"
 
 
 @contextmanager

@@ -15,6 +15,7 @@ from typing import Literal
 from pydantic import Field, field_validator, model_validator
 
 from xltkit.core.params import Group
+from xltkit.core.paths import ProjectPath
 from xltkit.modeling.noise.methods import NOISE_METHODS, SYNONYM_SOURCES, token_methods
 
 
@@ -34,7 +35,7 @@ class NoiseParams(Group):
     adv_variant: Literal["pgd", "freelb"] = Field(
         "pgd", description="adv: 'pgd' = K ascent steps then one descent step on the last perturbation (K+1 passes); "
         "'freelb' = parameter gradients averaged over the K ascent steps (K passes)")
-    synonym_file: str | None = Field(None, description="rs-da: TSV, one line per word: "
+    synonym_file: ProjectPath | None = Field(None, description="rs-da: TSV, one line per word: "
                                      "word<TAB>synonym[<TAB>synonym...]; None = nearest neighbours in the "
                                      "encoder's input-embedding space")
     synonym_source: Literal["file", "neighbours", "lab"] | None = Field(
@@ -57,7 +58,7 @@ class NoiseParams(Group):
     code_switch_langs: list[str] | None = Field(None, description="code-switch: languages of the task whose "
                                                 "dictionary words replace source words; None = all its other "
                                                 "languages")
-    code_switch_files: dict[str, str] | None = Field(
+    code_switch_files: dict[str, ProjectPath] | None = Field(
         None, description="code-switch: bilingual dictionaries from files instead of the task's own, target "
         "language -> path of a MUSE-style file (one 'source_word target_word' pair per line, whitespace-separated; "
         "Conneau et al. 2018), e.g. {fin: dicts/en-fi.txt}; the first translation of a word is used")

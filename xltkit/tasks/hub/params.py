@@ -7,13 +7,14 @@ from typing import Literal
 from pydantic import Field, field_validator
 
 from xltkit.core.params import Group, seed_field
+from xltkit.core.paths import ProjectPath
 
 
 class HubParams(Group):
     """Hub datasets: a local mirror (or fixtures) instead of the hub, pinned revisions, local
     files for languages the hub lacks, and the seed of the deterministic subsamples."""
 
-    hub_root: str | None = Field(None, description="a local folder laid out like the hub (<root>/<owner>/<name>/"
+    hub_root: ProjectPath | None = Field(None, description="a local folder laid out like the hub (<root>/<owner>/<name>/"
                                  "... as the dataset repository is): datasets load from it with the same "
                                  "load_dataset call instead of from the hub (an offline mirror, or test fixtures)")
     dataset_revisions: dict[str, str] | None = Field(None, description="hub dataset id -> revision (commit, tag "
@@ -22,7 +23,7 @@ class HubParams(Group):
         None, description="task -> language -> one of the task's alternative sources for that language (`xltkit "
         "tasks --sources` lists them), e.g. {paraphrase: {eng: qqp}}: English QQP instead of PAWS, which is "
         "PAWS-X's own English training set")
-    task_files: dict[str, dict[str, str]] | None = Field(
+    task_files: dict[str, dict[str, ProjectPath]] | None = Field(
         None, description="task -> language -> a local folder with that language's splits in the hub dataset's "
         "schema (<split>*.parquet|jsonl|csv), for languages the hub lacks (e.g. a machine translation of MNLI "
         "into Finnish for the rte intermediate task)")
