@@ -28,7 +28,8 @@ def typology_model(zero_shot: pd.DataFrame, languages: pd.DataFrame, notes: list
     if not predictors or data.eval_lang.nunique() <= 2:
         notes.append("typology model not fitted: too few evaluation languages or no varying language property")
         return None, None, [], data
-    data, _ = standardize(data, predictors)
+    ranges = {c: (float(data[c].min()), float(data[c].max())) for c in predictors}
+    data, scales = standardize(data, predictors)
     terms = list(predictors)
     if {"inter_fertility", "target_fertility"} <= set(predictors):
         terms.append("inter_fertility:target_fertility")  # does a rich intermediate help rich targets?
@@ -45,6 +46,7 @@ def typology_model(zero_shot: pd.DataFrame, languages: pd.DataFrame, notes: list
     random = [c for c in RANDOM_FACTORS if data[c].nunique() > 1]
     try:
         m = fit_mixed(data, full, random=random, reml=True)
+        m.scales, m.ranges = scales, ranges  # to predict for hypothetical languages (xltkit.analysis.whatif)
         lrt = likelihood_ratio_test(data, full, reduced, random)
     except ValueError as e:
         notes.append(f"typology model not fitted: {e}")

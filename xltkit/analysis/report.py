@@ -150,7 +150,7 @@ def _modelled_gains(zero_shot: pd.DataFrame, p: AnalysisParams, notes: list[str]
 
 
 def analyze(p: AnalysisParams) -> Analysis:
-    exp_dir = Path(p.experiment_dir)
+    exp_dir = Path(p.experiment_dir)  # already read against the project root (xltkit.core.paths)
     res_path = exp_dir / "results.parquet"
     if not res_path.is_file():
         raise FileNotFoundError(f"{res_path} not found: run the experiment first (xltkit run PARAMS.yaml)")
@@ -239,6 +239,9 @@ def _write(a: Analysis) -> None:
         write_parquet(a.languages, out / "languages.parquet")
         a.languages.to_csv(out / "languages.csv", index=False)
     for name, m in (("mixed_model", a.model), ("typology_model", a.typology_model), ("custom_model", a.custom_model)):
+        if m is None:  # not fitted this time: an earlier analysis' model must not stay behind as if it were
+            for stale in (f"{name}.json", f"{name}_fixed.csv", f"{name}.txt"):
+                (out / stale).unlink(missing_ok=True)
         if m is not None:
             write_json({**m.to_dict(), **({"lrt": a.lrt.to_dict()} if name == "typology_model" and a.lrt else {})},
                        out / f"{name}.json")

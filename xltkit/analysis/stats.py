@@ -49,11 +49,23 @@ class MixedResult:
     random_effects: pd.DataFrame | None = None  # factor, level, estimate, std_error (conditional modes)
     fitted: np.ndarray | None = None
     residuals: np.ndarray | None = None
+    fixed_cov: np.ndarray | None = None  # covariance of the fixed effects (lme4's vcov), in ``fixed``'s order
+    scales: dict[str, tuple[float, float]] | None = None  # standardized predictors: (mean, sd) of the raw values
+    ranges: dict[str, tuple[float, float]] | None = None  # standardized predictors: (min, max) of the raw values
 
     def to_dict(self) -> dict:
-        return {"formula": self.formula, "random": self.random, "fixed": self.fixed.to_dict("records"),
-                "variance_components": self.variance_components, "residual_variance": self.residual_variance,
-                "n_obs": self.n_obs, "converged": self.converged, "warnings": self.warnings}
+        """Everything needed to predict from the model again (the what-if view reads it)."""
+        out = {"formula": self.formula, "random": self.random, "fixed": self.fixed.to_dict("records"),
+               "variance_components": self.variance_components, "residual_variance": self.residual_variance,
+               "n_obs": self.n_obs, "converged": self.converged, "warnings": self.warnings}
+        if self.fixed_cov is not None:
+            out["fixed_cov"] = np.asarray(self.fixed_cov).tolist()
+        if self.random_effects is not None:
+            out["random_effects"] = self.random_effects.to_dict("records")
+        if self.scales is not None:
+            out["scales"] = {k: list(v) for k, v in self.scales.items()}
+            out["ranges"] = {k: list(v) for k, v in (self.ranges or {}).items()}
+        return out
 
 
 def between_within_df(exog: pd.DataFrame, data: pd.DataFrame, random: list[str]) -> np.ndarray:
@@ -119,7 +131,8 @@ def fit_mixed(df: pd.DataFrame, formula: str, random: list[str], reml: bool = Tr
     rows = df.loc[model.data.row_labels] if model.data.row_labels is not None else df
     dof = between_within_df(pd.DataFrame(model.exog, columns=fe_names), rows, used)
     est = res.fe_params.to_numpy()
-    se = np.sqrt(np.diag(fixed_effects_cov(model, res)))
+    cov = fixed_effects_cov(model, res)
+    se = np.sqrt(np.diag(cov))
     with warnings.catch_warnings(record=True) as caught:  # sqrt of a negative diagonal where the Hessian is indefinite
         warnings.simplefilter("always")
         se_statsmodels, summary = res.bse_fe.to_numpy(), str(res.summary())
@@ -142,7 +155,7 @@ def fit_mixed(df: pd.DataFrame, formula: str, random: list[str], reml: bool = Tr
     return MixedResult(formula=formula, random=used, fixed=fixed, variance_components=vcomp,
                        residual_variance=float(res.scale), n_obs=int(res.nobs), converged=bool(res.converged),
                        warnings=notes, summary=summary, random_effects=_random_effects(res, used),
-                       fitted=np.asarray(res.fittedvalues), residuals=np.asarray(res.resid))
+                       fitted=np.asarray(res.fittedvalues), residuals=np.asarray(res.resid), fixed_cov=cov)
 
 
 def fixed_effects_cov(model, res) -> np.ndarray:

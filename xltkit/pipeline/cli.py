@@ -1,4 +1,9 @@
-"""``xltkit`` command line: run an experiment, show its status, analyse it, inspect the lab."""
+"""``xltkit`` command line: run an experiment, show its status, analyse it, inspect the lab.
+
+Paths typed here are relative to the working directory, as the shell means them; the
+defaults (``outputs``, ``outputs/cache/typology``) and the paths inside experiment files are
+relative to the project root (:mod:`xltkit.core.paths`), the same folder from anywhere in it.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +15,12 @@ from pathlib import Path
 import pandas as pd
 
 from xltkit.core.params import ParamsError
+from xltkit.core.paths import from_cwd
 from xltkit.pipeline.experiment import load_experiment
+
+#: defaults are Paths, not strings: argparse would pass a string default through ``type``
+#: (from_cwd), reading it against the working directory instead of the project root
+OUTPUTS = Path("outputs")
 
 
 def _run(args) -> int:
@@ -64,7 +74,7 @@ def _analyze(args) -> int:
     from xltkit.analysis.params import AnalysisParams
     from xltkit.analysis.report import analyze
 
-    p = AnalysisParams(experiment_dir=args.experiment_dir, n_boot=args.n_boot)
+    p = AnalysisParams(experiment_dir=from_cwd(args.experiment_dir), n_boot=args.n_boot)
     print(analyze(p).summary())
     return 0
 
@@ -175,6 +185,18 @@ def _compare(args) -> int:
     return 0 if c["n_different"] == 0 else 1
 
 
+def _report(args) -> int:
+    from xltkit.pipeline.report import report
+
+    exp = from_cwd(args.experiment_dir)
+    if not (Path(exp) / "analysis" / "05_analysis.ipynb").is_file():
+        print(f"xltkit: {exp} has no executed analysis: run xltkit analyze {exp} (or the experiment: xltkit run "
+              "PARAMS.yaml) first", file=sys.stderr)
+        return 2
+    print(report(exp, from_cwd(args.out) if args.out else None))
+    return 0
+
+
 def _score(args) -> int:
     from xltkit.analysis.benchmark import render_scores, xtreme_r_score
 
@@ -246,7 +268,8 @@ def main(argv: list[str] | None = None) -> int:
     sub = ap.add_subparsers(dest="cmd", required=True)
     r = sub.add_parser("run", help="expand PARAMS.yaml into runs, execute the stage notebooks, analyse")
     r.add_argument("params")
-    r.add_argument("--outputs", default="outputs", help="output root (default: outputs)")
+    r.add_argument("--outputs", type=from_cwd, default=OUTPUTS, help="output root (default: outputs in the project "
+                   "root)")
     r.add_argument("--workers", type=int, default=None, help="parallel notebook processes (default: the file's)")
     r.add_argument("--no-analysis", action="store_true", help="skip the analysis notebook")
     r.set_defaults(fn=_run)
@@ -264,14 +287,14 @@ def main(argv: list[str] | None = None) -> int:
     ck = sub.add_parser("check", help="what the grid needs from the hub (models, datasets at their revisions) and "
                         "whether this machine has it, with the commands that fetch what is missing")
     ck.add_argument("params")
-    ck.add_argument("--outputs", default="outputs")
+    ck.add_argument("--outputs", type=from_cwd, default=OUTPUTS)
     ck.add_argument("--load", action="store_true", help="also read every split the grid uses and check its columns, "
                     "labels and dropped rows (fetches what is missing where the hub is reachable)")
     ck.set_defaults(fn=_check)
     pl = sub.add_parser("plan", help="the runs and stage jobs of a grid, what is done, the examples and tokens each "
                         "stage will process and an estimate of device hours")
     pl.add_argument("params")
-    pl.add_argument("--outputs", default="outputs")
+    pl.add_argument("--outputs", type=from_cwd, default=OUTPUTS)
     pl.add_argument("--jobs", action="store_true", help="also list every stage job")
     pl.add_argument("--count", action="store_true", help="read the splits whose size the registry lacks (where "
                     "the data is on this machine, or the hub is reachable) to count their rows")
@@ -290,6 +313,11 @@ def main(argv: list[str] | None = None) -> int:
                     help="mean of the categories (default) or of the tasks (evaluate.py's all_task)")
     sc.add_argument("--interval", choices=["t", "bootstrap"], default="t", help="interval over seeds")
     sc.set_defaults(fn=_score)
+    rp = sub.add_parser("report", help="one standalone HTML file of an experiment: the executed analysis and the "
+                        "what-if view at its defaults, figures embedded (for a co-author without Python)")
+    rp.add_argument("experiment_dir")
+    rp.add_argument("--out", default=None, help="the HTML file (default: <experiment>/report.html)")
+    rp.set_defaults(fn=_report)
     tk = sub.add_parser("tasks", help="the registered tasks: head kind, labels, metrics, controls")
     tk.add_argument("--sources", action="store_true", help="the hub tasks' data per language: the registry's "
                     "source, the alternatives a run may choose (source_choices), what needs task_files")
@@ -301,7 +329,8 @@ def main(argv: list[str] | None = None) -> int:
     ty.add_argument("langs", nargs="+", help="source languages, e.g. fin hun eng tur lab_fin")
     ty.add_argument("--targets", nargs="+", default=None, help="target languages (default: the same list)")
     ty.add_argument("--kinds", nargs="+", default=None, help="distances (default: all seven URIEL+ distances)")
-    ty.add_argument("--cache-dir", default="outputs/cache/typology", help="where computed pairs are kept")
+    ty.add_argument("--cache-dir", type=from_cwd, default=Path("outputs/cache/typology"), help="where computed pairs are "
+                    "kept (default: under the project root)")
     ty.set_defaults(fn=_typology)
     mo = sub.add_parser("morphology", help="morphological richness of text files (one sentence per line)")
     mo.add_argument("files", nargs="+", help="whitespace-tokenized text, one file per language")

@@ -81,6 +81,35 @@ def stage_notebook(stage: str) -> nbformat.NotebookNode:
     return nb
 
 
+WHATIF = "06_whatif.ipynb"
+
+
+def whatif_notebook() -> nbformat.NotebookNode:
+    """The what-if notebook: its parameter (an experiment folder), one call, the display
+    (the logic is :mod:`xltkit.analysis.whatif`, the widgets :mod:`xltkit.analysis.whatif_view`)."""
+    cells = [
+        new_markdown_cell(
+            "# What if: which intermediate language would help which target, how sure, and how many runs to be sure\n\n"
+            "Run on any finished experiment (`experiment_dir`; the demo's by default, after `make demo`). Tabs: the "
+            "observed gains of a selection with their bootstrap intervals beside the headline mixed model's "
+            "prediction and the controls; two scenarios side by side, with their paired difference and its "
+            "interval; a hypothetical language pair from the typology model's predictors (marked as an "
+            "extrapolation outside the data); and the power of a design (seeds x languages), simulated from the "
+            "fitted variance components. Gains are points of each task's primary metric."),
+        new_code_cell("experiment_dir = 'outputs/demo'  # an experiment folder (relative paths: the project's)\n"
+                      "static = False  # True: no widgets, every panel printed at its defaults (xltkit report)",
+                      metadata={"tags": ["parameters"]}),
+        new_code_cell("from xltkit.analysis.whatif_view import view\n\n"
+                      "v = view(experiment_dir, static=static)\nv.widget() if v and not static else None"),
+    ]
+    for i, cell in enumerate(cells):
+        cell["id"] = f"whatif-{i}"
+    nb = new_notebook(cells=cells)
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
+    nb.metadata["language_info"] = {"name": "python"}
+    return nb
+
+
 def notebook_names() -> dict[str, str]:
     return {**{s: STAGES[s].notebook for s in STAGES}, "analysis": ANALYSIS[0]}
 
@@ -93,7 +122,8 @@ def write_all(folder: str | Path) -> list[Path]:
         path = folder / name
         nbformat.write(stage_notebook(stage), path)
         paths.append(path)
-    return paths
+    nbformat.write(whatif_notebook(), folder / WHATIF)
+    return paths + [folder / WHATIF]
 
 
 if __name__ == "__main__":
