@@ -80,9 +80,9 @@ def load(experiment_dir: str | Path) -> WhatIf:
     if results.empty:
         raise WhatIfError(f"{exp}/results.parquet has no rows: no run has finished yet (xltkit status {exp})")
     out = exp / "analysis"
-    gains = _read(out / "gains.parquet")
     if not (out / "gains.parquet").is_file():
         raise WhatIfError(f"{exp} has no analysis yet: run xltkit analyze {exp}")
+    gains = pd.read_parquet(out / "gains.parquet")
     if gains.empty:
         raise WhatIfError(f"{exp} has no gains to compare: its grid has no run with intermediate training beside a "
                           "baseline without (add intermediate_lang: [none, ...] to the grid and run it again)")

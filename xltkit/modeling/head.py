@@ -43,12 +43,19 @@ class Head:
     name: str
     auto_class: str
 
+    #: whether the head has one output per label (a classifier) and so takes ``num_labels``; multiple choice
+    #: (a score per choice), QA (start and end logits) and retrieval (no head) do not
+    takes_num_labels: bool = True
+
     def model(self, source: Any, num_labels: int, **kwargs):
-        """The encoder at ``source`` (a folder or hub id) with a fresh head for ``num_labels`` labels."""
+        """The encoder at ``source`` (a folder or hub id) with a fresh head (for ``num_labels``
+        labels where the head has one output per label)."""
         import transformers
 
         _quiet_libraries()
-        return getattr(transformers, self.auto_class).from_pretrained(str(source), num_labels=num_labels, **kwargs)
+        if self.takes_num_labels:
+            kwargs["num_labels"] = num_labels
+        return getattr(transformers, self.auto_class).from_pretrained(str(source), **kwargs)
 
     def encode(self, tokenizer, ds):
         """The dataset as model inputs (input_ids, attention_mask, [token_type_ids], labels, length)."""

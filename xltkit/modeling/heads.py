@@ -126,11 +126,7 @@ class MultipleChoiceHead(Head):
     name = "multiple_choice"
     auto_class = "AutoModelForMultipleChoice"
 
-    def model(self, source, num_labels: int, **kwargs):
-        import transformers
-
-        _quiet_libraries()  # a multiple-choice head scores each choice: it has no num_labels
-        return transformers.AutoModelForMultipleChoice.from_pretrained(str(source), **kwargs)
+    takes_num_labels = False  # a score per choice
 
     def encode(self, tokenizer, ds):
         _quiet_libraries()

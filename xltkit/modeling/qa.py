@@ -45,6 +45,7 @@ class QASettings:
 class ExtractiveQAHead(Head):
     name = "extractive_qa"
     auto_class = "AutoModelForQuestionAnswering"
+    takes_num_labels = False  # a start and an end logit per token
 
     def __init__(self, settings: QASettings | None = None):
         self.settings = settings or QASettings()
@@ -55,12 +56,6 @@ class ExtractiveQAHead(Head):
     def for_run(self, encoder, task) -> "ExtractiveQAHead":
         return self.configured(stride=encoder.qa_stride, max_answer_length=encoder.qa_max_answer_length,
                                n_best=encoder.qa_n_best, allow_null=bool(getattr(task, "unanswerable", False)))
-
-    def model(self, source, num_labels: int, **kwargs):
-        import transformers
-
-        _quiet_libraries()  # a start and an end logit per token: no num_labels
-        return transformers.AutoModelForQuestionAnswering.from_pretrained(str(source), **kwargs)
 
     def _tokenize(self, tokenizer, batch):
         if not getattr(tokenizer, "is_fast", False):

@@ -23,7 +23,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from xltkit.modeling.head import Head, _quiet_libraries, on_device
+from xltkit.modeling.head import Head, on_device
 
 
 class RetrievalError(ValueError):
@@ -42,7 +42,8 @@ class RetrievalSettings:
 
 class RetrievalHead(Head):
     name = "retrieval"
-    auto_class = "AutoModel"
+    auto_class = "AutoModel"  # the bare encoder: no head, no training
+    takes_num_labels = False
 
     def __init__(self, settings: RetrievalSettings | None = None):
         self.settings = settings or RetrievalSettings()
@@ -55,12 +56,6 @@ class RetrievalHead(Head):
 
     def recorded(self) -> dict:
         return {"retrieval_pooling": self.settings.describe()}
-
-    def model(self, source, num_labels: int, **kwargs):
-        import transformers
-
-        _quiet_libraries()  # the bare encoder: no head, no training
-        return transformers.AutoModel.from_pretrained(str(source), **kwargs)
 
     def encode(self, tokenizer, ds):
         raise RetrievalError("retrieval has no training: it embeds sentences with the encoder as it is (the "

@@ -73,8 +73,14 @@ def stage_notebook(stage: str) -> nbformat.NotebookNode:
         params,
         new_code_cell(f"out = stages.run_from_notebook({stage!r}, globals())"),
     ] + [new_code_cell(src) for src in SHOW[stage]]
+    return _notebook(cells, stage)
+
+
+def _notebook(cells: list, prefix: str) -> nbformat.NotebookNode:
+    """A notebook of ``cells`` with fixed cell ids (``<prefix>-<position>``: regenerating rewrites
+    nothing that did not change) and the Python 3 kernel."""
     for i, cell in enumerate(cells):
-        cell["id"] = f"{stage}-{i}"
+        cell["id"] = f"{prefix}-{i}"
     nb = new_notebook(cells=cells)
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
     nb.metadata["language_info"] = {"name": "python"}
@@ -90,7 +96,7 @@ def whatif_notebook() -> nbformat.NotebookNode:
     cells = [
         new_markdown_cell(
             "# What if: which intermediate language would help which target, how sure, and how many runs to be sure\n\n"
-            "Run on any finished experiment (`experiment_dir`; the demo's by default, after `make demo`). Tabs: the "
+            "Run on any finished experiment (`experiment_dir`; the demo's by default, after `make demo`). Four sections: the "
             "observed gains of a selection with their bootstrap intervals beside the headline mixed model's "
             "prediction and the controls; two scenarios side by side, with their paired difference and its "
             "interval; a hypothetical language pair from the typology model's predictors (marked as an "
@@ -102,12 +108,7 @@ def whatif_notebook() -> nbformat.NotebookNode:
         new_code_cell("from xltkit.analysis.whatif_view import view\n\n"
                       "v = view(experiment_dir, static=static)\nv.widget() if v and not static else None"),
     ]
-    for i, cell in enumerate(cells):
-        cell["id"] = f"whatif-{i}"
-    nb = new_notebook(cells=cells)
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
-    nb.metadata["language_info"] = {"name": "python"}
-    return nb
+    return _notebook(cells, "whatif")
 
 
 def notebook_names() -> dict[str, str]:

@@ -40,6 +40,14 @@ def _words(text: str | None) -> list[str]:
     return text.split() if isinstance(text, str) else []  # a missing sentence: no words (dropped, counted)
 
 
+def _pair(ds, first: str, second: str, label=None):
+    """A hub sentence-pair split in the pair head's contract: the words of its ``first`` and
+    ``second`` sentence columns and its label (mapped by ``label`` where the hub's differ)."""
+    return ds.map(lambda b: {"words": [_words(t) for t in b[first]], "words2": [_words(t) for t in b[second]],
+                             "label": b["label"] if label is None else [label(y) for y in b["label"]]},
+                  batched=True, remove_columns=ds.column_names)
+
+
 def _offset(values, n: int, where: str) -> int:
     """What to subtract from a split's choice labels to make them 0-based: the HuLU sets' raw
     files number choices from 1 in some files and from 0 in others, so each split says which."""
@@ -73,9 +81,7 @@ class XNLI(HubTask):
     hub_labels = {"facebook/xnli": NLI}
 
     def convert(self, ds, schema):
-        return ds.map(lambda b: {"words": [_words(t) for t in b["premise"]],
-                                 "words2": [_words(t) for t in b["hypothesis"]], "label": b["label"]},
-                      batched=True, remove_columns=ds.column_names)
+        return _pair(ds, "premise", "hypothesis")
 
 
 class PAWSX(HubTask):
@@ -98,9 +104,7 @@ class PAWSX(HubTask):
     hub_labels = {"google-research-datasets/paws-x": ("0", "1")}
 
     def convert(self, ds, schema):
-        return ds.map(lambda b: {"words": [_words(t) for t in b["sentence1"]],
-                                 "words2": [_words(t) for t in b["sentence2"]], "label": b["label"]},
-                      batched=True, remove_columns=ds.column_names)
+        return _pair(ds, "sentence1", "sentence2")
 
 
 class _CopaLike(HubTask):
@@ -177,9 +181,7 @@ class RTE(HubTask):
             label = int
         else:  # MNLI: entailment stays, neutral and contradiction are not entailment
             label = lambda y: 0 if int(y) == 0 else 1  # noqa: E731
-        return ds.map(lambda b: {"words": [_words(t) for t in b["premise"]],
-                                 "words2": [_words(t) for t in b["hypothesis"]], "label": [label(y) for y in b["label"]]},
-                      batched=True, remove_columns=ds.column_names)
+        return _pair(ds, "premise", "hypothesis", label)
 
 
 class COPA(_CopaLike):
@@ -253,10 +255,8 @@ class Paraphrase(HubTask):
     hub_labels = {"google-research-datasets/paws": ("0", "1"), "nyu-mll/glue": ("not_duplicate", "duplicate")}
 
     def convert(self, ds, schema):
-        a, b_ = ("question1", "question2") if schema == "nyu-mll/glue" else ("sentence1", "sentence2")
-        return ds.map(lambda b: {"words": [_words(t) for t in b[a]], "words2": [_words(t) for t in b[b_]],
-                                 "label": [int(y) for y in b["label"]]},
-                      batched=True, remove_columns=ds.column_names)
+        first, second = ("question1", "question2") if schema == "nyu-mll/glue" else ("sentence1", "sentence2")
+        return _pair(ds, first, second, int)
 
 
 for _task in (XNLI(), PAWSX(), XCOPA(), UDPOS(), PANX(), RTE(), COPA(), SIQA(), Paraphrase(), UD(), TurkuNER()):
