@@ -7,10 +7,12 @@ marker that alone says a folder is finished.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
 import shutil
+import sys
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
@@ -69,6 +71,10 @@ def building(folder: str | Path, info: dict | None = None) -> Iterator[Path]:
     tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
     try:
         yield tmp
+        if os.environ.get("RANK", "0") != "0":  # under torchrun the first process publishes the folder
+            shutil.rmtree(tmp)  # (the others may not have saved what only the first one writes)
+            _wait_done(folder)
+            return
         write_json(info or {}, tmp / DONE)
         if folder.exists() and not is_done(folder):
             shutil.rmtree(folder)  # left over from a killed build
@@ -81,3 +87,47 @@ def building(folder: str | Path, info: dict | None = None) -> Iterator[Path]:
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+
+
+def _wait_done(folder: Path, timeout: float = 3600.0) -> None:
+    import time
+
+    t0 = time.time()
+    while not is_done(folder):
+        if time.time() - t0 > timeout:
+            raise TimeoutError(f"{folder} was not finished by the first process of this run within {timeout:.0f} s")
+        time.sleep(0.2)
+
+
+def lock_path(folder: str | Path, inside: bool = False) -> Path:
+    """A folder's lock file: beside it for a folder built by renaming (:func:`building`), or
+    inside it (``inside``) for a folder that is written in place, such as a run's."""
+    folder = Path(folder)
+    return folder / ".lock" if inside else folder.parent / f".{folder.name}.lock"
+
+
+@contextmanager
+def locked(folder: str | Path, inside: bool = False) -> Iterator[None]:
+    """Hold the lock of a stage folder: two processes (two ``xltkit run`` on one outputs
+    folder, two SLURM jobs on a shared file system) never build the same folder at once;
+    the second waits, then finds it done.  An advisory ``flock`` on a sibling file, released
+    by the kernel when its holder dies, so a killed process leaves no stale lock."""
+    if os.environ.get("RANK", "0") != "0":  # under torchrun the processes of one run build together:
+        yield  # the first holds the lock for all of them
+        return
+    path = lock_path(folder, inside)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a+") as f:
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            print(f"waiting for another process that is building {folder}", file=sys.stderr, flush=True)
+            fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            f.seek(0)
+            f.truncate()
+            f.write(f"{os.getpid()}\n")
+            f.flush()
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)

@@ -20,7 +20,6 @@ before training; ``role`` says what the analysis should take it for.
 
 from __future__ import annotations
 
-import pickle
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from pathlib import Path
@@ -29,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 from xltkit.core.hashing import folder_fingerprint
 from xltkit.core.io import write_json
 from xltkit.core.registry import Registry
-from xltkit.modeling.rules import RULE_DESCRIPTIONS, RULES, fit_rule
+from xltkit.modeling.rules import RULE_DESCRIPTIONS, RULES, fit_rule, load_rule, save_rule
 
 if TYPE_CHECKING:
     from xltkit.modeling.params import EncoderParams, LabEncoderParams, PretrainParams
@@ -327,11 +326,11 @@ class SurfaceRule(Model):
 
     def fit(self, task, train, out, source, job, encoder) -> dict:
         rule = fit_rule(self.name, task.head, train.to_pandas())
-        (Path(out) / "rule.pkl").write_bytes(pickle.dumps(rule))
+        (Path(out) / "rule.pkl").write_bytes(save_rule(rule))
         return {}
 
     def predictor(self, task, model_dir, encoder, seed: int = 0):
-        rule = pickle.loads((Path(model_dir) / "rule.pkl").read_bytes())
+        rule = load_rule((Path(model_dir) / "rule.pkl").read_bytes())
         return lambda ds: rule.predict(ds.to_pandas())
 
 

@@ -17,6 +17,7 @@ like the encoder, and evaluated on every language's test set.
 
 from __future__ import annotations
 
+import pickle
 from collections import Counter, defaultdict
 
 import numpy as np
@@ -145,3 +146,29 @@ def fit_rule(name: str, head: str, train: pd.DataFrame):
     if head not in RULES[name]:
         raise ValueError(f"{name} has no version for {head} tasks; it applies to: {', '.join(RULES[name])}")
     return RULES[name][head]().fit(train)
+
+
+# ---- saving and loading: a pickle that can only rebuild the rules' own kinds of object -------
+#: what a rule is made of: its class, scikit-learn's estimators, numpy / scipy arrays, counters
+_SAFE_MODULES = ("xltkit.modeling.rules", "sklearn.", "numpy", "scipy.", "collections")
+_SAFE_BUILTINS = {"set", "frozenset", "slice", "range", "complex", "bytearray", "dict", "list", "tuple", "int",
+                  "float", "str", "bool", "object"}
+
+
+class _RuleUnpickler(pickle.Unpickler):
+    def find_class(self, module: str, name: str):
+        if (module == "builtins" and name in _SAFE_BUILTINS) or module.startswith(_SAFE_MODULES):
+            return super().find_class(module, name)
+        raise pickle.UnpicklingError(f"a rule file may hold only rules, scikit-learn and numpy objects; it refers "
+                                     f"to {module}.{name}: not loaded (was the file replaced?)")
+
+
+def save_rule(rule) -> bytes:
+    return pickle.dumps(rule)
+
+
+def load_rule(data: bytes):
+    """A fitted rule from :func:`save_rule`'s bytes; refuses any other kind of object."""
+    import io
+
+    return _RuleUnpickler(io.BytesIO(data)).load()

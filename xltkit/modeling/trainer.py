@@ -6,12 +6,15 @@ learning rate; the Trainer's own ``logging_nan_inf_filter`` would hide it)."""
 from __future__ import annotations
 
 import contextlib
+from pathlib import Path
 
 import torch
 from transformers import Trainer
 
 from xltkit.modeling.noise.config import NoiseConfig
 from xltkit.modeling.noise.embedding import AddPerturbation, EmbeddingNoise, ascent_direction, project, sample_ball
+
+NOISE_STATE = "xltkit_noise_rng.pt"  # the noise generators' states, in each checkpoint
 
 
 class NonFiniteLossError(FloatingPointError):
@@ -48,6 +51,7 @@ class NoisyTrainer(Trainer):
         self.noise = noise or NoiseConfig()
         self.desc = desc
         self._adv_generator: torch.Generator | None = None
+        self._rs_noise: EmbeddingNoise | None = None
         self._applied: tuple[NoiseConfig, float] | None = None
 
     def _in_embedding_units(self) -> NoiseConfig:
@@ -73,13 +77,42 @@ class NoisyTrainer(Trainer):
         self._applied = None  # measured afresh on the model as it is now
         cfg = self._in_embedding_units()
         if cfg.method == "rs-rp":
-            handle = EmbeddingNoise(cfg.scale, cfg.distribution, self._noise_seed()).attach(
-                self.accelerator.unwrap_model(self.model))
+            self._rs_noise = EmbeddingNoise(cfg.scale, cfg.distribution, self._noise_seed())
+            handle = self._rs_noise.attach(self.accelerator.unwrap_model(self.model))
         try:
             return super().train(*args, **kwargs)
         finally:
             if handle is not None:
                 handle.remove()
+
+    # ---- checkpoints: the noise generators travel with the Trainer's own RNG states ----------
+    def _save_checkpoint(self, model, trial):
+        super()._save_checkpoint(model, trial)
+        from xltkit.modeling.checkpoints import mark_complete
+
+        folder = Path(self._get_output_dir(trial=trial)) / f"checkpoint-{self.state.global_step}"
+        states = {name: g.get_state() for name, g in self._generators().items() if g is not None}
+        if states and self.args.should_save:
+            torch.save(states, folder / NOISE_STATE)
+        if self.args.should_save:
+            mark_complete(folder, self.state.global_step, [p.name for p in folder.iterdir() if p.is_file()])
+
+    def _load_rng_state(self, checkpoint):
+        super()._load_rng_state(checkpoint)
+        path = Path(checkpoint) / NOISE_STATE if checkpoint else None
+        if path is None or not path.is_file():
+            return
+        device = self.args.device
+        for name, state in torch.load(path, map_location="cpu", weights_only=True).items():
+            if name == "adv":
+                self._adv_generator = torch.Generator(device=device)
+                self._adv_generator.set_state(state)
+            elif name == "rs-rp" and self._rs_noise is not None:
+                self._rs_noise.generator = torch.Generator(device=device)
+                self._rs_noise.generator.set_state(state)
+
+    def _generators(self) -> dict[str, torch.Generator | None]:
+        return {"adv": self._adv_generator, "rs-rp": self._rs_noise.generator if self._rs_noise else None}
 
     def _noise_seed(self) -> int:
         """The noise seed; each process of a distributed run draws its own noise."""

@@ -12,7 +12,9 @@ warm-up (``warmup_ratio: 0``), no weight decay, best checkpoint on the English d
 
 from __future__ import annotations
 
+import dataclasses
 import math
+import os
 import tempfile
 import time
 from dataclasses import dataclass
@@ -41,8 +43,13 @@ def training_arguments(out_dir: str, steps: int, lr: float, training: TrainingPa
         raise RuntimeError(f"precision={training.precision!r} needs a CUDA GPU and none is visible; use precision: "
                            "fp32 on this machine")
     evaluate = training.eval_every is not None and metric is not None
+    processes = int(os.environ.get("WORLD_SIZE", "1"))  # several under torchrun: one model, DDP
+    if training.batch_size % processes:
+        raise ValueError(f"batch_size={training.batch_size} is the global batch and must split evenly over the "
+                         f"{processes} processes of this run; use a multiple of {processes}")
     kw: dict[str, Any] = dict(
-        output_dir=out_dir, max_steps=steps, per_device_train_batch_size=training.batch_size, learning_rate=lr,
+        output_dir=out_dir, max_steps=steps, per_device_train_batch_size=training.batch_size // processes,
+        learning_rate=lr,
         warmup_steps=training.warmup(steps), lr_scheduler_type=training.lr_scheduler,
         weight_decay=training.weight_decay, max_grad_norm=training.max_grad_norm,
         gradient_accumulation_steps=training.gradient_accumulation_steps,
@@ -56,6 +63,8 @@ def training_arguments(out_dir: str, steps: int, lr: float, training: TrainingPa
                   save_steps=training.eval_every, save_total_limit=2, load_best_model_at_end=True,
                   metric_for_best_model=metric[0], greater_is_better=metric[1],
                   per_device_eval_batch_size=max(64, training.batch_size))
+    if processes > 1:  # the logged loss per example, not multiplied by the number of processes (FACTS.md)
+        kw["average_tokens_across_devices"] = False
     kw.update(overrides)
     return TrainingArguments(**kw)
 
@@ -85,19 +94,36 @@ def run_trainer(model, args, dataset, collator, desc: str, noise: "NoiseConfig |
                 compute_metrics=None) -> dict:
     """Train with :class:`xltkit.modeling.trainer.NoisyTrainer`; the statistics of the run
     (steps, seconds, loss curve, the noise actually applied, the best dev score)."""
+    from xltkit.modeling import checkpoints
     from xltkit.modeling.trainer import NoisyTrainer
 
+    ck, resume, resumed = checkpoints.current(), None, {}
+    if ck is not None:  # the stage keeps checkpoints: save them where a kill leaves them, resume from the last
+        folder = ck.for_call(desc)
+        changes = {"output_dir": str(folder)}
+        if args.save_strategy == "no":
+            changes.update(save_strategy="steps", save_steps=ck.every, save_total_limit=ck.keep)
+        else:  # evaluation during training saves at its own steps, and keeps the best one besides
+            changes.update(save_total_limit=max(ck.keep, args.save_total_limit or 0))
+        args = dataclasses.replace(args, **changes)
+        resume = checkpoints.latest(folder, ck.problems)
+        if resume is not None:
+            resumed = {"resumed_from_step": int(resume.rsplit("-", 1)[-1])}
+            print(f"{desc}: resuming from {resume}", flush=True)
+        if ck.problems:
+            resumed["checkpoint_problems"] = list(ck.problems)
     trainer = NoisyTrainer(model=model, args=args, train_dataset=dataset, data_collator=collator,
                            callbacks=[TextProgress(desc)], noise=noise, desc=desc, eval_dataset=eval_dataset,
                            compute_metrics=compute_metrics)
     trainer.remove_callback(PrinterCallback)  # our bar shows the loss; no dict per log step
     t0 = time.time()
-    out = trainer.train()
+    out = trainer.train(resume_from_checkpoint=resume)
     secs = time.time() - t0
     trainer.check_finite_weights()
     losses = [h["loss"] for h in trainer.state.log_history if "loss" in h]
     stats = {"steps": int(out.global_step), "seconds": round(secs, 2), "final_loss": losses[-1] if losses else math.nan,
-             "loss_curve": losses, **({"noise_applied": trainer.applied} if trainer.applied else {})}
+             "loss_curve": losses, **({"noise_applied": trainer.applied} if trainer.applied else {}), **resumed,
+             **({"processes": args.world_size} if args.world_size > 1 else {})}
     if eval_dataset is not None:
         stats["dev_curve"] = [{k: v for k, v in h.items() if k.startswith("eval_") or k == "step"}
                               for h in trainer.state.log_history if any(k.startswith("eval_") for k in h)]

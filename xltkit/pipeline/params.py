@@ -130,6 +130,9 @@ class RunInfo(Group):
     cache_dir: ProjectPath = non_semantic("outputs/cache", "where stage outputs are cached, keyed by parameters "
                                           "(relative: to the project root)", validate_default=True)
     threads: int = non_semantic(1, "torch threads (one thread per worker is fastest on small CPUs)", ge=1)
+    checkpoint_every: int = non_semantic(1000, "training stages save a checkpoint every this many steps and a "
+                                         "killed stage resumes from the last one (0: no checkpoints)", ge=0)
+    checkpoint_keep: int = non_semantic(1, "how many of a training call's newest checkpoints are kept", ge=1)
 
 
 #: the groups of a run, by name (the attribute of RunParams that holds each)

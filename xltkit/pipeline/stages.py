@@ -18,7 +18,7 @@ from typing import Any
 import pandas as pd
 
 from xltkit.core import results
-from xltkit.core.io import building, is_done, write_json, write_parquet
+from xltkit.core.io import building, is_done, locked, write_json, write_parquet
 from xltkit.core.params import ParamsError, unknown_key_message
 from xltkit.pipeline import graph
 from xltkit.pipeline.params import GROUPS, RunParams, stage_params
@@ -28,6 +28,13 @@ def _setup(run: RunParams) -> None:
     import torch
 
     torch.set_num_threads(run.run.threads)
+
+
+def _checkpoints(run: RunParams, out: Path):
+    """Checkpoints of the stage's training (a killed stage resumes from the last one)."""
+    from xltkit.modeling.checkpoints import checkpointing
+
+    return checkpointing(out, run.run.checkpoint_every, run.run.checkpoint_keep)
 
 
 def _info(stage: str, node_reads: dict, **extra) -> dict:
@@ -71,7 +78,7 @@ def pretrain(run: RunParams, upstream: Path | None, out: Path) -> Path:
     records the loss curve, the MLM and TLM sequences and tokens per language, and held-out
     masked-word accuracy per language next to its unigram baseline."""
     _setup(run)
-    with building(out, _info("pretrain", graph.STAGES["pretrain"].reads(run))) as tmp:
+    with _checkpoints(run, out), building(out, _info("pretrain", graph.STAGES["pretrain"].reads(run))) as tmp:
         run.model.prepare(upstream, tmp, run.lab, run.encoder, run.lab_encoder, run.pretraining)
     return out
 
@@ -111,7 +118,7 @@ def intermediate(run: RunParams, upstream: Path | None, out: Path) -> Path:
     _setup(run)
     task, model = run.intermediate_task, run.model
     train, job = _job(run, "intermediate", task, run.intermediate.intermediate_lang)
-    with building(out, _info("intermediate", graph.STAGES["intermediate"].reads(run))) as tmp:
+    with _checkpoints(run, out), building(out, _info("intermediate", graph.STAGES["intermediate"].reads(run))) as tmp:
         stats = model.train_encoder(task, train, tmp, model.source(upstream), job, run.encoder)
         write_json({**stats, "train_examples": len(train), "data": task.load_notes()}, tmp / "stats.json")
     return out
@@ -122,7 +129,7 @@ def finetune(run: RunParams, upstream: Path | None, out: Path) -> Path:
     _setup(run)
     task, model = run.target_task, run.model
     train, job = _job(run, "finetune", task, run.target.source_lang)
-    with building(out, _info("finetune", graph.STAGES["finetune"].reads(run))) as tmp:
+    with _checkpoints(run, out), building(out, _info("finetune", graph.STAGES["finetune"].reads(run))) as tmp:
         stats = model.fit(task, train, tmp, model.source(upstream), job, run.encoder)
         notes = task.load_notes()
         if stats or notes:
@@ -235,11 +242,16 @@ def ensure(stage: str, run: RunParams) -> Any:
         if node.stage.name == stage:
             if not node.stage.per_run and is_done(out):
                 return out
-            return FUNCTIONS[stage](run, upstream, out)
+            with locked(out, inside=node.stage.per_run):  # another process may be building it: wait, then use it
+                if not node.stage.per_run and is_done(out):
+                    return out
+                return FUNCTIONS[stage](run, upstream, out)
         if graph.ORDER.index(node.stage.name) > graph.ORDER.index(stage):
             break
         if not is_done(out):
-            FUNCTIONS[node.stage.name](run, upstream, out)
+            with locked(out):
+                if not is_done(out):
+                    FUNCTIONS[node.stage.name](run, upstream, out)
         upstream = out
     print(f"stage {stage!r} is not part of this run; passing on {upstream or 'nothing'}")
     return upstream
