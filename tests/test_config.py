@@ -37,9 +37,11 @@ def test_grid_expands_to_the_product_and_joins_lists(tmp_path):
     assert all(r.evaluation.run_dir.endswith(run_id(r)) for r in runs)
 
 
-def test_duplicate_grid_points_give_one_run(tmp_path):
-    doc = {**BASE, "grid": [{"seed": [0]}, {"seed": [0, 1]}]}
-    assert len(load_experiment(write(tmp_path, doc)).runs()) == 2
+def test_duplicate_grid_points_are_refused_naming_both(tmp_path):
+    doc = {**BASE, "grid": [{"seed": [0]}, {"seed": [0, 1]}]}  # the same run twice: a mistake in the file
+    with pytest.raises(ParamsError, match=r"grid points \{'seed': 0\} and \{'seed': 0\} are the same run"):
+        load_experiment(write(tmp_path, doc))
+    assert len(load_experiment(write(tmp_path, {**BASE, "grid": [{"seed": [0]}, {"seed": [1]}]})).runs()) == 2
 
 
 @pytest.mark.parametrize("change, needle", [

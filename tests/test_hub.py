@@ -316,7 +316,8 @@ def test_a_small_hub_grid_runs_through_xltkit_run_with_the_analysis(hub_root, en
     pfile.write_text(yaml.safe_dump(doc))
     env = {**__import__("os").environ, "HF_HUB_OFFLINE": "1"}
     proc = subprocess.run([sys.executable, "-m", "xltkit.pipeline.cli", "run", str(pfile), "--outputs",
-                           str(tmp_path / "out")], capture_output=True, text=True, env=env, cwd=repo)
+                           str(tmp_path / "out"), "--executor", "inline"],  # papermill: tested in test_pipeline
+                          capture_output=True, text=True, env=env, cwd=repo)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     out = tmp_path / "out" / "hubgrid"
     res = pd.read_parquet(out / "results.parquet")

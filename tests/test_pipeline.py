@@ -129,21 +129,21 @@ def _tiny_shared(cache_dir):
 
 
 def test_runner_runs_grid_skips_finished_work_and_analyses(cache_dir, tmp_path):
-    exp = _experiment(cache_dir, "t", [{"intermediate_lang": ["none", "lab_fin"], "seed": [0, 1]},
+    exp = _experiment(cache_dir, "t", [{"intermediate_lang": ["none", "lab_fin"]},
                                        {"model": ["lab-bert-untrained", "rule-bow"]}])
     log: list[str] = []
-    runner = Runner(exp, outputs=tmp_path, echo=log.append)
+    runner = Runner(exp, outputs=tmp_path, echo=log.append, executor="inline")  # papermill workers: the next tests
     df = runner.run()
     assert not runner.failed
     assert list(df.columns[: len(results.METRIC_COLUMNS)]) == results.METRIC_COLUMNS
-    assert df.run_id.nunique() == 6 and set(df.eval_lang) == {"lab_eng", "lab_fin", "lab_tur"}
+    assert df.run_id.nunique() == 4 and set(df.eval_lang) == {"lab_eng", "lab_fin", "lab_tur"}
     assert set(df.model) == {"lab-bert", "lab-bert-untrained", "rule-bow"}
     from xltkit import __version__
 
     mans = [read_json(m) for m in (tmp_path / "t" / "runs").glob("*/manifest.json")]
     man = next(m for m in mans if m["params"]["model"] == "lab-bert")
     assert man["status"] == "done" and man["versions"]["torch"] and "evaluate" in man["timings_s"]
-    assert Path(man["notebooks"]["evaluate"]).is_file() and is_done(man["stage_dirs"]["data"])
+    assert is_done(man["stage_dirs"]["data"]) and man["runner"]["executor"] == "inline"
     assert man["versions"]["xltkit"] == __version__ and man["git_dirty"] in (True, False, None)
     assert set(man["stage_keys"]) == {"data", "pretrain", "finetune", "evaluate"} or "intermediate" in man["stage_keys"]
     rule = next(m for m in mans if m["params"]["model"] == "rule-bow")
@@ -154,8 +154,8 @@ def test_runner_runs_grid_skips_finished_work_and_analyses(cache_dir, tmp_path):
     stamp = {p: p.stat().st_mtime_ns for p in (tmp_path / "t" / "runs").glob("*/metrics.parquet")}
 
     log2: list[str] = []
-    Runner(exp, outputs=tmp_path, echo=log2.append).run()
-    assert "0 of" in log2[0] and "6 already done" in log2[0]
+    Runner(exp, outputs=tmp_path, echo=log2.append).run()  # with papermill workers: nothing left to do
+    assert "0 of" in log2[0] and "4 already done" in log2[0]
     assert stamp == {p: p.stat().st_mtime_ns for p in (tmp_path / "t" / "runs").glob("*/metrics.parquet")}
 
     runner.analyze()
@@ -181,7 +181,7 @@ def test_runner_runs_grid_skips_finished_work_and_analyses(cache_dir, tmp_path):
 def test_pair_task_grid_reports_the_generalized_setting_and_drops_stale_runs(cache_dir, tmp_path):
     grid = [{"intermediate_lang": ["none", "lab_fin"], "target_task": ["paws"]},
             {"model": ["rule-overlap"], "target_task": ["paws"]}]
-    runner = Runner(_experiment(cache_dir, "p", grid), outputs=tmp_path, echo=lambda s: None)
+    runner = Runner(_experiment(cache_dir, "p", grid), outputs=tmp_path, echo=lambda s: None, executor="inline")
     df = runner.run()
     assert not runner.failed and set(df.eval_setting) == {"same", "generalized"}
     from xltkit.analysis.params import AnalysisParams
@@ -195,7 +195,7 @@ def test_pair_task_grid_reports_the_generalized_setting_and_drops_stale_runs(cac
     # the same experiment with another grid: the old runs stay on disk but are no longer collected
     old = set(df.run_id)
     df2 = Runner(_experiment(cache_dir, "p", [{"model": ["rule-length"], "target_task": ["paws"]}]),
-                 outputs=tmp_path, echo=lambda s: None).run()
+                 outputs=tmp_path, echo=lambda s: None, executor="inline").run()
     assert set(df2.model) == {"rule-length"} and not old & set(df2.run_id)
     assert len(list((tmp_path / "p" / "runs").iterdir())) == len(old) + 1
 
@@ -208,23 +208,33 @@ def test_a_failing_run_is_recorded_while_the_others_go_on_then_resumes(cache_dir
         if name == NOTEBOOKS["evaluate"]:  # per run: never found in the shared cache
             idx = nb.cells.index(_param_cell(nb))
             nb.cells.insert(idx + 1, nbformat.v4.new_code_cell(
-                "if seed == 1:\n    raise RuntimeError('planted failure')"))
+                "if seed == 1:\n    raise RuntimeError('planted failure')\n"
+                "if seed == 2:  # a kernel that dies, as the out-of-memory killer leaves it\n"
+                "    import os, signal\n    os.kill(os.getpid(), signal.SIGKILL)"))
         nbformat.write(nb, nbdir / name)
     monkeypatch.setenv("XLTKIT_NOTEBOOKS", str(nbdir))
     exp = _experiment(cache_dir, "f", [{"seed": [0, 1, 2]}])
     runner = Runner(exp, outputs=tmp_path, echo=lambda s: None)
     df = runner.run()
-    assert len(runner.failed) == 1
+    assert len(runner.failed) == 2
     by_seed = {read_json(m)["params"]["seed"]: read_json(m)
                for m in (tmp_path / "f" / "runs").glob("*/manifest.json")}
     assert by_seed[1]["status"] == "failed" and "planted failure" in by_seed[1]["error"]
-    assert by_seed[0]["status"] == by_seed[2]["status"] == "done"
-    assert set(df.seed) == {0, 2}
+    assert by_seed[1]["attempts"] == 1 and by_seed[1]["failures"][0]["stage"] == "evaluate"
+    assert Path(by_seed[1]["failures"][0]["notebook"]).is_file()  # the executed notebook, to open and read
+    assert "planted failure" in by_seed[1]["failures"][0]["traceback_tail"]
+    assert by_seed[2]["status"] == "failed" and "kernel died" in by_seed[2]["error"]
+    assert by_seed[0]["status"] == "done" and set(df.seed) == {0}
+    assert Path(by_seed[0]["notebooks"]["evaluate"]).is_file() and by_seed[0]["runner"]["executor"] == "process"
 
-    monkeypatch.delenv("XLTKIT_NOTEBOOKS")
     log: list[str] = []
-    df = Runner(exp, outputs=tmp_path, echo=log.append).run()
-    assert "2 already done" in log[0] and set(df.seed) == {0, 1, 2}
+    Runner(exp, outputs=tmp_path, echo=log.append).run()  # failed runs are left alone unless asked
+    assert "0 of" in log[0] and any("2 runs failed before and are left failed" in line for line in log)
+    monkeypatch.delenv("XLTKIT_NOTEBOOKS")
+    log = []
+    df = Runner(exp, outputs=tmp_path, echo=log.append, retry_failed=True, executor="inline").run()
+    assert "1 already done" in log[0] and set(df.seed) == {0, 1, 2}
+    assert read_json(Path(by_seed[1]["failures"][0]["notebook"]).parent / "manifest.json")["attempts"] == 1
 
 
 def test_same_parameters_give_identical_results_in_a_fresh_cache(tmp_path):
@@ -246,28 +256,37 @@ def test_a_killed_grid_resumes_where_it_stopped(cache_dir, tmp_path):
 
     from conftest import tiny
 
+    from xltkit.pipeline.status import status
+
     exp = {"experiment": "k", "workers": 1, "shared": tiny(tmp_path / "cache"), "grid": {"seed": [0, 1, 2]}}
     pfile = tmp_path / "k.yaml"
     pfile.write_text(yaml.safe_dump(exp))
-    cmd = [sys.executable, "-m", "xltkit.pipeline.cli", "run", str(pfile), "--outputs", str(tmp_path), "--no-analysis"]
+    cmd = [sys.executable, "-m", "xltkit.pipeline.cli", "run", str(pfile), "--outputs", str(tmp_path), "--no-analysis",
+           "--executor", "inline"]  # the stages run in the runner's process: the kill lands inside one
     proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                             start_new_session=True)
     runs = tmp_path / "k" / "runs"
     deadline = time.time() + 240
     while time.time() < deadline and not any(
             read_json(m).get("status") == "done" for m in runs.glob("*/manifest.json")):
-        time.sleep(0.5)
-    os.killpg(proc.pid, signal.SIGKILL)  # the runner and its papermill children, mid-grid
+        time.sleep(0.2)
+    os.killpg(proc.pid, signal.SIGKILL)  # the runner and anything it started, mid-grid
     proc.wait()
     done_before = {m.parent.name for m in runs.glob("*/manifest.json") if read_json(m)["status"] == "done"}
     assert 1 <= len(done_before) < 3, "the kill should land mid-grid"
+    st = status(tmp_path / "k")  # the runs it was working on are not "running" forever
+    assert "interrupted" in set(st.status) and "running" not in set(st.status), st
 
     again = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True)
     assert again.returncode == 0, again.stdout[-2000:] + again.stderr[-2000:]
     assert f"({len(done_before)} already done)" in again.stdout
     assert "[data" not in again.stdout  # finished stages are not repeated
     df = pd.read_parquet(tmp_path / "k" / "results.parquet")
-    assert df.run_id.nunique() == 3
+    assert df.run_id.nunique() == 3 and set(status(tmp_path / "k").status) == {"done"}
+    # the same as a grid that was never interrupted (a fresh cache, the same parameters)
+    fresh = Experiment(**{**exp, "shared": tiny(tmp_path / "cache2")})
+    c = results.compare(df, Runner(fresh, outputs=tmp_path / "fresh", echo=lambda s: None, executor="inline").run())
+    assert c["matched"] == len(df) and c["n_different"] == 0 and not len(c["only_first"]) + len(c["only_second"])
     # nothing half-written looks finished: every stage folder that exists is complete
     for stage_dir in (tmp_path / "cache").glob("*/*"):
         assert stage_dir.name.startswith(".") or is_done(stage_dir) or stage_dir.parent.name == "tasks"

@@ -152,13 +152,22 @@ def _modelled_gains(zero_shot: pd.DataFrame, p: AnalysisParams, notes: list[str]
 def analyze(p: AnalysisParams) -> Analysis:
     exp_dir = Path(p.experiment_dir)  # already read against the project root (xltkit.core.paths)
     res_path = exp_dir / "results.parquet"
-    if not res_path.is_file():
+    notes: list[str] = []
+    grid = results.grid_runs(exp_dir)
+    if grid:  # rebuilt from the finished runs: a killed grid leaves the table stale or missing
+        res = results.collect(exp_dir)
+        unfinished = [r.name for r in grid if r not in set(results.finished_runs(exp_dir))]
+        if unfinished:
+            notes.append(f"{len(unfinished)} of {len(grid)} runs of the grid have not finished and are not in this "
+                         f"analysis ({', '.join(unfinished[:5])}{', ...' if len(unfinished) > 5 else ''}; "
+                         f"xltkit status {exp_dir})")
+    elif not res_path.is_file():
         raise FileNotFoundError(f"{res_path} not found: run the experiment first (xltkit run PARAMS.yaml)")
-    res = pd.read_parquet(res_path)
+    else:
+        res = pd.read_parquet(res_path)
     preds = results.collect_predictions(exp_dir)
     out = exp_dir / "analysis"
     out.mkdir(parents=True, exist_ok=True)
-    notes: list[str] = []
     if res.empty:
         raise ValueError(f"{res_path} has no rows: no run has finished yet (xltkit status {exp_dir})")
     res, preds = with_noise_settings(res), results.same_setting(preds)

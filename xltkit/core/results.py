@@ -80,10 +80,30 @@ def finished_runs(experiment_dir: str | Path) -> list[Path]:
     return [run for run in grid_runs(experiment_dir) if read_json(run / "manifest.json").get("status") == "done"]
 
 
+def unreadable(run: str | Path) -> str | None:
+    """What is wrong with a finished run's tables (None: both can be read)."""
+    for name in ("metrics.parquet", "predictions.parquet"):
+        path = Path(run) / name
+        if not path.is_file():
+            return f"{name} is missing"
+        try:
+            pd.read_parquet(path)
+        except Exception as e:  # noqa: BLE001 - truncated, corrupt, not parquet: all mean the same here
+            return f"{name} cannot be read ({type(e).__name__}: {str(e)[:100]})"
+    return None
+
+
+def _read_metrics(run: Path) -> pd.DataFrame:
+    try:
+        return same_setting(pd.read_parquet(run / "metrics.parquet"))
+    except Exception as e:  # noqa: BLE001
+        raise ValueError(f"{run / 'metrics.parquet'} cannot be read ({type(e).__name__}: {str(e)[:100]}): run the "
+                         "experiment again (xltkit run PARAMS.yaml), which executes that run's evaluation again") from e
+
+
 def collect(experiment_dir: str | Path) -> pd.DataFrame:
     """Rebuild ``results.parquet`` from the finished runs of an experiment and return it."""
-    frames = [same_setting(pd.read_parquet(run / "metrics.parquet"))
-              for run in finished_runs(experiment_dir) if (run / "metrics.parquet").is_file()]
+    frames = [_read_metrics(run) for run in finished_runs(experiment_dir) if (run / "metrics.parquet").is_file()]
     df = check_metrics(pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=METRIC_COLUMNS))
     write_parquet(df, Path(experiment_dir) / "results.parquet")
     return df

@@ -27,7 +27,8 @@ def _run(args) -> int:
     from xltkit.pipeline.runner import Runner
 
     exp = load_experiment(args.params, args.outputs)  # validated before any work starts
-    runner = Runner(exp, outputs=args.outputs, workers=args.workers)
+    runner = Runner(exp, outputs=args.outputs, workers=args.workers, executor=args.executor,
+                    gpus_per_run=args.gpus_per_run, retry_failed=args.retry_failed)
     from xltkit.pipeline.preflight import machine_problems
 
     problems = machine_problems(runner.runs)
@@ -58,15 +59,20 @@ def _run(args) -> int:
 
 
 def _status(args) -> int:
-    from xltkit.pipeline.runner import status
+    from xltkit.core.io import read_json
+    from xltkit.pipeline.status import status, summary
 
     df = status(args.experiment_dir)
     if df.empty:
         print(f"no runs under {Path(args.experiment_dir) / 'runs'}")
         return 1
+    if not df.jobs.astype(bool).any():
+        df = df.drop(columns="jobs")
     with pd.option_context("display.width", 200, "display.max_rows", 500):
         print(df.to_string(index=False))
-    print("\n" + ", ".join(f"{k}: {v}" for k, v in df.status.value_counts().items()))
+    last = sorted(Path(args.experiment_dir).glob("runs/*/manifest.json"), key=lambda f: f.stat().st_mtime)[-1:]
+    workers = (read_json(last[0]).get("runner") or {}).get("workers") if last else None
+    print("\n" + summary(df, workers or 1))
     return 0
 
 
@@ -270,7 +276,17 @@ def main(argv: list[str] | None = None) -> int:
     r.add_argument("params")
     r.add_argument("--outputs", type=from_cwd, default=OUTPUTS, help="output root (default: outputs in the project "
                    "root)")
-    r.add_argument("--workers", type=int, default=None, help="parallel notebook processes (default: the file's)")
+    r.add_argument("--workers", type=int, default=None, help="parallel notebook processes (default: the file's); "
+                   "with GPUs, each worker gets its own (CUDA_VISIBLE_DEVICES)")
+    r.add_argument("--gpus-per-run", type=int, default=None, help="GPUs each worker (or SLURM job) gets, for models "
+                   "that train on several")
+    r.add_argument("--executor", default="process",
+                   choices=["process", "inline", "slurm", "submitit-local", "submitit-debug"],
+                   help="where stage tasks run: papermill processes here (default); the stage functions in this "
+                   "process, one at a time (inline: for a debugger, no notebooks); SLURM job arrays through "
+                   "submitit (resources: the file's executor block); or submitit's local / debug stand-ins")
+    r.add_argument("--retry-failed", action="store_true", help="run the runs that failed before again (each at "
+                   "most 3 times in all)")
     r.add_argument("--no-analysis", action="store_true", help="skip the analysis notebook")
     r.set_defaults(fn=_run)
     s = sub.add_parser("status", help="table of an experiment's runs and their state")

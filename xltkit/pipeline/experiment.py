@@ -34,6 +34,8 @@ class Experiment(BaseModel):
     experiment: str = Field(pattern=r"^[A-Za-z0-9_.-]+$", description="name; outputs go to outputs/<experiment>")
     description: str = ""
     workers: int = Field(2, ge=1, description="parallel papermill processes")
+    executor: dict[str, Any] = Field(default_factory=dict, description="resources of each stage job under "
+                                     "--executor slurm (xltkit.pipeline.executors.SlurmParams)")
     shared: dict[str, Any] = Field(default_factory=dict)
     grid: dict[str, Any] | list[dict[str, Any]] = Field(default_factory=dict)
     analysis: dict[str, Any] = Field(default_factory=dict)
@@ -57,6 +59,7 @@ class Experiment(BaseModel):
         for k in self.shared:
             self._check_key(k, "shared")
         runs: dict[str, RunParams] = {}
+        points: dict[str, dict] = {}
         for g in self.grids():
             for k, vals in g.items():
                 self._check_key(k, "grid")
@@ -70,7 +73,11 @@ class Experiment(BaseModel):
                 p = RunParams.from_flat(values, f"{self.experiment}: run {point}")
                 rid = graph.run_id(p)
                 p.evaluation.run_dir = str(Path(outputs) / self.experiment / "runs" / rid)
-                runs.setdefault(rid, p)
+                if rid in runs:
+                    raise ParamsError(f"{self.experiment}: grid points {points[rid]} and {point} are the same run "
+                                      f"({rid}): a value listed twice, two grids that overlap, or a key this run "
+                                      "does not read; list each run once")
+                runs[rid], points[rid] = p, point
         if not runs:
             raise ParamsError(f"{self.experiment}: the grid expands to no runs")
         return list(runs.values())
@@ -100,4 +107,7 @@ def load_experiment(path: str | Path, outputs: str | Path = "outputs") -> Experi
         raise ParamsError(f"{path}: " + format_validation_error(e)) from None
     exp.runs(outputs)  # validate every run now, before any work starts
     exp.analysis_params(outputs)
+    from xltkit.pipeline.executors import SlurmParams
+
+    SlurmParams.from_dict(exp.executor, str(path))
     return exp

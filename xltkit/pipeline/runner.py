@@ -12,32 +12,28 @@ repeats no finished work.
 from __future__ import annotations
 
 import os
-import subprocess
+import socket
 import sys
 import time
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
-import yaml
 from tqdm import tqdm
 
 from xltkit.core import results
 from xltkit.core.io import is_done, read_json, write_json
+from xltkit.core.params import ParamsError
 from xltkit.core.paths import resolve
 from xltkit.pipeline import graph
+from xltkit.pipeline.executors import execute_notebook, make_executor
 from xltkit.pipeline.experiment import Experiment
 from xltkit.pipeline.manifest import environment, git_state
 from xltkit.pipeline.params import RunParams
 
 ANALYSIS_NOTEBOOK = "05_analysis.ipynb"
-
-
-def notebook_dir() -> Path:
-    """The stage notebooks: ``XLTKIT_NOTEBOOKS`` or the repository's ``notebooks/``."""
-    env = os.environ.get("XLTKIT_NOTEBOOKS")
-    return Path(env) if env else Path(__file__).resolve().parents[2] / "notebooks"
+MAX_ATTEMPTS = 3  # a run that failed this many times is left failed by --retry-failed
 
 
 @dataclass
@@ -79,45 +75,33 @@ def plan(runs: list[RunParams], exp_dir: Path) -> dict[str, Job]:
     return jobs
 
 
-def execute_notebook(notebook: str, params: dict, output: Path, log: Path | None = None) -> None:
-    """Run one stage notebook with papermill in its own process; raise with the error text."""
-    output.parent.mkdir(parents=True, exist_ok=True)
-    pfile = output.with_suffix(".params.yaml")
-    pfile.write_text(yaml.safe_dump(params, sort_keys=False))
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "TOKENIZERS_PARALLELISM": "false",
-           "PYTHONUNBUFFERED": "1"}
-    cmd = [sys.executable, "-m", "papermill", str(notebook_dir() / notebook), str(output),
-           "-f", str(pfile), "--no-progress-bar", "--cwd", os.getcwd()]
-    proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
-    if log is not None:
-        log.write_text(proc.stdout + proc.stderr)
-    if proc.returncode != 0:
-        raise RuntimeError(_error_summary(proc.stderr) or f"papermill exited with {proc.returncode}")
-
-
-def _error_summary(stderr: str) -> str:
-    """The exception line(s) of a papermill failure, without the traceback noise."""
-    lines = [ln for ln in stderr.strip().splitlines() if ln.strip()]
-    for i, ln in enumerate(lines):
-        if "Exception encountered at" in ln:
-            tail = [x for x in lines[i:] if not x.startswith(("---", " ", "Cell In", "File "))]
-            return " | ".join(tail[-2:])[:2000]
-    return " | ".join(lines[-3:])[:2000]
-
-
 class Runner:
-    """Execute every run of an experiment; see the module docstring."""
+    """Execute every run of an experiment; see the module docstring.
+
+    ``executor`` is where stage tasks run (:mod:`xltkit.pipeline.executors`): ``process``
+    (papermill processes here, ``workers`` at a time, GPUs pinned per worker), ``slurm``,
+    or submitit's ``submitit-local`` / ``submitit-debug``.  Runs that failed before are left
+    failed unless ``retry_failed`` (and then only while they failed fewer than
+    :data:`MAX_ATTEMPTS` times); runs that are pending or were interrupted are picked up."""
 
     def __init__(self, exp: Experiment, outputs: str | Path = "outputs", workers: int | None = None,
-                 echo=print):
+                 echo=print, executor: str = "process", gpus_per_run: int | None = None,
+                 retry_failed: bool = False):
         self.exp, self.outputs = exp, resolve(outputs)  # relative: to the project root (xltkit.core.paths)
         self.exp_dir = self.outputs / exp.experiment
         self.runs = exp.runs(self.outputs)
-        self.workers = workers or exp.workers
+        self.workers = (1 if executor == "inline" else exp.workers) if workers is None else workers
+        if self.workers < 1:
+            raise ParamsError(f"--workers must be at least 1 (got {self.workers})")
         self.jobs = plan(self.runs, self.exp_dir)
         self.ids = {id(p): graph.run_id(p) for p in self.runs}
         self.echo = echo
         self.failed: dict[str, str] = {}
+        self.retry_failed = retry_failed
+        self.executor_kind, self.gpus_per_run = executor, gpus_per_run
+        # checked now, before any run starts: workers, GPUs, the executor and its block
+        self.executor = make_executor(executor, self.workers, gpus_per_run, exp.executor,
+                                      self.exp_dir / "slurm", exp.experiment)
 
     def run_id(self, p: RunParams) -> str:
         return self.ids[id(p)]
@@ -126,20 +110,32 @@ class Runner:
     def manifest_path(self, p: RunParams) -> Path:
         return Path(p.evaluation.run_dir) / "manifest.json"
 
-    def run_done(self, p: RunParams) -> bool:
+    def manifest(self, p: RunParams) -> dict:
         m = self.manifest_path(p)
-        return m.is_file() and read_json(m).get("status") == "done"
+        try:
+            return read_json(m) if m.is_file() else {}
+        except ValueError:  # a manifest cut short: the run is redone
+            return {}
 
-    def write_manifest(self, p: RunParams, status: str, error: str | None = None, timings: dict | None = None):
+    def run_done(self, p: RunParams) -> bool:
+        return self.manifest(p).get("status") == "done"
+
+    def write_manifest(self, p: RunParams, status: str, error: str | None = None, timings: dict | None = None,
+                       failure: dict | None = None, jobs: dict | None = None):
         rid = self.run_id(p)
         mine = [j for j in self.jobs.values() if rid in j.runs]
+        old = self.manifest(p)
+        failures = old.get("failures", []) + ([failure] if failure else [])
         git = git_state()
         write_json({
             "run_id": rid, "experiment": self.exp.experiment, "status": status, "error": error,
+            "attempts": len(failures), "failures": failures,
             "params": p.flat(), "stage_keys": {j.stage.name: j.key for j in mine},
             "notebooks": {j.stage.name: str(j.output) for j in mine},
             "stage_dirs": {j.stage.name: str(j.cache) for j in mine if j.cache is not None},
-            "timings_s": timings or {},
+            "timings_s": timings or {}, "jobs": {**old.get("jobs", {}), **(jobs or {})},
+            "runner": {"host": socket.gethostname(), "pid": os.getpid(), "executor": self.executor_kind,
+                       "workers": self.workers},
             "finished_at" if status in ("done", "failed") else "updated_at": time.strftime("%Y-%m-%dT%H:%M:%S"),
             "versions": environment(), "git_commit": git["commit"], "git_dirty": git["dirty"],
         }, self.manifest_path(p))
@@ -150,81 +146,125 @@ class Runner:
             return is_done(j.cache)
         return all(self.run_done(p) for p in self.runs if self.run_id(p) in j.runs)
 
+    def left_failed(self) -> dict[str, dict]:
+        """Runs that failed before and are not retried now: run id -> manifest."""
+        out = {}
+        for p in self.runs:
+            m = self.manifest(p)
+            if m.get("status") == "failed" and (not self.retry_failed or m.get("attempts", 1) >= MAX_ATTEMPTS):
+                out[self.run_id(p)] = m
+        return out
+
+    def _recheck_done(self) -> None:
+        """A run marked done whose tables cannot be read is marked pending: its evaluation runs again."""
+        for p in self.runs:
+            if self.run_done(p):
+                why = results.unreadable(Path(p.evaluation.run_dir))
+                if why:
+                    self.echo(f"  run {self.run_id(p)}: {why}; its evaluation is executed again")
+                    self.write_manifest(p, "pending", error=why)
+
     def run(self) -> pd.DataFrame:
+        self._recheck_done()
         by_id = {self.run_id(p): p for p in self.runs}
-        todo = {jid: j for jid, j in self.jobs.items() if not self.job_done(j)}
+        skip = self.left_failed()
+        todo = {jid: j for jid, j in self.jobs.items()
+                if not self.job_done(j) and any(rid not in skip for rid in j.runs)}
         n_done = sum(self.run_done(p) for p in self.runs)
         self.echo(f"{self.exp.experiment}: {len(self.runs)} runs ({n_done} already done), "
-                  f"{len(todo)} of {len(self.jobs)} stage tasks to execute, {self.workers} workers")
+                  f"{len(todo)} of {len(self.jobs)} stage tasks to execute, executor {self.executor_kind}, "
+                  f"{self.workers if self.executor_kind == 'process' else self.executor.capacity} at a time")
+        self._echo_skipped(skip)
         for rid, p in by_id.items():
-            if not self.run_done(p):
+            if not self.run_done(p) and rid not in skip:
                 self.write_manifest(p, "pending")
         results.write_grid(self.exp_dir, list(by_id))
-        failed_runs: dict[str, str] = {}  # run id -> error
+        failed_runs: dict[str, dict] = {}  # run id -> failure
         failed_jobs: set[str] = set()
         timings: dict[str, dict[str, float]] = {rid: {} for rid in by_id}
         finished = {jid for jid in self.jobs if jid not in todo}
         remaining = dict(todo)
         running: dict[Future, Job] = {}
         bars = _Bars(todo, len(by_id), n_done)
-        with ThreadPoolExecutor(max_workers=self.workers) as pool:
+        live = lambda j: [rid for rid in j.runs if rid not in skip]  # noqa: E731
+        try:
             while remaining or running:
+                ready = []
                 for jid, j in sorted(remaining.items(), key=lambda kv: kv[1].stage.priority):
                     bad = [n for n in j.needs if n in failed_jobs]
                     if bad:  # upstream failed: this job cannot run, its runs fail
                         del remaining[jid]
                         failed_jobs.add(jid)
-                        for rid in j.runs:
-                            failed_runs.setdefault(rid, f"upstream stage {bad[0]} failed")
+                        for rid in live(j):
+                            failed_runs.setdefault(rid, {"stage": j.stage.name, "error": f"upstream stage {bad[0]} "
+                                                         "failed", "at": _now()})
                         bars.job_end(j, ok=False, echo=self.echo)
-                    elif len(running) < self.workers and all(n in finished for n in j.needs):
+                    elif len(running) + len(ready) < self.executor.capacity and all(n in finished for n in j.needs):
                         del remaining[jid]
-                        for rid in j.runs:
-                            self.write_manifest(by_id[rid], "running", timings=timings[rid])
-                        running[pool.submit(self._execute, j)] = j
+                        ready.append(j)
+                for j, (fut, ext) in zip(ready, self.executor.submit(
+                        [(j.stage.notebook, j.params, j.output) for j in ready])):
+                    running[fut] = j
+                    for rid in live(j):
+                        self.write_manifest(by_id[rid], "running", timings=timings[rid],
+                                            jobs={j.stage.name: ext} if ext else None)
                 if not running:
                     continue
                 done, _ = wait(list(running), return_when=FIRST_COMPLETED)
                 for fut in done:
                     j = running.pop(fut)
-                    err, secs = fut.result()
+                    err, secs, detail = fut.result()
                     for rid in j.runs:
                         timings[rid][j.stage.name] = round(secs, 1)
                     if err is None:
                         finished.add(j.id)
                         if j.stage.per_run:
-                            for rid in j.runs:
+                            for rid in live(j):
                                 self.write_manifest(by_id[rid], "done", timings=timings[rid])
                                 bars.run_end()
                     else:
                         failed_jobs.add(j.id)
-                        for rid in j.runs:
-                            failed_runs.setdefault(rid, f"stage {j.stage.name} failed: {err}")
+                        for rid in live(j):
+                            failed_runs.setdefault(rid, {"stage": j.stage.name, "error": err, "at": _now(),
+                                                         "notebook": str(j.output), **detail})
                     bars.job_end(j, ok=err is None, seconds=secs, echo=self.echo)
-        for rid, err in failed_runs.items():
-            self.write_manifest(by_id[rid], "failed", error=err, timings=timings[rid])
+        finally:
+            self.executor.shutdown()
+        for rid, f in failed_runs.items():
+            self.write_manifest(by_id[rid], "failed", error=f"stage {f['stage']} failed: {f['error']}",
+                                timings=timings[rid], failure=f)
         bars.close()
         df = results.collect(self.exp_dir)
         n_ok = sum(self.run_done(p) for p in self.runs)
-        self.echo(f"{self.exp.experiment}: {n_ok} of {len(self.runs)} runs done, {len(failed_runs)} failed; "
+        self.echo(f"{self.exp.experiment}: {n_ok} of {len(self.runs)} runs done, {len(failed_runs)} failed now"
+                  f"{f', {len(skip)} left failed' if skip else ''}; "
                   f"results: {self.exp_dir / 'results.parquet'} ({len(df)} rows)")
-        for rid, err in list(failed_runs.items())[:10]:
-            self.echo(f"  failed run {rid}: {err}")
-        self.failed = failed_runs
+        for rid, f in list(failed_runs.items())[:10]:
+            self.echo(f"  failed run {rid}: stage {f['stage']}: {f['error']}"
+                      + (f" (notebook {f['notebook']})" if f.get("notebook") else ""))
+        self.failed = {rid: f["error"] for rid, f in failed_runs.items()}
         return df
 
-    def _execute(self, j: Job) -> tuple[str | None, float]:
-        t0 = time.time()
-        try:
-            execute_notebook(j.stage.notebook, j.params, j.output, log=j.output.with_suffix(".log"))
-            return None, time.time() - t0
-        except Exception as e:  # recorded in the manifest; the other runs go on
-            return str(e), time.time() - t0
+    def _echo_skipped(self, skip: dict[str, dict]) -> None:
+        if not skip:
+            return
+        tired = {rid: m for rid, m in skip.items() if m.get("attempts", 1) >= MAX_ATTEMPTS}
+        if len(skip) > len(tired):
+            self.echo(f"  {len(skip) - len(tired)} runs failed before and are left failed; --retry-failed runs "
+                      "them again")
+        for rid, m in tired.items():
+            self.echo(f"  run {rid} failed {m.get('attempts')} times and is left failed:")
+            for f in m.get("failures", []):
+                self.echo(f"    {f.get('at')}: stage {f.get('stage')}: {f.get('error')}")
 
     def analyze(self) -> None:
         p = self.exp.analysis_params(self.outputs)
         out = self.exp_dir / "analysis" / ANALYSIS_NOTEBOOK
         execute_notebook(ANALYSIS_NOTEBOOK, p.model_dump(), out, log=out.with_suffix(".log"))
+
+
+def _now() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S")
 
 
 class _Bars:
@@ -258,16 +298,3 @@ class _Bars:
     def close(self):
         for b in self.bars.values():
             b.close()
-
-
-def status(exp_dir: str | Path) -> pd.DataFrame:
-    """One row per run: its parameters of note, state, time and error."""
-    rows = []
-    for run in results.grid_runs(exp_dir):
-        d = read_json(run / "manifest.json")
-        pr = d.get("params", {})
-        rows.append({"run_id": d["run_id"], "model": pr.get("model"), "intermediate_lang": pr.get("intermediate_lang"),
-                     "target_task": pr.get("target_task"), "noise": pr.get("noise"), "seed": pr.get("seed"),
-                     "status": d.get("status"), "seconds": round(sum(d.get("timings_s", {}).values()), 1),
-                     "error": (d.get("error") or "")[:80]})
-    return pd.DataFrame(rows)
