@@ -60,9 +60,9 @@ def _run(args) -> int:
 
 def _status(args) -> int:
     from xltkit.core.io import read_json
-    from xltkit.pipeline.status import status, summary
+    from xltkit.pipeline.status import status, summary, with_slurm_states
 
-    df = status(args.experiment_dir)
+    df = with_slurm_states(status(args.experiment_dir))
     if df.empty:
         print(f"no runs under {Path(args.experiment_dir) / 'runs'}")
         return 1

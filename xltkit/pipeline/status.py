@@ -56,6 +56,39 @@ def status(exp_dir: str | Path) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def slurm_states(job_ids: list[str]) -> dict[str, str]:
+    """SLURM's state of each job id (array tasks as ``123_4``), from ``sacct``; empty where
+    ``sacct`` is not on this machine (not a login node) or says nothing."""
+    import shutil
+    import subprocess
+
+    ids = sorted({j for j in job_ids if j})
+    if not ids or shutil.which("sacct") is None:
+        return {}
+    try:
+        out = subprocess.run(["sacct", "-n", "-P", "-X", "-o", "JobID,State", "-j", ",".join(ids)],
+                             capture_output=True, text=True, timeout=60)
+    except (OSError, subprocess.SubprocessError):
+        return {}
+    states = {}
+    for line in out.stdout.splitlines():
+        job, _, state = line.partition("|")
+        if job.strip():
+            states[job.strip()] = state.strip().split(" ")[0]  # "CANCELLED by 123" -> CANCELLED
+    return states
+
+
+def with_slurm_states(df: pd.DataFrame) -> pd.DataFrame:
+    """``df`` with ``job_states``: for runs whose stage jobs went to SLURM, each job's state."""
+    if "jobs" not in df or not df.jobs.astype(bool).any():
+        return df
+    pairs = [[p.split(":", 1) for p in str(j).split(",") if ":" in p] for j in df.jobs]
+    states = slurm_states([jid for row in pairs for _, jid in row])
+    if not states:
+        return df
+    return df.assign(job_states=[",".join(f"{stage}:{states.get(jid, '?')}" for stage, jid in row) for row in pairs])
+
+
 def time_left(df: pd.DataFrame, workers: int) -> float | None:
     """Seconds until every run that is not done is done: the mean time of a finished run
     times the runs left, over the workers (None before any run has finished)."""
