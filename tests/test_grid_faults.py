@@ -191,6 +191,11 @@ def test_a_run_that_failed_three_times_is_left_failed_with_its_errors(cache_dir,
     log: list[str] = []
     Runner(exp, outputs=tmp_path, echo=log.append, executor="inline", retry_failed=True).run()
     assert "0 of" in log[0] and any("failed 3 times and is left failed" in line for line in log)
+    from xltkit.pipeline.cli import main
+
+    pfile = tmp_path / "thrice.yaml"
+    pfile.write_text(yaml.safe_dump(exp.model_dump()))
+    assert main(["run", str(pfile), "--outputs", str(tmp_path), "--executor", "inline", "--no-analysis"]) == 1
     assert sum("stage finetune: NonFiniteLossError" in line for line in log) == 3  # each error, listed
 
 
@@ -215,15 +220,27 @@ def _build_once(args):
     return str(stages.ensure("data", run))
 
 
+def _build_when_both_are_there(flat, counter, barrier, outs):
+    barrier.wait(60)  # both call ensure() at the same moment
+    outs.put(_build_once((flat, counter)))
+
+
 def test_two_processes_never_build_one_stage_at_once(tmp_path):
     from conftest import tiny
 
     flat = tiny(tmp_path / "cache", run_dir=str(tmp_path / "run"))
     counter = tmp_path / "builds.txt"
     ctx = multiprocessing.get_context("fork")  # two processes of this one, torch already imported
-    with ctx.Pool(2) as pool:
-        outs = pool.map(_build_once, [(flat, str(counter))] * 2)
-    assert outs[0] == outs[1] and is_done(outs[0])
+    barrier, outs = ctx.Barrier(2), ctx.Queue()
+    procs = [ctx.Process(target=_build_when_both_are_there, args=(flat, str(counter), barrier, outs))
+             for _ in range(2)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(120)
+    assert [p.exitcode for p in procs] == [0, 0]
+    a, b = outs.get(timeout=5), outs.get(timeout=5)
+    assert a == b and is_done(a)
     lines = counter.read_text().split()
     assert lines[1::3] == ["start", "end"], counter.read_text()  # built once; the other waited, then used it
 
@@ -234,7 +251,7 @@ def test_two_runners_on_one_outputs_folder_finish_one_intact_grid(cache_dir, tmp
     from conftest import tiny
 
     doc = {"experiment": "two", "workers": 1, "shared": tiny(tmp_path / "cache"),
-           "grid": [{"model": ["rule-length", "rule-bow"], "seed": [0, 1]}]}
+           "grid": [{"model": ["rule-length"], "seed": [0, 1]}]}
     pfile = tmp_path / "two.yaml"
     pfile.write_text(yaml.safe_dump(doc))
     cmd = [sys.executable, "-m", "xltkit.pipeline.cli", "run", str(pfile), "--outputs", str(tmp_path / "out"),
@@ -346,7 +363,8 @@ def test_bad_grids_and_executor_settings_are_refused_before_any_run(cache_dir, t
         Runner(exp, outputs=tmp_path, executor="submitit-local")
     monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "0")
     with pytest.raises(ParamsError, match="needs 2 GPUs"):
-        Runner(exp, outputs=tmp_path, workers=2)
+        Runner(exp, outputs=tmp_path, workers=2)  # asked for: refused
+    assert Runner(exp, outputs=tmp_path).executor.capacity == 1  # the file's default of 2: fitted to one GPU
     assert not (tmp_path / "bad").exists()  # nothing was started
     cli = subprocess.run([sys.executable, "-m", "xltkit.pipeline.cli", "run", str(tmp_path / "p.yaml"), "--outputs",
                           str(tmp_path), "--workers", "0"], capture_output=True, text=True, cwd=REPO)
@@ -424,6 +442,14 @@ def test_files_are_read_with_safe_loaders_only():
 
     with pytest.raises(pickle.UnpicklingError, match="refers to .*system"):  # the surface rules' files
         load_rule(pickle.dumps(Evil()))
+    import numpy as np
+
+    class Loader:  # a numpy function that unpickles a file of its own: refused too
+        def __reduce__(self):
+            return (np.load, ("elsewhere.npy", None, True))
+
+    with pytest.raises(pickle.UnpicklingError, match="numpy.load"):
+        load_rule(pickle.dumps(Loader()))
     saved = [p for p in (REPO / "xltkit").rglob("*.py") if "torch.save(" in p.read_text()]
     assert [p.name for p in saved] == ["trainer.py"]  # the noise generators' states: tensors only
 
@@ -463,6 +489,16 @@ def test_a_training_stage_under_torchrun_trains_one_model_over_two_processes(cac
     ev = stages.ensure("evaluate", RunParams.from_flat({**tiny(two_cache, finetune_steps=20,
                                                                  run_dir=str(tmp_path / "two"))}, "t"))
     assert ev.value.between(0, 1).all()  # the model it saved loads and evaluates as any other
+
+
+def test_the_cause_of_a_failure_is_found_under_its_messengers():
+    from xltkit.pipeline.executors import exception_line
+
+    torchrun = ["[rank1]: Traceback (most recent call last):", "[rank1]:   File x.py, line 3",
+                "[rank1]: xltkit.modeling.trainer.NonFiniteLossError: finetune: non-finite loss at step 4",
+                "torch.distributed.elastic.multiprocessing.errors.ChildFailedError: ", "  xltkit.pipeline.launch FAILED"]
+    assert exception_line(torchrun) == "xltkit.modeling.trainer.NonFiniteLossError: finetune: non-finite loss at step 4"
+    assert exception_line(["all went well"]) == ""
 
 
 def test_training_stages_go_to_torchrun_when_a_worker_has_several_gpus(monkeypatch, tmp_path):

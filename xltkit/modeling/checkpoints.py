@@ -70,6 +70,10 @@ def checkpointing(out: str | Path, every: int, keep: int) -> Iterator[Checkpoint
         yield ck
     finally:
         _CURRENT.reset(token)
+    import torch
+
+    if torch.distributed.is_available() and torch.distributed.is_initialized():
+        torch.distributed.barrier()  # no process still reads a checkpoint (the best one, at the end)
     if os.environ.get("RANK", "0") == "0":  # under torchrun the first process owns the checkpoints
         shutil.rmtree(ck.folder, ignore_errors=True)
 
@@ -140,3 +144,13 @@ def latest(folder: str | Path, problems: list[str] | None = None) -> str | None:
             problems.append(f"{path.name}: {why}; removed")
         shutil.rmtree(path, ignore_errors=True)
     return None
+
+
+def prune(folder: str | Path, keep: int, protect: str | None = None) -> None:
+    """Remove complete checkpoints older than the newest ``keep`` complete ones (never
+    ``protect``, the best one where evaluation picks it)."""
+    found = sorted((int(m.group(1)), p) for p in Path(folder).iterdir() if p.is_dir() and (m := _STEP.match(p.name)))
+    complete = [p for _, p in found if (p / COMPLETE).is_file()]
+    for path in complete[:-keep]:
+        if protect is None or Path(protect).resolve() != path.resolve():
+            shutil.rmtree(path, ignore_errors=True)

@@ -101,7 +101,8 @@ SCHEDULERS = ("linear", "cosine", "cosine_with_restarts", "polynomial", "constan
 class TrainingParams(Group):
     """How the training stages train (intermediate task and target task alike)."""
 
-    batch_size: int = Field(32, ge=1, description="examples per device and optimisation step (before accumulation)")
+    batch_size: int = Field(32, ge=1, description="examples per optimisation step (before accumulation); a run "
+                            "on several GPUs (torchrun) splits them over its processes")
     seed: int = seed_field(0, "seed of intermediate and target training (head initialisation, data order) and of "
                               "their noise")
     lr_scheduler: str = Field("linear", description=f"learning-rate schedule after warm-up, one of "
@@ -111,7 +112,7 @@ class TrainingParams(Group):
     warmup_steps: int | None = Field(None, ge=0, description="warm-up steps; overrides warmup_ratio when set")
     weight_decay: float = Field(0.01, ge=0, description="AdamW weight decay")
     gradient_accumulation_steps: int = Field(1, ge=1, description="batches whose gradients are summed per "
-                                             "optimisation step (effective batch = batch_size x this x devices)")
+                                             "optimisation step (effective batch = batch_size x this)")
     max_grad_norm: float = Field(1.0, ge=0, description="gradient clipping norm (0 = no clipping)")
     precision: Literal["fp32", "bf16", "fp16"] = Field("fp32", description="training precision; bf16 and fp16 "
                                                        "need a CUDA GPU (bf16: Ampere or newer)")

@@ -149,16 +149,31 @@ def fit_rule(name: str, head: str, train: pd.DataFrame):
 
 
 # ---- saving and loading: a pickle that can only rebuild the rules' own kinds of object -------
-#: what a rule is made of: its class, scikit-learn's estimators, numpy / scipy arrays, counters
-_SAFE_MODULES = ("xltkit.modeling.rules", "sklearn.", "numpy", "scipy.", "collections")
-_SAFE_BUILTINS = {"set", "frozenset", "slice", "range", "complex", "bytearray", "dict", "list", "tuple", "int",
-                  "float", "str", "bool", "object"}
+#: what a rule is made of: classes of its own, of scikit-learn and of scipy (a constructor is all
+#: a pickle can call on them), its feature functions, numpy's array and scalar rebuilders, counters
+_NUMPY = {("numpy", "ndarray"), ("numpy", "dtype"), ("numpy.core.multiarray", "_reconstruct"),
+          ("numpy._core.multiarray", "_reconstruct"), ("numpy.core.multiarray", "scalar"),
+          ("numpy._core.multiarray", "scalar"), ("numpy.random._pickle", "__generator_ctor"),
+          ("numpy.random._pickle", "__bit_generator_ctor"), ("numpy.random._pickle", "__randomstate_ctor")}
+_BUILTINS = {"set", "frozenset", "slice", "range", "complex", "bytearray", "dict", "list", "tuple", "int", "float",
+             "str", "bool", "object"}
+_FUNCTIONS = {"_bow_features", "_pair_bow_features"}
 
 
 class _RuleUnpickler(pickle.Unpickler):
     def find_class(self, module: str, name: str):
-        if (module == "builtins" and name in _SAFE_BUILTINS) or module.startswith(_SAFE_MODULES):
+        if (module == "builtins" and name in _BUILTINS) or (module, name) in _NUMPY or \
+                (module == "collections" and name in ("Counter", "defaultdict", "OrderedDict")) or \
+                (module == __name__ and name in _FUNCTIONS):
             return super().find_class(module, name)
+        if module == __name__ or module.startswith(("sklearn.", "scipy.", "numpy.dtypes", "numpy.random")):
+            obj = super().find_class(module, name)
+            if isinstance(obj, type) or (name.startswith("__pyx_unpickle_") and not module.startswith(__name__)):
+                return obj  # a class, or Cython's rebuilder of one of the module's own classes
+        if module == "numpy":  # scalar types: numpy.int64, numpy.float32, ...
+            obj = super().find_class(module, name)
+            if isinstance(obj, type) and issubclass(obj, np.generic):
+                return obj
         raise pickle.UnpicklingError(f"a rule file may hold only rules, scikit-learn and numpy objects; it refers "
                                      f"to {module}.{name}: not loaded (was the file replaced?)")
 

@@ -14,7 +14,7 @@ from transformers import Trainer
 from xltkit.modeling.noise.config import NoiseConfig
 from xltkit.modeling.noise.embedding import AddPerturbation, EmbeddingNoise, ascent_direction, project, sample_ball
 
-NOISE_STATE = "xltkit_noise_rng.pt"  # the noise generators' states, in each checkpoint
+NOISE_STATE = "xltkit_noise_rng.pt"  # the noise generators' states, in each checkpoint (.<process index>)
 
 
 class NonFiniteLossError(FloatingPointError):
@@ -88,18 +88,23 @@ class NoisyTrainer(Trainer):
     # ---- checkpoints: the noise generators travel with the Trainer's own RNG states ----------
     def _save_checkpoint(self, model, trial):
         super()._save_checkpoint(model, trial)
-        from xltkit.modeling.checkpoints import mark_complete
+        from xltkit.modeling import checkpoints
 
         folder = Path(self._get_output_dir(trial=trial)) / f"checkpoint-{self.state.global_step}"
         states = {name: g.get_state() for name, g in self._generators().items() if g is not None}
-        if states and self.args.should_save:
-            torch.save(states, folder / NOISE_STATE)
+        if states:  # every process its own: each draws its own noise
+            torch.save(states, folder / f"{NOISE_STATE}.{self.args.process_index}")
+        if torch.distributed.is_available() and torch.distributed.is_initialized():
+            torch.distributed.barrier()  # every process's files are written before the checkpoint is called whole
         if self.args.should_save:
-            mark_complete(folder, self.state.global_step, [p.name for p in folder.iterdir() if p.is_file()])
+            checkpoints.mark_complete(folder, self.state.global_step, [p.name for p in folder.iterdir() if p.is_file()])
+            ck = checkpoints.current()
+            if ck is not None:  # the Trainer keeps one more than asked, so a complete one is always on disk
+                checkpoints.prune(folder.parent, ck.keep, protect=self.state.best_model_checkpoint)
 
     def _load_rng_state(self, checkpoint):
         super()._load_rng_state(checkpoint)
-        path = Path(checkpoint) / NOISE_STATE if checkpoint else None
+        path = Path(checkpoint) / f"{NOISE_STATE}.{self.args.process_index}" if checkpoint else None
         if path is None or not path.is_file():
             return
         device = self.args.device

@@ -90,6 +90,16 @@ class TextProgress(TrainerCallback):
         self.bar.close()
 
 
+class NoFinalCheckpoint(TrainerCallback):
+    """The Trainer saves a checkpoint at the last step whenever it saves by steps: the stage
+    saves its model right after and deletes its checkpoints, so that one (weights and
+    optimizer: gigabytes for a hub model) would be written for nothing."""
+
+    def on_step_end(self, args, state, control, **kw):
+        if state.global_step >= state.max_steps:
+            control.should_save = False
+
+
 def run_trainer(model, args, dataset, collator, desc: str, noise: "NoiseConfig | None" = None, eval_dataset=None,
                 compute_metrics=None) -> dict:
     """Train with :class:`xltkit.modeling.trainer.NoisyTrainer`; the statistics of the run
@@ -97,14 +107,15 @@ def run_trainer(model, args, dataset, collator, desc: str, noise: "NoiseConfig |
     from xltkit.modeling import checkpoints
     from xltkit.modeling.trainer import NoisyTrainer
 
-    ck, resume, resumed = checkpoints.current(), None, {}
+    ck, resume, resumed, ours = checkpoints.current(), None, {}, False
     if ck is not None:  # the stage keeps checkpoints: save them where a kill leaves them, resume from the last
         folder = ck.for_call(desc)
         changes = {"output_dir": str(folder)}
-        if args.save_strategy == "no":
-            changes.update(save_strategy="steps", save_steps=ck.every, save_total_limit=ck.keep)
+        ours = args.save_strategy == "no"
+        if ours:  # one more kept than asked: the Trainer rotates before the newest is marked complete
+            changes.update(save_strategy="steps", save_steps=ck.every, save_total_limit=ck.keep + 1)
         else:  # evaluation during training saves at its own steps, and keeps the best one besides
-            changes.update(save_total_limit=max(ck.keep, args.save_total_limit or 0))
+            changes.update(save_total_limit=max(ck.keep + 1, args.save_total_limit or 0))
         args = dataclasses.replace(args, **changes)
         resume = checkpoints.latest(folder, ck.problems)
         if resume is not None:
@@ -112,8 +123,9 @@ def run_trainer(model, args, dataset, collator, desc: str, noise: "NoiseConfig |
             print(f"{desc}: resuming from {resume}", flush=True)
         if ck.problems:
             resumed["checkpoint_problems"] = list(ck.problems)
+    callbacks = [TextProgress(desc)] + ([NoFinalCheckpoint()] if ck is not None and ours else [])
     trainer = NoisyTrainer(model=model, args=args, train_dataset=dataset, data_collator=collator,
-                           callbacks=[TextProgress(desc)], noise=noise, desc=desc, eval_dataset=eval_dataset,
+                           callbacks=callbacks, noise=noise, desc=desc, eval_dataset=eval_dataset,
                            compute_metrics=compute_metrics)
     trainer.remove_callback(PrinterCallback)  # our bar shows the loss; no dict per log step
     t0 = time.time()

@@ -31,7 +31,7 @@ def _run(args) -> int:
                     gpus_per_run=args.gpus_per_run, retry_failed=args.retry_failed)
     from xltkit.pipeline.preflight import machine_problems
 
-    problems = machine_problems(runner.runs)
+    problems = machine_problems(runner.runs) if args.executor != "slurm" else []  # SLURM: the jobs' machines
     if problems:
         print("xltkit: " + "; ".join(problems) + "; nothing was run", file=sys.stderr)
         return 2
@@ -44,7 +44,7 @@ def _run(args) -> int:
                   file=sys.stderr)
             return 2
     runner.run()
-    code = 1 if runner.failed else 0
+    code = 1 if runner.failed or runner.left else 0  # a grid with failed runs is not a success
     if not args.no_analysis:
         print(f"{exp.experiment}: analysis -> {runner.exp_dir / 'analysis'}", flush=True)
         try:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import queue
+import re
 import shutil
 import signal
 import subprocess
@@ -103,8 +104,8 @@ def launch_distributed(stage: str, params: dict, output: Path, processes: int, e
         log.write_text(proc.stdout + proc.stderr)
     if proc.returncode != 0:
         lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
-        cause = next((ln for ln in reversed(lines) if "Error" in ln and not ln.startswith(" ")), "")
-        raise StageFailed(cause[:2000] or _failure(proc.returncode, proc.stderr), log, "\n".join(lines[-25:]))
+        raise StageFailed(exception_line(lines)[:2000] or _failure(proc.returncode, proc.stderr), log,
+                          "\n".join(lines[-25:]))
 
 
 def stage_task(notebook: str, params: dict, output: str, env: dict[str, str] | None = None,
@@ -119,6 +120,32 @@ def stage_task(notebook: str, params: dict, output: str, env: dict[str, str] | N
     else:
         execute_notebook(notebook, params, out, log=out.with_suffix(".log"), env=env)
     return time.time() - t0
+
+
+def job_task(notebook: str, params: dict, output: str, processes: int = 1) -> tuple[str | None, float, dict]:
+    """:func:`stage_task` as a SLURM job runs it: a stage's failure is returned, not raised,
+    so the runner records the stage's own error (and submitit's debug executor does not
+    open a debugger)."""
+    t0 = time.time()
+    try:
+        return None, stage_task(notebook, params, output, None, processes), {}
+    except StageFailed as e:
+        return str(e), time.time() - t0, {"log": str(e.log) if e.log else None, "traceback_tail": e.tail}
+    except Exception as e:  # noqa: BLE001
+        return f"{type(e).__name__}: {e}"[:2000], time.time() - t0, {}
+
+
+_EXCEPTION = re.compile(r"^(?:\[rank\d+\]:\s*)?([A-Za-z_][\w.]*(?:Error|Exception|Interrupt)): (.+)")
+
+
+def exception_line(lines: list[str]) -> str:
+    """The last ``SomeError: message`` line of a traceback, torchrun's ``[rankN]:`` prefix
+    removed, its own wrapper (``ChildFailedError``) skipped: the cause, not the messenger."""
+    for ln in reversed(lines):
+        m = _EXCEPTION.match(ln.strip())
+        if m and not m.group(1).endswith(("ChildFailedError", "FailedJobError")):
+            return f"{m.group(1)}: {m.group(2)}"
+    return ""
 
 
 def _stage_of(notebook: str) -> str | None:
@@ -144,7 +171,7 @@ def visible_gpus() -> list[str]:
     return [ln.strip() for ln in out.stdout.splitlines() if ln.strip()] if out.returncode == 0 else []
 
 
-def gpu_slots(workers: int, gpus_per_run: int | None, gpus: list[str]) -> list[str | None]:
+def gpu_slots(workers: int, gpus_per_run: int | None, gpus: list[str], cap: bool = False) -> list[str | None]:
     """One ``CUDA_VISIBLE_DEVICES`` value per worker (None: leave the variable alone).
 
     Without GPUs every worker runs on the CPU (``gpus_per_run`` must then be unset); with
@@ -160,6 +187,10 @@ def gpu_slots(workers: int, gpus_per_run: int | None, gpus: list[str]) -> list[s
     k = gpus_per_run or 1
     if k > len(gpus):
         raise ParamsError(f"--gpus-per-run {k}: this machine has {len(gpus)} GPUs ({','.join(gpus)})")
+    if workers * k > len(gpus) and cap:  # the file's default, not asked for on the command line: fit the machine
+        print(f"{len(gpus)} GPUs ({','.join(gpus)}) for {k} per run: {len(gpus) // k} workers instead of the "
+              f"file's {workers}", file=sys.stderr)
+        workers = len(gpus) // k
     if workers * k > len(gpus):
         raise ParamsError(f"--workers {workers} x --gpus-per-run {k} needs {workers * k} GPUs and this machine has "
                           f"{len(gpus)}; use --workers {len(gpus) // k}")
@@ -171,9 +202,10 @@ class ProcessExecutor:
 
     name = "process"
 
-    def __init__(self, workers: int, gpus_per_run: int | None = None, gpus: list[str] | None = None):
-        self.slots_list = gpu_slots(workers, gpus_per_run, visible_gpus() if gpus is None else gpus)
-        self.capacity = workers
+    def __init__(self, workers: int, gpus_per_run: int | None = None, gpus: list[str] | None = None,
+                 cap: bool = False):
+        self.slots_list = gpu_slots(workers, gpus_per_run, visible_gpus() if gpus is None else gpus, cap)
+        self.capacity = len(self.slots_list)
         self.processes = gpus_per_run or 1  # a training stage with several GPUs: one process each (torchrun)
         self._slots: queue.Queue = queue.Queue()
         for s in self.slots_list:
@@ -198,9 +230,9 @@ class ProcessExecutor:
         finally:
             self._slots.put(slot)
 
-    def shutdown(self) -> None:
+    def shutdown(self, cancel: bool = False) -> None:
         if self._pool is not None:
-            self._pool.shutdown(wait=True)
+            self._pool.shutdown(wait=not cancel, cancel_futures=cancel)
             self._pool = None
 
 
@@ -237,9 +269,9 @@ class InlineExecutor:
         except Exception as e:  # noqa: BLE001 - recorded in the manifest; the other runs go on
             return f"{type(e).__name__}: {e}"[:2000], time.time() - t0, {"traceback_tail": traceback.format_exc()[-3000:]}
 
-    def shutdown(self) -> None:
+    def shutdown(self, cancel: bool = False) -> None:
         if self._pool is not None:
-            self._pool.shutdown(wait=True)
+            self._pool.shutdown(wait=not cancel, cancel_futures=cancel)
             self._pool = None
 
 
@@ -298,7 +330,9 @@ class SubmititExecutor:
             slurm_qos=params.qos, slurm_constraint=params.constraint,
             slurm_array_parallelism=params.array_parallelism, slurm_setup=params.setup or None,
             slurm_additional_parameters=params.additional or None)
-        self.capacity = params.max_jobs
+        # the debug executor runs jobs in this process and swaps os.environ while one runs: one at a time
+        self.capacity = 1 if cluster == "debug" else params.max_jobs
+        self._jobs: list = []
         self.processes = max(1, params.gpus_per_node)  # several GPUs per job: a training stage under torchrun
         self._waiters: ThreadPoolExecutor | None = None
 
@@ -307,36 +341,45 @@ class SubmititExecutor:
         self._waiters = self._waiters or ThreadPoolExecutor(max_workers=min(self.capacity, 64))
         k = self.processes
         if self.name == "debug":  # the debug executor runs each job in this process, at result()
-            jobs = [self.executor.submit(stage_task, nb, prm, str(out), None, k) for nb, prm, out in tasks]
+            jobs = [self.executor.submit(job_task, nb, prm, str(out), k) for nb, prm, out in tasks]
         else:
             with self.executor.batch():
                 for nb, prm, out in tasks:
-                    jobs.append(self.executor.submit(stage_task, nb, prm, str(out), None, k))
+                    jobs.append(self.executor.submit(job_task, nb, prm, str(out), k))
+        self._jobs += jobs
         return [(self._waiters.submit(self._wait, job), str(job.job_id)) for job in jobs]
 
     @staticmethod
     def _wait(job) -> tuple[str | None, float, dict]:
         t0 = time.time()
         try:
-            return None, float(job.result()), {"job_id": str(job.job_id)}
-        except Exception as e:  # noqa: BLE001 - submitit's FailedJobError carries the job's traceback
+            err, secs, detail = job.result()  # a stage's own failure comes back as data (job_task)
+            return err, secs, {"job_id": str(job.job_id), **detail}
+        except Exception as e:  # noqa: BLE001 - the job itself died: timeout, preemption, out of memory
             text = str(e).strip().splitlines()
-            last = [ln for ln in text if ln.strip() and not ln.startswith(" ")][-1:] or [type(e).__name__]
-            return last[0][:2000], time.time() - t0, {"job_id": str(job.job_id), "traceback_tail": "\n".join(text[-25:])}
+            return (f"SLURM job {job.job_id} ended without a result ({type(e).__name__}; its log: "
+                    f"{getattr(job.paths, 'stderr', '?')}): {exception_line(text) or 'see the log'}")[:2000], \
+                time.time() - t0, {"job_id": str(job.job_id), "traceback_tail": "\n".join(text[-25:])}
 
-    def shutdown(self) -> None:
+    def shutdown(self, cancel: bool = False) -> None:
+        if cancel:  # the runner stops: so do its jobs (they would hold GPUs for nobody)
+            for job in self._jobs:
+                if not job.done():
+                    job.cancel(check=False)
         if self._waiters is not None:
-            self._waiters.shutdown(wait=True)
+            self._waiters.shutdown(wait=not cancel, cancel_futures=cancel)
             self._waiters = None
+        self._jobs = []
 
 
 def make_executor(kind: str, workers: int, gpus_per_run: int | None, block: dict | None, folder: Path,
-                  where: str) -> Any:
-    """The executor ``kind`` (one of :data:`EXECUTORS`), its settings checked before any run starts."""
+                  where: str, cap: bool = False) -> Any:
+    """The executor ``kind`` (one of :data:`EXECUTORS`), its settings checked before any run
+    starts; ``cap``: ``workers`` is the file's default and may shrink to the GPUs there are."""
     if kind not in EXECUTORS:
         raise ParamsError(f"--executor {kind!r} is not one of {', '.join(EXECUTORS)}")
     if kind == "process":
-        return ProcessExecutor(workers, gpus_per_run)
+        return ProcessExecutor(workers, gpus_per_run, cap=cap)
     if kind == "inline":
         return InlineExecutor(workers, gpus_per_run)
     params = SlurmParams.from_dict(block, where)

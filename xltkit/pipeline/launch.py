@@ -6,8 +6,8 @@
 runner writes it next to the stage's log).  Every process runs the stage; the Trainer inside
 trains one model over all of them (DDP: ``batch_size`` stays the global batch, split over
 the processes, so the run sees the examples one process would), only the first process
-saves checkpoints, and the stage folder is built by whichever process finishes first (the
-others' identical copies are discarded, :func:`xltkit.core.io.building`).
+saves checkpoints and publishes the stage folder (the others discard theirs and wait for it,
+:func:`xltkit.core.io.building`).
 """
 
 from __future__ import annotations

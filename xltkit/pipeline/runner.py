@@ -97,11 +97,12 @@ class Runner:
         self.ids = {id(p): graph.run_id(p) for p in self.runs}
         self.echo = echo
         self.failed: dict[str, str] = {}
+        self.left: list[str] = []  # runs that failed before and were not run again
         self.retry_failed = retry_failed
         self.executor_kind, self.gpus_per_run = executor, gpus_per_run
         # checked now, before any run starts: workers, GPUs, the executor and its block
         self.executor = make_executor(executor, self.workers, gpus_per_run, exp.executor,
-                                      self.exp_dir / "slurm", exp.experiment)
+                                      self.exp_dir / "slurm", exp.experiment, cap=workers is None)
 
     def run_id(self, p: RunParams) -> str:
         return self.ids[id(p)]
@@ -133,9 +134,10 @@ class Runner:
             "params": p.flat(), "stage_keys": {j.stage.name: j.key for j in mine},
             "notebooks": {j.stage.name: str(j.output) for j in mine},
             "stage_dirs": {j.stage.name: str(j.cache) for j in mine if j.cache is not None},
-            "timings_s": timings or {}, "jobs": {**old.get("jobs", {}), **(jobs or {})},
+            "timings_s": {**old.get("timings_s", {}), **(timings or {})},  # stages of earlier invocations kept
+            "jobs": {**old.get("jobs", {}), **(jobs or {})},
             "runner": {"host": socket.gethostname(), "pid": os.getpid(), "executor": self.executor_kind,
-                       "workers": self.workers},
+                       "workers": self.executor.capacity},
             "finished_at" if status in ("done", "failed") else "updated_at": time.strftime("%Y-%m-%dT%H:%M:%S"),
             "versions": environment(), "git_commit": git["commit"], "git_dirty": git["dirty"],
         }, self.manifest_path(p))
@@ -173,7 +175,7 @@ class Runner:
         n_done = sum(self.run_done(p) for p in self.runs)
         self.echo(f"{self.exp.experiment}: {len(self.runs)} runs ({n_done} already done), "
                   f"{len(todo)} of {len(self.jobs)} stage tasks to execute, executor {self.executor_kind}, "
-                  f"{self.workers if self.executor_kind == 'process' else self.executor.capacity} at a time")
+                  f"{self.executor.capacity} at a time")
         self._echo_skipped(skip)
         for rid, p in by_id.items():
             if not self.run_done(p) and rid not in skip:
@@ -187,6 +189,14 @@ class Runner:
         running: dict[Future, Job] = {}
         bars = _Bars(todo, len(by_id), n_done)
         live = lambda j: [rid for rid in j.runs if rid not in skip]  # noqa: E731
+
+        def fail(rid: str, failure: dict) -> None:  # written at once: a runner killed later keeps the attempt
+            if rid not in failed_runs:
+                failed_runs[rid] = failure
+                self.write_manifest(by_id[rid], "failed", error=f"stage {failure['stage']} failed: "
+                                    f"{failure['error']}", timings=timings[rid], failure=failure)
+
+        interrupted = True
         try:
             while remaining or running:
                 ready = []
@@ -196,8 +206,7 @@ class Runner:
                         del remaining[jid]
                         failed_jobs.add(jid)
                         for rid in live(j):
-                            failed_runs.setdefault(rid, {"stage": j.stage.name, "error": f"upstream stage {bad[0]} "
-                                                         "failed", "at": _now()})
+                            fail(rid, {"stage": j.stage.name, "error": f"upstream stage {bad[0]} failed", "at": _now()})
                         bars.job_end(j, ok=False, echo=self.echo)
                     elif len(running) + len(ready) < self.executor.capacity and all(n in finished for n in j.needs):
                         del remaining[jid]
@@ -225,14 +234,12 @@ class Runner:
                     else:
                         failed_jobs.add(j.id)
                         for rid in live(j):
-                            failed_runs.setdefault(rid, {"stage": j.stage.name, "error": err, "at": _now(),
-                                                         "notebook": str(j.output), **detail})
+                            fail(rid, {"stage": j.stage.name, "error": err, "at": _now(), "notebook": str(j.output),
+                                       **detail})
                     bars.job_end(j, ok=err is None, seconds=secs, echo=self.echo)
-        finally:
-            self.executor.shutdown()
-        for rid, f in failed_runs.items():
-            self.write_manifest(by_id[rid], "failed", error=f"stage {f['stage']} failed: {f['error']}",
-                                timings=timings[rid], failure=f)
+            interrupted = False
+        finally:  # Ctrl-C: stop waiting for what has not started (SLURM jobs in flight are cancelled)
+            self.executor.shutdown(cancel=interrupted)
         bars.close()
         df = results.collect(self.exp_dir)
         n_ok = sum(self.run_done(p) for p in self.runs)
@@ -243,6 +250,7 @@ class Runner:
             self.echo(f"  failed run {rid}: stage {f['stage']}: {f['error']}"
                       + (f" (notebook {f['notebook']})" if f.get("notebook") else ""))
         self.failed = {rid: f["error"] for rid, f in failed_runs.items()}
+        self.left = list(skip)
         return df
 
     def _echo_skipped(self, skip: dict[str, dict]) -> None:
