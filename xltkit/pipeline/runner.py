@@ -127,7 +127,8 @@ class Runner:
         mine = [j for j in self.jobs.values() if rid in j.runs]
         old = self.manifest(p)
         failures = old.get("failures", []) + ([failure] if failure else [])
-        git = git_state()
+        git = self._git = getattr(self, "_git", None) or git_state()  # once per runner: two git processes a call
+        versions = self._versions = getattr(self, "_versions", None) or environment()
         write_json({
             "run_id": rid, "experiment": self.exp.experiment, "status": status, "error": error,
             "attempts": len(failures), "failures": failures,
@@ -139,7 +140,7 @@ class Runner:
             "runner": {"host": socket.gethostname(), "pid": os.getpid(), "executor": self.executor_kind,
                        "workers": self.executor.capacity},
             "finished_at" if status in ("done", "failed") else "updated_at": time.strftime("%Y-%m-%dT%H:%M:%S"),
-            "versions": environment(), "git_commit": git["commit"], "git_dirty": git["dirty"],
+            "versions": versions, "git_commit": git["commit"], "git_dirty": git["dirty"],
         }, self.manifest_path(p))
 
     # ---- execution ---------------------------------------------------------------------
