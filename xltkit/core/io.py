@@ -54,6 +54,12 @@ def file_digest(path: str | Path) -> str:
     return hashlib.sha1(Path(path).read_bytes()).hexdigest()[:8] if Path(path).is_file() else "missing"
 
 
+def first_process() -> bool:
+    """False in the second and later processes of a ``torchrun`` launch (``RANK`` > 0): the
+    first one alone publishes folders, holds locks and removes checkpoints for all of them."""
+    return os.environ.get("RANK", "0") == "0"
+
+
 def is_done(folder: str | Path) -> bool:
     return (Path(folder) / DONE).is_file()
 
@@ -71,7 +77,7 @@ def building(folder: str | Path, info: dict | None = None) -> Iterator[Path]:
     tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
     try:
         yield tmp
-        if os.environ.get("RANK", "0") != "0":  # under torchrun the first process publishes the folder
+        if not first_process():  # under torchrun the first process publishes the folder
             shutil.rmtree(tmp)  # (the others may not have saved what only the first one writes)
             _wait_done(folder)
             return
@@ -112,7 +118,7 @@ def locked(folder: str | Path, inside: bool = False) -> Iterator[None]:
     folder, two SLURM jobs on a shared file system) never build the same folder at once;
     the second waits, then finds it done.  An advisory ``flock`` on a sibling file, released
     by the kernel when its holder dies, so a killed process leaves no stale lock."""
-    if os.environ.get("RANK", "0") != "0":  # under torchrun the processes of one run build together:
+    if not first_process():  # under torchrun the processes of one run build together:
         yield  # the first holds the lock for all of them
         return
     path = lock_path(folder, inside)

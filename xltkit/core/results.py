@@ -81,13 +81,18 @@ def finished_runs(experiment_dir: str | Path) -> list[Path]:
 
 
 def unreadable(run: str | Path) -> str | None:
-    """What is wrong with a finished run's tables (None: both can be read)."""
-    for name in ("metrics.parquet", "predictions.parquet"):
+    """What is wrong with a finished run's tables (None: both can be read).  The metrics
+    (a few rows) are read whole; of the predictions (one row per example and language:
+    large for hub tasks, and every ``xltkit run`` checks every finished run) the footer,
+    which a truncated file lacks."""
+    import pyarrow.parquet as pq
+
+    for name, read in (("metrics.parquet", pd.read_parquet), ("predictions.parquet", pq.read_metadata)):
         path = Path(run) / name
         if not path.is_file():
             return f"{name} is missing"
         try:
-            pd.read_parquet(path)
+            read(path)
         except Exception as e:  # noqa: BLE001 - truncated, corrupt, not parquet: all mean the same here
             return f"{name} cannot be read ({type(e).__name__}: {str(e)[:100]})"
     return None

@@ -15,7 +15,6 @@ removed, reported, and the one before it (or step 0) is used instead.
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
 from contextlib import contextmanager
@@ -23,6 +22,8 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
+
+from xltkit.core.io import first_process
 
 COMPLETE = "xltkit_complete.json"
 _STEP = re.compile(r"^checkpoint-(\d+)$")
@@ -74,7 +75,7 @@ def checkpointing(out: str | Path, every: int, keep: int) -> Iterator[Checkpoint
 
     if torch.distributed.is_available() and torch.distributed.is_initialized():
         torch.distributed.barrier()  # no process still reads a checkpoint (the best one, at the end)
-    if os.environ.get("RANK", "0") == "0":  # under torchrun the first process owns the checkpoints
+    if first_process():  # under torchrun the first process owns the checkpoints
         shutil.rmtree(ck.folder, ignore_errors=True)
 
 

@@ -43,23 +43,30 @@ class StageFailed(RuntimeError):
         self.log, self.tail = log, tail
 
 
-def execute_notebook(notebook: str, params: dict, output: Path, log: Path | None = None,
-                     env: dict[str, str] | None = None) -> None:
-    """Run one stage notebook with papermill in its own process; raise :class:`StageFailed`
-    with the error (and the signal, where the process or its kernel was killed)."""
+def _run_stage_process(cmd: list[str], params: dict, output: Path, log: Path | None, env: dict[str, str] | None,
+                       failure) -> None:
+    """Write the stage's parameters beside ``output`` (as data, never as code), run ``cmd``
+    (which reads them from ``<output>.params.yaml``) with one thread per process, keep its
+    output in ``log``; raise :class:`StageFailed` with ``failure(returncode, stderr)``."""
     output.parent.mkdir(parents=True, exist_ok=True)
-    pfile = output.with_suffix(".params.yaml")
-    pfile.write_text(yaml.safe_dump(params, sort_keys=False))  # read back by papermill as data, never as code
+    output.with_suffix(".params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "TOKENIZERS_PARALLELISM": "false",
            "PYTHONUNBUFFERED": "1", **(env or {})}
-    cmd = [sys.executable, "-m", "papermill", str(notebook_dir() / notebook), str(output),
-           "-f", str(pfile), "--no-progress-bar", "--cwd", os.getcwd()]
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
     if log is not None:
         log.write_text(proc.stdout + proc.stderr)
     if proc.returncode != 0:
-        tail = "\n".join(proc.stderr.strip().splitlines()[-25:])
-        raise StageFailed(_failure(proc.returncode, proc.stderr), log, tail)
+        lines = [ln for ln in proc.stderr.strip().splitlines() if ln.strip()]
+        raise StageFailed(failure(proc.returncode, proc.stderr, lines), log, "\n".join(lines[-25:]))
+
+
+def execute_notebook(notebook: str, params: dict, output: Path, log: Path | None = None,
+                     env: dict[str, str] | None = None) -> None:
+    """Run one stage notebook with papermill in its own process; raise :class:`StageFailed`
+    with the error (and the signal, where the process or its kernel was killed)."""
+    cmd = [sys.executable, "-m", "papermill", str(notebook_dir() / notebook), str(output),
+           "-f", str(output.with_suffix(".params.yaml")), "--no-progress-bar", "--cwd", os.getcwd()]
+    _run_stage_process(cmd, params, output, log, env, lambda code, err, lines: _failure(code, err))
 
 
 def _failure(code: int, stderr: str) -> str:
@@ -92,20 +99,10 @@ def launch_distributed(stage: str, params: dict, output: Path, processes: int, e
                        log: Path | None = None) -> None:
     """Run a training stage as ``processes`` processes under ``torchrun`` (one model, DDP),
     through :mod:`xltkit.pipeline.launch`; no notebook is executed, the log is kept."""
-    output.parent.mkdir(parents=True, exist_ok=True)
-    pfile = output.with_suffix(".params.yaml")
-    pfile.write_text(yaml.safe_dump(params, sort_keys=False))
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", str(processes),
-           "-m", "xltkit.pipeline.launch", stage, str(pfile)]
-    full_env = {**os.environ, "OMP_NUM_THREADS": "1", "TOKENIZERS_PARALLELISM": "false", "PYTHONUNBUFFERED": "1",
-                **(env or {})}
-    proc = subprocess.run(cmd, capture_output=True, text=True, env=full_env)
-    if log is not None:
-        log.write_text(proc.stdout + proc.stderr)
-    if proc.returncode != 0:
-        lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
-        raise StageFailed(exception_line(lines)[:2000] or _failure(proc.returncode, proc.stderr), log,
-                          "\n".join(lines[-25:]))
+           "-m", "xltkit.pipeline.launch", stage, str(output.with_suffix(".params.yaml"))]
+    _run_stage_process(cmd, params, output, log, env,
+                       lambda code, err, lines: exception_line(lines)[:2000] or _failure(code, err))
 
 
 def stage_task(notebook: str, params: dict, output: str, env: dict[str, str] | None = None,
@@ -197,7 +194,27 @@ def gpu_slots(workers: int, gpus_per_run: int | None, gpus: list[str], cap: bool
     return [",".join(gpus[i * k:(i + 1) * k]) for i in range(workers)]
 
 
-class ProcessExecutor:
+class _PoolExecutor:
+    """Tasks on a pool of ``capacity`` threads, each calling :meth:`_run`; the pool is made
+    at the first submit and ended by :meth:`shutdown`, so one executor serves several runs."""
+
+    capacity = 1
+    _pool: ThreadPoolExecutor | None = None
+
+    def submit(self, tasks: list[tuple[str, dict, Path]]) -> list[tuple[Future, str | None]]:
+        self._pool = self._pool or ThreadPoolExecutor(max_workers=self.capacity)
+        return [(self._pool.submit(self._run, *t), None) for t in tasks]
+
+    def _run(self, notebook: str, params: dict, output: Path) -> tuple[str | None, float, dict]:
+        raise NotImplementedError
+
+    def shutdown(self, cancel: bool = False) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=not cancel, cancel_futures=cancel)
+            self._pool = None
+
+
+class ProcessExecutor(_PoolExecutor):
     """Papermill processes on this machine, ``workers`` at a time, each with its own GPUs."""
 
     name = "process"
@@ -210,11 +227,6 @@ class ProcessExecutor:
         self._slots: queue.Queue = queue.Queue()
         for s in self.slots_list:
             self._slots.put(s)
-        self._pool: ThreadPoolExecutor | None = None
-
-    def submit(self, tasks: list[tuple[str, dict, Path]]) -> list[tuple[Future, str | None]]:
-        self._pool = self._pool or ThreadPoolExecutor(max_workers=self.capacity)
-        return [(self._pool.submit(self._run, *t), None) for t in tasks]
 
     def _run(self, notebook: str, params: dict, output: Path) -> tuple[str | None, float, dict]:
         slot = self._slots.get()
@@ -230,13 +242,8 @@ class ProcessExecutor:
         finally:
             self._slots.put(slot)
 
-    def shutdown(self, cancel: bool = False) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=not cancel, cancel_futures=cancel)
-            self._pool = None
 
-
-class InlineExecutor:
+class InlineExecutor(_PoolExecutor):
     """The stage functions themselves, one at a time, in this process: no papermill, no
     kernel start, no executed notebooks (for a debugger, and for quick grids and tests)."""
 
@@ -249,11 +256,6 @@ class InlineExecutor:
                               "process")
         if gpus_per_run and gpus_per_run > 1:
             raise ParamsError("--executor inline is one process: --gpus-per-run above 1 needs --executor process")
-        self._pool: ThreadPoolExecutor | None = None
-
-    def submit(self, tasks: list[tuple[str, dict, Path]]) -> list[tuple[Future, str | None]]:
-        self._pool = self._pool or ThreadPoolExecutor(max_workers=1)
-        return [(self._pool.submit(self._run, *t), None) for t in tasks]
 
     @staticmethod
     def _run(notebook: str, params: dict, output: Path) -> tuple[str | None, float, dict]:
@@ -268,11 +270,6 @@ class InlineExecutor:
             return None, time.time() - t0, {}
         except Exception as e:  # noqa: BLE001 - recorded in the manifest; the other runs go on
             return f"{type(e).__name__}: {e}"[:2000], time.time() - t0, {"traceback_tail": traceback.format_exc()[-3000:]}
-
-    def shutdown(self, cancel: bool = False) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=not cancel, cancel_futures=cancel)
-            self._pool = None
 
 
 # ---- SLURM through submitit ----------------------------------------------------------------

@@ -13,16 +13,10 @@ saves checkpoints and publishes the stage folder (the others discard theirs and 
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 
 import yaml
-
-
-def world() -> tuple[int, int]:
-    """(rank, world size) of this process, from the launcher's environment ((0, 1) alone)."""
-    return int(os.environ.get("RANK", "0")), int(os.environ.get("WORLD_SIZE", "1"))
 
 
 def main(argv: list[str] | None = None) -> int:
