@@ -156,7 +156,8 @@ def analyze(p: AnalysisParams) -> Analysis:
     grid = results.grid_runs(exp_dir)
     if grid:  # rebuilt from the finished runs: a killed grid leaves the table stale or missing
         res = results.collect(exp_dir)
-        unfinished = [r.name for r in grid if r not in set(results.finished_runs(exp_dir))]
+        finished = set(results.finished_runs(exp_dir))  # once: it reads every run's manifest
+        unfinished = [r.name for r in grid if r not in finished]
         if unfinished:
             notes.append(f"{len(unfinished)} of {len(grid)} runs of the grid have not finished and are not in this "
                          f"analysis ({', '.join(unfinished[:5])}{', ...' if len(unfinished) > 5 else ''}; "
