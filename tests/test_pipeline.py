@@ -200,7 +200,8 @@ def test_pair_task_grid_reports_the_generalized_setting_and_drops_stale_runs(cac
     assert len(list((tmp_path / "p" / "runs").iterdir())) == len(old) + 1
 
 
-def test_a_failing_run_is_recorded_while_the_others_go_on_then_resumes(cache_dir, tmp_path, monkeypatch):
+@pytest.mark.parametrize("executor", ["warm", "process"])
+def test_a_failing_run_is_recorded_while_the_others_go_on_then_resumes(cache_dir, tmp_path, monkeypatch, executor):
     nbdir = tmp_path / "nb"
     nbdir.mkdir()
     for name in NOTEBOOKS.values():
@@ -214,7 +215,7 @@ def test_a_failing_run_is_recorded_while_the_others_go_on_then_resumes(cache_dir
         nbformat.write(nb, nbdir / name)
     monkeypatch.setenv("XLTKIT_NOTEBOOKS", str(nbdir))
     exp = _experiment(cache_dir, "f", [{"seed": [0, 1, 2]}])
-    runner = Runner(exp, outputs=tmp_path, echo=lambda s: None)
+    runner = Runner(exp, outputs=tmp_path, echo=lambda s: None, executor=executor)
     df = runner.run()
     assert len(runner.failed) == 2
     by_seed = {read_json(m)["params"]["seed"]: read_json(m)
@@ -225,7 +226,7 @@ def test_a_failing_run_is_recorded_while_the_others_go_on_then_resumes(cache_dir
     assert "planted failure" in by_seed[1]["failures"][0]["traceback_tail"]
     assert by_seed[2]["status"] == "failed" and "kernel died" in by_seed[2]["error"]
     assert by_seed[0]["status"] == "done" and set(df.seed) == {0}
-    assert Path(by_seed[0]["notebooks"]["evaluate"]).is_file() and by_seed[0]["runner"]["executor"] == "process"
+    assert Path(by_seed[0]["notebooks"]["evaluate"]).is_file() and by_seed[0]["runner"]["executor"] == executor
 
     log: list[str] = []
     Runner(exp, outputs=tmp_path, echo=log.append).run()  # failed runs are left alone unless asked

@@ -280,11 +280,13 @@ def main(argv: list[str] | None = None) -> int:
                    "with GPUs, each worker gets its own (CUDA_VISIBLE_DEVICES)")
     r.add_argument("--gpus-per-run", type=int, default=None, help="GPUs each worker (or SLURM job) gets, for models "
                    "that train on several")
-    r.add_argument("--executor", default="process",
-                   choices=["process", "inline", "slurm", "submitit-local", "submitit-debug"],
-                   help="where stage tasks run: papermill processes here (default); the stage functions in this "
-                   "process, one at a time (inline: for a debugger, no notebooks); SLURM job arrays through "
-                   "submitit (resources: the file's executor block); or submitit's local / debug stand-ins")
+    r.add_argument("--executor", default="warm",
+                   choices=["warm", "process", "inline", "slurm", "submitit-local", "submitit-debug"],
+                   help="where stage tasks run: the stage notebooks here, each worker keeping one kernel for "
+                   "notebook after notebook (warm: the default); a fresh kernel for every stage task (process); "
+                   "the stage functions in this process, one at a time (inline: for a debugger, no notebooks); "
+                   "SLURM job arrays through submitit (resources: the file's executor block); or submitit's "
+                   "local / debug stand-ins")
     r.add_argument("--retry-failed", action="store_true", help="run the runs that failed before again (each at "
                    "most 3 times in all)")
     r.add_argument("--no-analysis", action="store_true", help="skip the analysis notebook")

@@ -26,9 +26,6 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from xltkit.core.params import ParamsError, format_validation_error
 
-EXECUTORS = ("process", "inline", "slurm", "submitit-local", "submitit-debug")
-
-
 def notebook_dir() -> Path:
     """The stage notebooks: ``XLTKIT_NOTEBOOKS`` or the repository's ``notebooks/``."""
     env = os.environ.get("XLTKIT_NOTEBOOKS")
@@ -224,23 +221,26 @@ class ProcessExecutor(_PoolExecutor):
         self.slots_list = gpu_slots(workers, gpus_per_run, visible_gpus() if gpus is None else gpus, cap)
         self.capacity = len(self.slots_list)
         self.processes = gpus_per_run or 1  # a training stage with several GPUs: one process each (torchrun)
-        self._slots: queue.Queue = queue.Queue()
-        for s in self.slots_list:
-            self._slots.put(s)
+        self._slots: queue.Queue = queue.Queue()  # (worker, its GPUs)
+        for i, s in enumerate(self.slots_list):
+            self._slots.put((i, s))
+
+    def _stage(self, worker: int, slot: str | None, notebook: str, params: dict, output: Path) -> None:
+        stage_task(notebook, params, str(output), None if slot is None else {"CUDA_VISIBLE_DEVICES": slot},
+                   processes=self.processes)
 
     def _run(self, notebook: str, params: dict, output: Path) -> tuple[str | None, float, dict]:
-        slot = self._slots.get()
+        worker, slot = taken = self._slots.get()
         t0 = time.time()
         try:
-            stage_task(notebook, params, str(output), None if slot is None else {"CUDA_VISIBLE_DEVICES": slot},
-                       processes=self.processes)
+            self._stage(worker, slot, notebook, params, output)
             return None, time.time() - t0, {}
         except StageFailed as e:
             return str(e), time.time() - t0, {"log": str(e.log) if e.log else None, "traceback_tail": e.tail}
         except Exception as e:  # noqa: BLE001 - recorded in the manifest; the other runs go on
             return f"{type(e).__name__}: {e}", time.time() - t0, {}
         finally:
-            self._slots.put(slot)
+            self._slots.put(taken)
 
 
 class InlineExecutor(_PoolExecutor):
@@ -367,21 +367,3 @@ class SubmititExecutor:
             self._waiters.shutdown(wait=not cancel, cancel_futures=cancel)
             self._waiters = None
         self._jobs = []
-
-
-def make_executor(kind: str, workers: int, gpus_per_run: int | None, block: dict | None, folder: Path,
-                  where: str, cap: bool = False) -> Any:
-    """The executor ``kind`` (one of :data:`EXECUTORS`), its settings checked before any run
-    starts; ``cap``: ``workers`` is the file's default and may shrink to the GPUs there are."""
-    if kind not in EXECUTORS:
-        raise ParamsError(f"--executor {kind!r} is not one of {', '.join(EXECUTORS)}")
-    if kind == "process":
-        return ProcessExecutor(workers, gpus_per_run, cap=cap)
-    if kind == "inline":
-        return InlineExecutor(workers, gpus_per_run)
-    params = SlurmParams.from_dict(block, where)
-    if gpus_per_run:
-        params.gpus_per_node = gpus_per_run
-    return SubmititExecutor({"slurm": "slurm", "submitit-local": "local", "submitit-debug": "debug"}[kind],
-                            params, folder)
-

@@ -2,8 +2,9 @@
 
 The runs of a grid share upstream stages: a job is identified by (stage, key), the key
 coming from the stage graph (:mod:`xltkit.pipeline.graph`), so the 12 runs of the demo
-share one pretraining.  Jobs run as separate ``papermill`` processes (one kernel per
-process) in a pool of ``workers``; a job starts as soon as the job it runs after is done.
+share one pretraining.  Jobs run as stage notebooks in a pool of ``workers``, each worker
+keeping one kernel (:mod:`xltkit.pipeline.warm`; or a fresh ``papermill`` process per job,
+``executor="process"``); a job starts as soon as the job it runs after is done.
 A failing job marks the runs that need it as failed, with the error, and everything else
 goes on.  Finished stages are found on disk, so re-running (or resuming a killed grid)
 repeats no finished work.
@@ -18,6 +19,7 @@ import time
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 from tqdm import tqdm
@@ -27,13 +29,16 @@ from xltkit.core.io import is_done, read_json, write_json
 from xltkit.core.params import ParamsError
 from xltkit.core.paths import resolve
 from xltkit.pipeline import graph
-from xltkit.pipeline.executors import execute_notebook, make_executor
+from xltkit.pipeline.executors import (InlineExecutor, ProcessExecutor, SlurmParams, SubmititExecutor,
+                                       execute_notebook)
 from xltkit.pipeline.experiment import Experiment
 from xltkit.pipeline.manifest import environment, git_state
 from xltkit.pipeline.params import RunParams
+from xltkit.pipeline.warm import WarmExecutor
 
 ANALYSIS_NOTEBOOK = "05_analysis.ipynb"
 MAX_ATTEMPTS = 3  # a run that failed this many times is left failed by --retry-failed
+EXECUTORS = ("warm", "process", "inline", "slurm", "submitit-local", "submitit-debug")
 
 
 @dataclass
@@ -78,14 +83,16 @@ def plan(runs: list[RunParams], exp_dir: Path) -> dict[str, Job]:
 class Runner:
     """Execute every run of an experiment; see the module docstring.
 
-    ``executor`` is where stage tasks run (:mod:`xltkit.pipeline.executors`): ``process``
-    (papermill processes here, ``workers`` at a time, GPUs pinned per worker), ``slurm``,
+    ``executor`` is where stage tasks run (:mod:`xltkit.pipeline.executors`): ``warm``
+    (the stage notebooks here, ``workers`` at a time, each worker keeping its kernel, GPUs
+    pinned per worker: :mod:`xltkit.pipeline.warm`), ``process`` (the same with a fresh
+    kernel for every stage task), ``inline``, ``slurm``,
     or submitit's ``submitit-local`` / ``submitit-debug``.  Runs that failed before are left
     failed unless ``retry_failed`` (and then only while they failed fewer than
     :data:`MAX_ATTEMPTS` times); runs that are pending or were interrupted are picked up."""
 
     def __init__(self, exp: Experiment, outputs: str | Path = "outputs", workers: int | None = None,
-                 echo=print, executor: str = "process", gpus_per_run: int | None = None,
+                 echo=print, executor: str = "warm", gpus_per_run: int | None = None,
                  retry_failed: bool = False):
         self.exp, self.outputs = exp, resolve(outputs)  # relative: to the project root (xltkit.core.paths)
         self.exp_dir = self.outputs / exp.experiment
@@ -189,6 +196,7 @@ class Runner:
         remaining = dict(todo)
         running: dict[Future, Job] = {}
         bars = _Bars(todo, len(by_id), n_done)
+        usage = _Usage(self.executor)
         live = lambda j: [rid for rid in j.runs if rid not in skip]  # noqa: E731
 
         def fail(rid: str, failure: dict) -> None:  # written at once: a runner killed later keeps the attempt
@@ -224,6 +232,7 @@ class Runner:
                 for fut in done:
                     j = running.pop(fut)
                     err, secs, detail = fut.result()
+                    usage.task(j.stage.name, secs)
                     for rid in j.runs:
                         timings[rid][j.stage.name] = round(secs, 1)
                     if err is None:
@@ -242,6 +251,7 @@ class Runner:
         finally:  # Ctrl-C: stop waiting for what has not started (SLURM jobs in flight are cancelled)
             self.executor.shutdown(cancel=interrupted)
         bars.close()
+        write_json(usage.summary(), self.exp_dir / "runner.json")
         df = results.collect(self.exp_dir)
         n_ok = sum(self.run_done(p) for p in self.runs)
         self.echo(f"{self.exp.experiment}: {n_ok} of {len(self.runs)} runs done, {len(failed_runs)} failed now"
@@ -270,6 +280,59 @@ class Runner:
         p = self.exp.analysis_params(self.outputs)
         out = self.exp_dir / "analysis" / ANALYSIS_NOTEBOOK
         execute_notebook(ANALYSIS_NOTEBOOK, p.model_dump(), out, log=out.with_suffix(".log"))
+
+
+class _Usage:
+    """Where one invocation's time went: wall and CPU seconds (this process and every process
+    it waited for: the workers, their kernels), the share of the machine's cores kept busy,
+    and worker seconds by stage; written to ``<experiment>/runner.json``."""
+
+    def __init__(self, executor):
+        self.executor, self.t0, self.cpu0 = executor, time.time(), _cpu_seconds()
+        self.starts0 = getattr(executor, "kernel_starts", None)  # the executor may have served a run before
+        self.stages: dict[str, dict[str, float]] = {}
+
+    def task(self, stage: str, seconds: float) -> None:
+        s = self.stages.setdefault(stage, {"tasks": 0, "worker_s": 0.0})
+        s["tasks"] += 1
+        s["worker_s"] = round(s["worker_s"] + seconds, 1)
+
+    def summary(self) -> dict:
+        wall, cpu, cores = time.time() - self.t0, _cpu_seconds() - self.cpu0, os.cpu_count() or 1
+        return {"executor": getattr(self.executor, "name", "?"), "workers": self.executor.capacity,
+                "wall_s": round(wall, 1), "cpu_s": round(cpu, 1), "cores": cores,
+                "busy_share": round(cpu / (wall * cores), 3) if wall > 0 else None, "stages": self.stages,
+                "kernel_starts": _minus(getattr(self.executor, "kernel_starts", None), self.starts0)}
+
+
+def _minus(now: dict | None, before: dict | None) -> dict | None:
+    return None if now is None else {k: round(v - (before or {}).get(k, 0), 1) for k, v in now.items()}
+
+
+def _cpu_seconds() -> float:
+    import resource
+
+    me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
+
+
+def make_executor(kind: str, workers: int, gpus_per_run: int | None, block: dict | None, folder: Path,
+                  where: str, cap: bool = False) -> Any:
+    """The executor ``kind`` (one of :data:`EXECUTORS`), its settings checked before any run
+    starts; ``cap``: ``workers`` is the file's default and may shrink to the GPUs there are."""
+    if kind not in EXECUTORS:
+        raise ParamsError(f"--executor {kind!r} is not one of {', '.join(EXECUTORS)}")
+    if kind == "warm":
+        return WarmExecutor(workers, gpus_per_run, cap=cap)
+    if kind == "process":
+        return ProcessExecutor(workers, gpus_per_run, cap=cap)
+    if kind == "inline":
+        return InlineExecutor(workers, gpus_per_run)
+    params = SlurmParams.from_dict(block, where)
+    if gpus_per_run:
+        params.gpus_per_node = gpus_per_run
+    return SubmititExecutor({"slurm": "slurm", "submitit-local": "local", "submitit-debug": "debug"}[kind],
+                            params, folder)
 
 
 def _now() -> str:
