@@ -6,7 +6,7 @@ STAMP   = $(VENV)/.installed
 # torch first, as the CPU build, where there is no CUDA: an open range would pull a multi-GB CUDA build
 TORCH_CPU ?= torch==2.13.0
 
-.PHONY: demo test env browser clean-demo notebooks
+.PHONY: demo test env browser clean-demo notebooks bench
 env: $(STAMP)
 
 $(STAMP): pyproject.toml
@@ -20,6 +20,11 @@ $(STAMP): pyproject.toml
 
 demo: $(STAMP)
 	$(BIN)/xltkit run params/demo.yaml
+
+# every benchmarks/bench_*.py against its baseline, into benchmarks/RESULTS.md (~20-25 min on 2 cores;
+# benchmarks/run_all.py --quick for a smoke run, --only NAME,... for some)
+bench: $(STAMP)
+	$(BIN)/python benchmarks/run_all.py
 
 # Debian's chromium for the browser tests (pytest -m browser; playwright, in '.[dev]', drives it): installed where
 # this runs as root with apt-get; elsewhere the browser tests skip, naming the command
