@@ -13,16 +13,17 @@ most 1.1 x (K+1) clean.
 
     python benchmarks/bench_noise.py                 # lab-sized BERT, ~2-3 min on one core
     python benchmarks/bench_noise.py --size base     # XLM-R-base-shaped encoder (GPU advised)
+    python benchmarks/bench_noise.py --quick --json rows.json   # a smoke run; the rows for run_all.py
 """
 
 from __future__ import annotations
 
-import argparse
 import statistics
 import tempfile
 import time
 
 import torch
+from benchlib import parser, repeats, row, write
 from datasets import Dataset
 from transformers import (
     BertConfig,
@@ -91,16 +92,18 @@ def build(size: str, vocab: int, max_len: int):
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap = parser(__doc__)
     ap.add_argument("--size", choices=["lab", "base"], default="lab")
     ap.add_argument("--steps", type=int, default=30, help="timed steps per method and repeat")
     ap.add_argument("--warmup", type=int, default=3, help="first steps of each run left out")
-    ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--batch-size", type=int, default=32)
     ap.add_argument("--k", type=int, default=3, help="adversarial ascent steps K")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--only", nargs="*", help="methods to run besides clean")
     a = ap.parse_args(argv)
+    if a.quick:
+        a.steps, a.warmup = 6, 2
+    a.repeats = repeats(a)
     torch.set_num_threads(a.threads)
 
     lab = Lab(LANGS, lab_seed=0)
@@ -150,19 +153,22 @@ def main(argv=None):
     dev = torch.cuda.get_device_name() if device == "cuda" else f"CPU, {a.threads} thread(s)"
     print(f"\n{a.size} encoder, batch {a.batch_size}, {a.steps} timed steps x {a.repeats} repeats, {dev}; "
           f"clean step {1000 * statistics.median(medians['clean']):.1f} ms")
+    rows = []
     for name, r in ratios.items():
         if name == "clean":
             continue
-        med, lo, hi = statistics.median(r), min(r), max(r)
-        cfg = todo[name]
+        cfg, floor = todo[name], None
         if cfg.method == "rs-rp":
-            verdict = f"target <= 1.05: {'ok' if med <= 1.05 else 'MISSED'}"
+            floor = 1.05
         elif cfg.method == "adv":
-            bound = 1.1 * (cfg.adv_steps + 1)
-            verdict = f"bound 1.1*(K+1)={bound:.1f}: {'ok' if med <= bound else 'MISSED'}"
-        else:
-            verdict = f"plus {prep[name]:.2f} s preprocessing ({prep['clean']:.2f} s clean)"
-        print(f"{name}: {med:.2f}x clean [{lo:.2f}-{hi:.2f}]; {verdict}")
+            floor = round(1.1 * (cfg.adv_steps + 1), 2)
+        ms = 1000 * statistics.median(medians[name])
+        rows.append(row(name, f"clean training ({1000 * statistics.median(medians['clean']):.1f} ms a step)", r,
+                        floor=floor, better="lower", unit="ms a step", value=round(ms, 2),
+                        notes=(f"plus {prep[name]:.2f} s preprocessing ({prep['clean']:.2f} s clean)"
+                               if cfg.method not in ("rs-rp", "adv") else "step time ratio") + f"; {dev}"))
+    write(a, "bench_noise", rows, setup=f"{a.size} encoder, batch {a.batch_size}, {a.steps} timed steps x "
+          f"{a.repeats} repeats, {dev}")
 
 
 if __name__ == "__main__":
