@@ -17,6 +17,7 @@ import argparse
 import datetime
 import json
 import platform
+import re
 import shlex
 import subprocess
 import sys
@@ -60,7 +61,8 @@ def scripts(folder: Path, only: list[str] | None) -> list[Path]:
 
 
 def needs_cuda(script: Path) -> bool:
-    return any(ln.strip().replace(" ", "") == "NEEDS_CUDA=True" for ln in script.read_text().splitlines())
+    """Whether the script has a top-level line ``NEEDS_CUDA = True`` (a comment may follow)."""
+    return re.search(r"^NEEDS_CUDA\s*=\s*True\b", script.read_text(), re.MULTILINE) is not None
 
 
 def run_one(script: Path, quick: bool, timeout: float, cwd: Path) -> dict:

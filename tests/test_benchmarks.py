@@ -45,7 +45,7 @@ rows = [{"name": "fast way", "baseline": "slow way", "ratio_median": 2.0, "ratio
          "floor": 1.05, "better": "lower", "unit": "s", "value": 3.0, "notes": ""}]
 json.dump({"benchmark": "bench_c_ok", "rows": rows}, open(path, "w"))
 """,
-    "bench_d_gpu.py": "NEEDS_CUDA = True\nraise SystemExit('ran without CUDA')\n",
+    "bench_d_gpu.py": "NEEDS_CUDA = True  # a comment\nraise SystemExit('ran without CUDA')\n",
     "helper.py": "raise SystemExit('not a benchmark: never run')\n",
 }
 
