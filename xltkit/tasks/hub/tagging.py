@@ -4,9 +4,8 @@ treebanks as the POS intermediate task, WikiANN / PAN-X, and the Turku NER corpu
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from xltkit.tasks.base import TaskError
+from xltkit.tasks.hub import sizes as card_sizes
 from xltkit.tasks.hub.base import SPLITS3, HubSource, HubTask
 from xltkit.typology.languages import iso3
 
@@ -42,15 +41,12 @@ UDPOS_NAMES = {
     "th": "Thai", "tl": "Tagalog", "yo": "Yoruba"}
 #: XTREME-R's UD 2.7 additions, one treebank each (XTREME-R merges a language's treebanks; one is used here)
 UD27_ADDITIONS = {"lit": "lt_alksnis", "pol": "pl_pdb", "ukr": "uk_iu", "wol": "wo_wtb", "ron": "ro_rrt"}
-UD_SIZES = {"en_ewt": (12_543, 2_002, 2_077), "fi_tdt": (12_217, 1_364, 1_555), "hu_szeged": (910, 441, 449),
-            "el_gdt": (1_662, 403, 456)}  # sentences, from the treebanks' READMEs
 
 
 def _ud(treebank: str, splits=SPLITS3) -> HubSource:
-    sizes = UD_SIZES.get(treebank)
     return HubSource("universal-dependencies/universal_dependencies", treebank, UD_REV, splits,
                      data_files={hub: f"{treebank}/{hub}/*.parquet" for hub in splits.values()},
-                     sizes=dict(zip(("train", "validation", "test"), sizes)) if sizes else None,
+                     sizes=card_sizes.card(card_sizes.UD.get(treebank)),  # the card's (sizes.py)
                      corpus=(f"ud:{treebank}",))
 
 
@@ -88,17 +84,16 @@ class UDPOS(_Tagging):
     description = "Universal Dependencies part of speech (XTREME's UD 2.5 sets); seqeval F1 as XTREME, token accuracy."
     typical_tokens = 30
     sources = {iso3(c): HubSource("google/xtreme", f"udpos.{UDPOS_NAMES[c]}", XTREME_REV, SPLITS3,
+                                  sizes=card_sizes.card(card_sizes.UDPOS.get(UDPOS_NAMES[c])),  # sizes.py
                                   corpus=tuple(f"ud:{c}_{t}" for t in ({"en": ("ewt", "gum", "lines", "partut"),
                                                                         "fi": ("tdt", "ftb"), "hu": ("szeged",)}
                                                                        .get(c, ("*",)))))
                for c in ("af ar bg et eu fa fi he hi hu id it ja ko mr nl pt ta te tr ur vi en es").split()}
-    sources.update({iso3(c): HubSource("google/xtreme", f"udpos.{UDPOS_NAMES[c]}", XTREME_REV,
-                                       {"test": "test"}) for c in "kk th tl yo".split()})  # test-only in XTREME
+    sources.update({iso3(c): HubSource("google/xtreme", f"udpos.{UDPOS_NAMES[c]}", XTREME_REV, {"test": "test"},
+                                       sizes=card_sizes.card(card_sizes.UDPOS.get(UDPOS_NAMES[c])))
+                    for c in "kk th tl yo".split()})  # test-only in XTREME
     sources.update({lang: _ud(tb) for lang, (tb, _) in UDPOS_MERGED.items()})
     sources.update({lang: _ud(tb) for lang, tb in UD27_ADDITIONS.items()})
-    for _code, _rows in {"fin": (27_198, 3_239, 4_422), "ekk": (25_749, 3_125, 3_760), "hun": (910, 441, 449)}.items():
-        sources[_code] = replace(sources[_code], sizes=dict(zip(("train", "validation", "test"), _rows)))  # cards
-    del _code, _rows
     hub_columns = {"google/xtreme": ("tokens", "pos_tags"),
                    "universal-dependencies/universal_dependencies": ("tokens", "upos")}
     hub_labels = {"google/xtreme": UPOS17, "universal-dependencies/universal_dependencies": UD_UPOS}
@@ -131,8 +126,8 @@ class PANX(_Tagging):
     description = "Named entities (PAN-X/WikiANN) in XTREME-R's 48 languages; seqeval span F1."
     typical_tokens = 20
     sources = {iso3(c): HubSource("unimelb-nlp/wikiann", c, WIKIANN_REV, SPLITS3,
-                                  sizes={"train": 20_000, "validation": 10_000, "test": 10_000}
-                                  if c in ("en", "fi", "hu", "fa") else None, corpus=(f"wikiann:{c}",))
+                                  sizes=card_sizes.card(card_sizes.WIKIANN.get(c)),  # sizes.py
+                                  corpus=(f"wikiann:{c}",))
                for c in ("af ar bg bn de el en es et eu fa fi fr he hi hu id it ja jv ka kk ko ml mr ms my nl pt ru "
                          "sw ta te th tl tr ur vi yo zh qu pl uk az lt pa gu ro").split()}
     hub_columns = {"unimelb-nlp/wikiann": ("tokens", "ner_tags")}
