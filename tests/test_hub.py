@@ -233,6 +233,34 @@ def test_the_real_study_params_validate_and_plan_their_cost(name, repo):
         assert {r.target.finetune_lr for r in trained} == {2e-5} and {r.encoder.max_length for r in trained} == {128}
 
 
+def test_the_tagging_grids_are_priced_from_the_cards_split_sizes(repo, hub_root):
+    """UD-POS and PAN-X (issue #10): every split the real grids read has its card size
+    (xltkit/tasks/hub/sizes.py), so `xltkit plan` prices every job, and the sizes name the hub
+    splits the registry reads (and the fixtures write), not others."""
+    from xltkit.pipeline import plan as plan_module
+    from xltkit.pipeline.experiment import load_experiment
+    from xltkit.tasks.hub import sizes
+
+    for name in ("real_udpos", "real_panx"):
+        table = plan_module.plan(load_experiment(repo / "params" / f"{name}.yaml").runs())
+        assert not plan_module.UNKNOWN, (name, sorted(plan_module.UNKNOWN))
+        assert table.device_hours.notna().all() and table.examples.notna().all(), name
+    for name, n in (("udpos", 38), ("panx", 48), ("ud", 3)):
+        task = get_task(name)
+        assert len(task.sources) == n
+        for lang, src in task.sources.items():
+            assert set(src.splits.values()) <= set(src.sizes or {}), (name, lang)  # every split read has a size
+            for hub in src.splits.values():  # ... and it is a split the fixtures lay out as the hub does
+                written = (hub_root / src.path / src.data_files[hub].replace("*", "0000") if src.data_files else
+                           hub_root / src.path / src.config / f"{hub}-00000-of-00001.parquet")
+                assert written.is_file(), (name, lang, hub)
+    udpos, panx = get_task("udpos"), get_task("panx")
+    assert (udpos.split_size("eng", "train"), udpos.split_size("eng", "dev")) == (21_253, 3_974)
+    assert udpos.split_size("kaz", "test") == 1_047 and udpos.split_size("kaz", "train") is None  # test only
+    assert udpos.split_size("lit", "dev") == sizes.UD["lt_alksnis"][1] and panx.split_size("quz", "test") == 100
+    assert get_task("ud").split_size("fin", "train") == 12_217 == sizes.UD["fi_tdt"][0]
+
+
 def test_offline_preflight_lists_everything_missing_before_any_training(repo, tmp_path, monkeypatch):
     import subprocess
     import sys
