@@ -153,6 +153,8 @@ class QATask(HubTask):
         train_sources: language -> the source of the splits it names (XQuAD's English train).
         nested: dataset ids whose files are SQuAD's nested JSON.
         holdout_dev: dataset id -> share of its train held out (by context) as its dev split.
+        dev_without_test: languages whose dev split leaves out the questions their test split
+            holds (XQuAD's English dev is SQuAD v1.1's, which holds XQuAD's English questions).
     """
 
     head = "extractive_qa"
@@ -164,6 +166,7 @@ class QATask(HubTask):
     train_sources: Mapping[str, HubSource] = {}
     nested: frozenset[str] = frozenset()
     holdout_dev: Mapping[str, float] = {}
+    dev_without_test: frozenset[str] = frozenset()
     _read: tuple[str, str | None] = ("", None)  # the source and commit the last raw() read
 
     def declaration(self) -> dict:
@@ -277,11 +280,16 @@ class QATask(HubTask):
         files = self._task_files(data)
         src = None if lang in files else self.source_for(split, lang, data)
         share = self.holdout_dev.get(src.path) if src is not None else None
-        if not share or split not in ("train", "dev") or src.splits.get("dev") != src.splits.get("train"):
-            return rows, {}
-        train, dev = holdout(rows, share, self._hub(data).subsample_seed)
-        return (dev, {"held_out_from": "train", "rows_in_hub_split": len(rows)}) if split == "dev" else \
-            (train, {"held_out_as_dev": len(dev), "rows_in_hub_split": len(rows)})
+        notes: dict = {}
+        if share and split in ("train", "dev") and src.splits.get("dev") == src.splits.get("train"):
+            train, dev = holdout(rows, share, self._hub(data).subsample_seed)
+            rows, notes = (dev, {"held_out_from": "train", "rows_in_hub_split": len(rows)}) if split == "dev" else \
+                (train, {"held_out_as_dev": len(dev), "rows_in_hub_split": len(rows)})
+        if split == "dev" and src is not None and lang in self.dev_without_test:
+            test = set(self.raw("test", lang, data)["id"])  # XQuAD's English questions are SQuAD dev's, same ids
+            kept = [r for r in rows if r["id"] not in test]
+            rows, notes = kept, {**notes, "dropped_in_test": len(rows) - len(kept)}
+        return rows, notes
 
     def _misplaced_answers(self, rows: list[dict], split: str, lang: str) -> dict[str, tuple[str, int]]:
         """id -> (answer, start) of the questions whose answer is not at its start; a split of
