@@ -174,6 +174,14 @@ class Task(ABC):
         dataset revision."""
         return {}
 
+    def training_identity(self, lang: str, splits: tuple[str, ...], data: DataContext) -> dict[str, Any] | None:
+        """What training on ``splits`` of ``lang`` reads of this task, where another registry entry
+        may train on the very same data (rows, labels, head, reading code): the fine-tuning stage
+        hashes it instead of the task's name, fingerprint and :meth:`data_identity`, so two targets
+        with one training set (XQuAD and MLQA: SQuAD v1.1) and the same settings share one model.
+        None (the default): the training is the task's own, keyed by its name."""
+        return None
+
     def eval_splits(self, lang: str, data: DataContext) -> tuple[str, ...]:
         """The splits a language is evaluated on (dev and test where it has them)."""
         return ("dev", "test")

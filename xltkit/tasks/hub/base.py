@@ -111,6 +111,10 @@ class HubTask(Task):
     labels_by_name: frozenset[str] = frozenset()  # dataset ids whose label order is free: convert maps by name
     invalid_label: int | None = None  # a label value meaning "no label" (PAWS-X: -1), dropped and counted
     files_schema: str | None = None  # the dataset id whose schema task_files follow (default: the first source's)
+    #: class attributes that do not change what the task trains on (its name and description, how it is scored
+    #: and costed, which source each language reads: the training split's own source is hashed instead)
+    not_training: frozenset[str] = frozenset({"name", "description", "metrics", "typical_tokens", "two_languages",
+                                              "unavailable", "sources", "alternatives", "not_training"})
 
     def __init__(self):
         self.notes: dict[str, dict] = {}
@@ -155,6 +159,34 @@ class HubTask(Task):
         if files:
             out["task_files"] = {lang: _fingerprint(Path(path)) for lang, path in sorted(files.items())}
         return out
+
+    def training_identity(self, lang: str, splits: tuple[str, ...], data: DataContext) -> dict | None:
+        """The training split of ``lang`` as data another entry may share: its source (dataset, config,
+        revision, the hub split and the splits drawn from it, a local copy's contents), the hub settings
+        that read it, and the task's class less its name, description and scoring
+        (:mod:`xltkit.tasks.hub.identity`).  A dev set that picks the checkpoint, or ``lang`` from
+        task_files, keeps the task's own key (None)."""
+        from xltkit.tasks.hub import identity
+
+        if tuple(splits) != ("train",) or lang in self._task_files(data) or lang not in self.languages(data):
+            return None
+        src = self.source_for("train", lang, data)
+        hub_split = src.splits.get("train")
+        if hub_split is None:
+            return None
+        hub = self._hub(data)
+        local = Path(hub.hub_root) / src.path if hub.hub_root else None
+        return {"source": [src.path, src.config, self.revision(src, data), hub_split,
+                           (src.data_files or {}).get(hub_split)],
+                "drawn_from_it": sorted(s for s, h in src.splits.items() if h == hub_split),
+                "local": _fingerprint(local) if local is not None and local.is_dir() else None,
+                "hub": {k: v for k, v in hub.canonical().items()
+                        if k not in ("hub_root", "dataset_revisions", "source_choices", "task_files")},
+                "declared": identity.declared(type(self), self.not_training), "code": identity.code(self)}
+
+    def source_for(self, split: str, lang: str, data: DataContext) -> HubSource:
+        """The source ``split`` of ``lang`` is read from (one per language here; QA may train elsewhere)."""
+        return self.source(lang, data)
 
     def load_notes(self) -> dict[str, dict]:
         return dict(self.notes)

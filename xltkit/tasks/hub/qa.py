@@ -168,6 +168,9 @@ class QATask(HubTask):
     holdout_dev: Mapping[str, float] = {}
     dev_without_test: frozenset[str] = frozenset()
     _read: tuple[str, str | None] = ("", None)  # the source and commit the last raw() read
+    #: besides HubTask's: the answer normalization scores, the training split's source is hashed itself, and
+    #: dev_without_test changes only a dev split (so XQuAD and MLQA, both trained on SQuAD v1.1, share it)
+    not_training = HubTask.not_training | {"qa_normalization", "train_sources", "dev_without_test", "_read"}
 
     def declaration(self) -> dict:
         return {**super().declaration(), "qa_normalization": self.qa_normalization,
