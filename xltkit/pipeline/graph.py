@@ -13,7 +13,9 @@ upstream stages in process from the same chain (:func:`xltkit.pipeline.stages.en
 - ``pretrain``: the lab encoder (MLM, or the untrained control's initialisation);
 - ``intermediate``: intermediate-task training in one language (when ``intermediate_lang``
   is not "none");
-- ``finetune``: the target task in the source language (or a surface-cue rule fitted on it);
+- ``finetune``: the target task in the source language (or a surface-cue rule fitted on it),
+  keyed by its training data (:meth:`xltkit.tasks.base.Task.training_identity`), so targets
+  trained on the same data with the same settings (XQuAD and MLQA) share one fine-tune;
 - ``evaluate``: zero-shot evaluation in every language, per run (its key is the run id); a
   task that is not trained (retrieval) is evaluated on the encoder as the stages before left it.
 """
@@ -96,8 +98,20 @@ def _intermediate_reads(run: RunParams) -> dict[str, Any]:
 
 
 def _finetune_reads(run: RunParams) -> dict[str, Any]:
-    return {**_task_data(run, run.target_task, ("train",)), "source_lang": run.target.source_lang,
-            **_training(run, "finetune", "target"), "model": _model(run), **_head(run, run.target_task, training=True)}
+    """What fine-tuning reads: the target's training data (by the task's name, or the data's own
+    identity where the task says another entry may train on the same: then the target's name is
+    hashed nowhere, so XQuAD's and MLQA's SQuAD fine-tunes are one job), the settings, the model."""
+    task, lang = run.target_task, run.target.source_lang
+    splits = ("train",) if run.eval_every("finetune") is None else ("train", "dev")
+    shared = task.training_identity(lang, splits, run.data_context())
+    training = _training(run, "finetune", "target")
+    if shared is None:
+        data = _task_data(run, task, ("train",))
+    else:
+        data = {"training_data": shared, "n_train": run.data_context().size("train")}
+        if "target" in training:
+            training["target"] = {k: v for k, v in training["target"].items() if k != "target_task"}
+    return {**data, "source_lang": lang, **training, "model": _model(run), **_head(run, task, training=True)}
 
 
 def _evaluate_reads(run: RunParams) -> dict[str, Any]:
