@@ -10,6 +10,7 @@ import pytest
 
 from xltkit.pipeline import graph, stages
 from xltkit.pipeline.params import RunParams
+from xltkit.tasks import get_task
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -110,6 +111,76 @@ def test_retrieval_runs_on_the_encoder_without_fine_tuning_and_records_its_pooli
                      eval_langs=["fin"], retrieval_layer=1, run_dir=str(tmp_path / "run4"))
     m4 = stages.ensure("evaluate", untrained)  # random weights, not the encoder's: another model's numbers
     assert set(m4.metric) == {"accuracy", "accuracy_reverse"} and (m4.model == f"hf-untrained:{encoder}").all()
+
+
+def _names_in(reads) -> set[str]:
+    import re
+
+    return set(re.findall(r'"([^"]*)"', json.dumps(reads)))  # every string of the reads, keys and values
+
+
+def test_xquad_and_mlqa_plan_one_squad_fine_tune_and_tydiqa_its_own(hub_root, tmp_path):
+    """XQuAD and MLQA both train on English SQuAD v1.1 (issue #11): with the same settings one
+    fine-tune serves both, keyed by the data and not the target's name; each is evaluated apart."""
+    from xltkit.pipeline.runner import plan
+
+    def run(target, **kw):
+        return RunParams(**{**dict(model="hf:xlm-roberta-base", hub_root=str(hub_root), source_lang="eng",
+                                   n_train=None, finetune_epochs=1, max_length=64, qa_stride=16,
+                                   cache_dir=str(tmp_path / "cache"), run_dir=str(tmp_path / target)),
+                            "target_task": target, **kw})
+
+    runs = [run("xquad"), run("mlqa"), run("tydiqa")]
+    jobs = plan(runs, tmp_path / "exp")
+    tunes = sorted((j for j in jobs.values() if j.stage.name == "finetune"), key=lambda j: len(j.runs))
+    assert [len(j.runs) for j in tunes] == [1, 2]  # TyDiQA's own; XQuAD's and MLQA's shared
+    assert tunes[1].runs == [graph.run_id(runs[0]), graph.run_id(runs[1])]
+    assert len({graph.run_id(r) for r in runs}) == sum(j.stage.name == "evaluate" for j in jobs.values()) == 3
+    finetune = lambda r: graph.key("finetune", r)  # noqa: E731
+    assert finetune(runs[0]) == finetune(runs[1]) != finetune(runs[2])
+    reads = graph.STAGES["finetune"].reads(runs[0])
+    assert reads == graph.STAGES["finetune"].reads(runs[1]) and not {"xquad", "mlqa"} & _names_in(reads)
+    assert reads["training_data"]["source"][:2] == ["rajpurkar/squad", "plain_text"]
+    # anything the training depends on keeps them apart: the subsample, the learning rate, the seed, the noise
+    for change in (dict(n_train=20), dict(finetune_lr=1e-4), dict(seed=1), dict(noise="rs-rp", noise_scale=0.5),
+                   dict(qa_stride=8), dict(dataset_revisions={"rajpurkar/squad": "main"})):
+        assert finetune(run("xquad", **change)) == finetune(run("mlqa", **change)) != finetune(runs[1]), change
+    assert finetune(run("xquad", n_train=20)) != finetune(run("mlqa", n_train=30))
+    # a dev set picking the checkpoint is each target's own (XQuAD's: SQuAD dev; MLQA's: its English dev)
+    data = runs[0].data_context()
+    assert get_task("xquad").training_identity("eng", ("train", "dev"), data) is None
+    assert get_task("xquad").training_identity("deu", ("train",), data) is None  # no German training split
+
+
+@pytest.mark.slow
+def test_mlqa_is_scored_with_the_fine_tune_an_xquad_run_built(hub_root, encoder, tmp_path):
+    xquad = _run(hub_root, encoder, tmp_path, target_task="xquad", eval_langs=["deu"], finetune_steps=3,
+                 run_dir=str(tmp_path / "xquad"))
+    mlqa = _run(hub_root, encoder, tmp_path, target_task="mlqa", eval_langs=["deu"], finetune_steps=3,
+                run_dir=str(tmp_path / "mlqa"))
+    folder = stages.ensure("finetune", xquad)
+    assert stages.ensure("finetune", mlqa) == folder  # done already: not trained again
+    done = json.loads((folder / "_done.json").read_text())
+    assert not {"xquad", "mlqa"} & _names_in(done)  # the shared fine-tune claims neither target
+    m = stages.ensure("evaluate", mlqa)
+    assert set(m.target_task) == {"mlqa"} and set(m.split) == {"dev", "test"} and m.value.between(0, 1).all()
+
+
+def test_no_other_targets_share_a_fine_tune():
+    """Only XQuAD and MLQA train on the same data with the same head: every other hub target's
+    fine-tune (and the SQuAD intermediate task's, whose head may predict no answer) is its own."""
+    from xltkit.tasks import TASKS
+    from xltkit.tasks.base import HEADS
+
+    keys: dict[str, list[str]] = {}
+    for name in TASKS.names():
+        task = get_task(name)
+        if "hub" not in task.reads or not HEADS[task.head].trained or "eng" not in task.sources:
+            continue  # the lab's, retrieval (not trained), Turku NER (Finnish by task_files only)
+        run = RunParams(model="hf:xlm-roberta-base", target_task=name, source_lang="eng", n_train=None, max_length=384)
+        keys.setdefault(graph.key("finetune", run), []).append(name)
+    assert sum(map(len, keys.values())) >= 14
+    assert [sorted(v) for v in keys.values() if len(v) > 1] == [["mlqa", "xquad"]]
 
 
 def test_qa_and_retrieval_settings_that_cannot_work_are_refused_before_any_work(hub_root, encoder, tmp_path):
