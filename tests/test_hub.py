@@ -150,11 +150,16 @@ def test_each_target_task_trains_saves_reloads_and_evaluates(task, langs, metric
     for lang in langs:  # each language on the splits it has (Kazakh UD-POS: test only)
         assert set(m[m.eval_lang == lang].split) == set(get_task(task).eval_splits(lang, run.data_context()))
     assert m.dataset_revision.str.contains(get_task(task).sources[langs[-1]].revision).any()
-    assert (tmp_path / "run" / "data.json").is_file()
+    loaded = json.loads((tmp_path / "run" / "data.json").read_text())  # the evaluation's own loads, none other
+    assert "eng/train" not in loaded and {f"{lang}/test" for lang in langs} <= set(loaded)
     if get_task(task).two_languages:  # the generalized setting: second sentences in the source language
         assert set(m.eval_setting) == {"same", "generalized"}
     stats = json.loads((graph.output_dir(graph.chain(run)[0], run) / "stats.json").read_text())
-    assert stats["train_examples"] > 20 and stats["data"]
+    assert stats["train_examples"] > 20 and "eng/train" in stats["data"]
+    run2 = run.model_copy(update={"training": run.training.model_copy(update={"seed": 9})})
+    stages.ensure("finetune", run2)  # another fine-tune after an evaluation, in the same process
+    again = json.loads((graph.output_dir(graph.chain(run2)[0], run2) / "stats.json").read_text())
+    assert not any(k.endswith(("/test", "/dev")) and not k.startswith("eng/") for k in again["data"]), again["data"]
 
 
 @pytest.mark.slow

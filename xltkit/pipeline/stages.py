@@ -89,6 +89,7 @@ def _job(run: RunParams, stage: str, task, lang: str):
     from xltkit.modeling.training import TrainJob
 
     data = run.data_context(stage)
+    task.forget_notes()  # the task object outlives a stage (kept kernels): note only this stage's loads
     train = task.load("train", lang, data)
     want = run.intermediate.intermediate_examples if stage == "intermediate" else None
     if want is not None and len(train) < want:  # the languages would not train on equal amounts
@@ -175,6 +176,7 @@ def evaluate(run: RunParams, upstream: Path | None, out: Path) -> pd.DataFrame:
 
     _setup(run)
     task, model, data = run.target_task, run.model, run.data_context()
+    task.forget_notes()
     trained = HEADS[task.head].trained  # retrieval: the encoder as the stages before left it
     predict = model.predictor(task, upstream if trained else model.source(upstream), run.encoder,
                               seed=run.training.seed)

@@ -201,8 +201,13 @@ class Task(ABC):
 
     def load_notes(self) -> dict[str, dict]:
         """What loading found, per "<lang>/<split>" (rows on the source, rows dropped, rows used,
-        source and revision): recorded with the run.  Generated data has nothing to note."""
+        source and revision) since :meth:`forget_notes`: recorded with the run.  Generated data
+        has nothing to note."""
         return {}
+
+    def forget_notes(self) -> None:
+        """Start a new record of loads (a stage calls it first: the task object is shared by every
+        stage a process runs)."""
 
     def language_facts(self, lang: str, data: DataContext) -> dict[str, Any]:
         """What the analysis needs to know of one of the task's languages: ``iso`` (the ISO 639-3

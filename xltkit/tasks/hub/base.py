@@ -191,6 +191,9 @@ class HubTask(Task):
     def load_notes(self) -> dict[str, dict]:
         return dict(self.notes)
 
+    def forget_notes(self) -> None:
+        self.notes = {}
+
     def split_size(self, lang: str, split: str, data: DataContext | None = None) -> int | None:
         if data is not None and lang in self._task_files(data):
             return None
