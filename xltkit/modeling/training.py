@@ -256,7 +256,9 @@ def train_task(model, tokenizer, frame: pd.DataFrame, task: "Task", head: "Head"
         changed = sum(list(a) != list(b) for a, b in zip(noisy["words"], pd.concat([frame] * copies)["words"]))
         stats_noise.update(copies=copies, changed_examples=round(changed / len(noisy), 4))
         frame = noisy
-    ds = head.encode(tokenizer, Dataset.from_pandas(frame, preserve_index=False))
+    contract = [c for c in HEADS[task.head].columns if c in frame]  # the columns heads read: other columns
+    # (e.g. the lab's phenomena) would double the Arrow conversion of the frame for nothing
+    ds = head.encode(tokenizer, Dataset.from_pandas(frame[contract], preserve_index=False))
     steps, windows = job.steps, {}
     if job.epochs is not None and len(ds) != len(frame):  # QA: a long context is several windows
         from xltkit.modeling.params import steps_for
