@@ -251,7 +251,8 @@ class Runner:
         finally:  # Ctrl-C: stop waiting for what has not started (SLURM jobs in flight are cancelled)
             self.executor.shutdown(cancel=interrupted)
         bars.close()
-        write_json(usage.summary(), self.exp_dir / "runner.json")
+        if todo:  # an invocation that found everything done leaves the last real one's record
+            write_json(usage.summary(), self.exp_dir / "runner.json")
         df = results.collect(self.exp_dir)
         n_ok = sum(self.run_done(p) for p in self.runs)
         self.echo(f"{self.exp.experiment}: {n_ok} of {len(self.runs)} runs done, {len(failed_runs)} failed now"
