@@ -19,7 +19,8 @@ differs. Compared, interleaved (A, B, A, B ...) over ``--repeats`` repeats:
 
 A step is timed at the model's forward pass (a pre-forward hook, the same in both paths),
 which also counts the non-pad tokens. Each row gives min / median / max of the ratio over
-repeats. ``torch.set_num_threads(1)`` unless ``--threads``.
+repeats. Garbage is collected before each run, outside the clock (a full collection with a lab
+in memory costs 0.6 s and otherwise falls in whichever run crosses gc's threshold). ``torch.set_num_threads(1)`` unless ``--threads``.
 
     .venv/bin/python benchmarks/bench_train.py [--quick] [--json OUT.json] [--models lab xlmr]
 """
@@ -27,6 +28,7 @@ repeats. ``torch.set_num_threads(1)`` unless ``--threads``.
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import math
 import statistics
@@ -192,6 +194,9 @@ def plain_run(model, tok, frame, steps, batch, lr, seed, grouped=True) -> tuple[
 
 
 def timed(fn, init: dict, model, skip: int, **kw) -> dict:
+    # the garbage of earlier runs is collected first, outside the clock: a full collection costs 0.6 s
+    # with a lab in memory and would land, by allocation counts, in whichever run crosses the threshold
+    gc.collect()
     model.load_state_dict(init)
     for prm in model.parameters():
         prm.requires_grad = True
