@@ -9,7 +9,8 @@ counts).  Timed, interleaved over ``--repeats`` repeats, from the same initial w
 - xltkit's step: :class:`xltkit.modeling.trainer.NoisyTrainer` with
   :func:`xltkit.modeling.training.training_arguments` (bf16, AdamW, linear schedule with
   warm-up, clipping at 1.0, length-grouped sampling), as the training stages run it, the
-  head's collator (padding to a multiple of 8), logging every 15 steps as a 300-step stage does;
+  head's collator as ``train_task`` wraps it (padding to a multiple of 8), logging every 15
+  steps as a 300-step stage does;
 - a plain loop: the same model, batches, AdamW, schedule and clipping, ``torch.autocast``
   bf16, nothing else.
 
@@ -124,7 +125,7 @@ def xltkit_step(model, data, device, bf16: bool, lr: float, warmup: int) -> floa
     from xltkit.modeling.params import TrainingParams
     from xltkit.modeling.tiny import xlmr_tokenizer
     from xltkit.modeling.trainer import NoisyTrainer
-    from xltkit.modeling.training import training_arguments
+    from xltkit.modeling.training import fast_padding, training_arguments
 
     class Clock(TrainerCallback):
         t0 = t1 = None
@@ -150,7 +151,7 @@ def xltkit_step(model, data, device, bf16: bool, lr: float, warmup: int) -> floa
                                                                      precision="bf16" if bf16 else "fp32"),
                                   logging_steps=15)
         trainer = NoisyTrainer(model=model, args=args, train_dataset=ds, callbacks=[clock], desc="bench_gpu",
-                               data_collator=get_head("sequence").collator(tok, pad_to_multiple_of=8))
+                               data_collator=fast_padding(get_head("sequence").collator(tok, pad_to_multiple_of=8)))
         trainer.remove_callback(PrinterCallback)
         trainer.train()
     return clock.t1 - clock.t0

@@ -97,7 +97,7 @@ def run_one(script: Path, quick: bool, timeout: float, cwd: Path) -> dict:
 def _num(x) -> str:
     if isinstance(x, float):
         return f"{x:,.3g}" if abs(x) < 1000 else f"{x:,.0f}"
-    return "" if x is None else str(x)
+    return f"{x:,}" if isinstance(x, int) else "" if x is None else str(x)
 
 
 def _floor(r: dict) -> str:
