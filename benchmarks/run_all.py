@@ -4,7 +4,8 @@ median with min-max over interleaved repeats, the floor and whether it is met, t
 absolute value).  Each script runs in its own process as ``python <script> --json <file>
 [--quick]``; one that fails is reported as failed and the others go on.  A script with a
 line ``NEEDS_CUDA = True`` runs only where ``torch.cuda.is_available()``, else it is
-reported as skipped.
+reported as skipped; a script that writes ``{"skipped": "why", "rows": []}`` is reported as
+skipped for that reason.
 
     .venv/bin/python benchmarks/run_all.py                       # everything (make bench), ~20 min on 2 cores
     .venv/bin/python benchmarks/run_all.py --quick               # small sizes, a smoke run
@@ -87,6 +88,8 @@ def run_one(script: Path, quick: bool, timeout: float, cwd: Path) -> dict:
             return {**result, "status": "failed", "why": f"exit status {rc}"}
         try:
             data = json.loads(out.read_text())
+            if data.get("skipped"):  # the script found nothing to measure here, and said why
+                return {**result, "status": "skipped", "why": data["skipped"]}
             rows = data["rows"]
             assert isinstance(rows, list) and rows and all("name" in r and "ratio_median" in r for r in rows)
         except (OSError, ValueError, KeyError, TypeError, AssertionError):

@@ -46,6 +46,8 @@ rows = [{"name": "fast way", "baseline": "slow way", "ratio_median": 2.0, "ratio
 json.dump({"benchmark": "bench_c_ok", "rows": rows}, open(path, "w"))
 """,
     "bench_d_gpu.py": "NEEDS_CUDA = True  # a comment\nraise SystemExit('ran without CUDA')\n",
+    "bench_e_nothing.py": "import json, sys\n"
+                          "json.dump({'rows': [], 'skipped': 'nothing to measure here'}, open(sys.argv[2], 'w'))\n",
     "helper.py": "raise SystemExit('not a benchmark: never run')\n",
 }
 
@@ -66,6 +68,7 @@ def test_a_failing_benchmark_is_reported_as_failed_and_the_others_still_run(tmp_
     assert "| slower way | slow way | 1.2 (1.1-1.3) | ratio <= 1.05 | **FAIL** | 3 s |  |" in text
     if not torch.cuda.is_available():
         assert "| `bench_d_gpu` | skipped (no CUDA device: not run on a GPU) |" in text
+    assert "| `bench_e_nothing` | skipped (nothing to measure here) |" in text
     assert "helper" not in text
 
 
