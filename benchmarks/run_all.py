@@ -119,7 +119,10 @@ def table(header: list[str], rows: list[list]) -> str:
                      ["| " + " | ".join(cell(c) for c in r) + " |" for r in rows])
 
 
-def report(results: dict[str, dict], info: dict, command: str, started: str, total: float) -> str:
+def report(results: dict[str, dict], info: dict, command: str, started: str, total: float,
+           history: Path | None = None) -> str:
+    """RESULTS.md's text; ``history`` (``HISTORY.md`` beside the scripts, written by hand: each
+    speed-up's before and after, and why a floor is missed) is appended as it is."""
     lines = ["# Benchmark results", "", "Written by `benchmarks/run_all.py` (`make bench`); see `benchmarks/README.md` "
              "for what each benchmark measures. Ratios are medians over interleaved repeats, (min-max) beside.", "",
              f"- date: {started}", f"- command: `{command}`", f"- total wall time: {total:.0f} s"]
@@ -152,6 +155,8 @@ def report(results: dict[str, dict], info: dict, command: str, started: str, tot
                            rows))
         if r.get("setup"):
             lines += ["", f"Set-up: {r['setup']}"]
+    if history is not None and history.is_file():
+        lines += ["", history.read_text().strip()]
     return "\n".join(lines) + "\n"
 
 
@@ -162,9 +167,18 @@ def main(argv=None) -> int:
     ap.add_argument("--dir", default=str(HERE), help="the folder of bench_*.py scripts (default: this one)")
     ap.add_argument("--out", default=None, help="where to write the report (default: <dir>/RESULTS.md)")
     ap.add_argument("--timeout", type=float, default=1800, help="seconds one script may run")
+    ap.add_argument("--render", action="store_true", help="rewrite the report from the last run's measurements "
+                    "(<report>.json) and HISTORY.md, running nothing")
     args = ap.parse_args(argv)
     folder = Path(args.dir).resolve()
     out = Path(args.out) if args.out else folder / "RESULTS.md"
+    raw = out.with_suffix(".json")  # every measurement of the last run, so the report can be rendered again
+    if args.render:
+        last = json.loads(raw.read_text())
+        out.write_text(report(last["results"], last["info"], last["command"], last["started"], last["total"],
+                              folder / "HISTORY.md"))
+        print(f"wrote {out} from {raw}")
+        return 0
     todo = scripts(folder, [n.strip().removesuffix(".py") for n in args.only.split(",")] if args.only else None)
     started = datetime.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
     command = shlex.join(["python", "benchmarks/run_all.py", *(argv if argv is not None else sys.argv[1:])])
@@ -176,7 +190,10 @@ def main(argv=None) -> int:
         print(f"   {r['status']}{' (' + r['why'] + ')' if r.get('why') else ''} in {r['seconds']:.0f} s", flush=True)
         if r["status"] == "failed":
             print(r.get("tail", "")[-1500:], flush=True)
-    out.write_text(report(results, info, command, started, time.perf_counter() - t0))
+    total = time.perf_counter() - t0
+    raw.write_text(json.dumps({"results": results, "info": info, "command": command, "started": started,
+                               "total": total}, indent=1, default=str))
+    out.write_text(report(results, info, command, started, total, folder / "HISTORY.md"))
     print(f"wrote {out}")
     return 0 if all(r["status"] != "failed" for r in results.values()) else 1
 

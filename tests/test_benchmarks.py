@@ -57,6 +57,7 @@ def test_a_failing_benchmark_is_reported_as_failed_and_the_others_still_run(tmp_
 
     for name, code in FAKES.items():
         (tmp_path / name).write_text(code)
+    (tmp_path / "HISTORY.md").write_text("## Before and after\n\nwritten by hand\n")
     proc = _run(BENCH / "run_all.py", "--dir", tmp_path, "--quick")
     assert proc.returncode == 1, proc.stdout[-2000:] + proc.stderr[-2000:]
     text = (tmp_path / "RESULTS.md").read_text()
@@ -69,6 +70,11 @@ def test_a_failing_benchmark_is_reported_as_failed_and_the_others_still_run(tmp_
     if not torch.cuda.is_available():
         assert "| `bench_d_gpu` | skipped (no CUDA device: not run on a GPU) |" in text
     assert "| `bench_e_nothing` | skipped (nothing to measure here) |" in text
+    assert text.rstrip().endswith("## Before and after\n\nwritten by hand")  # the hand-written part, last
+    (tmp_path / "HISTORY.md").write_text("## Before and after\n\nrewritten\n")  # rendered again, nothing run
+    assert _run(BENCH / "run_all.py", "--dir", tmp_path, "--render").returncode == 0
+    again = (tmp_path / "RESULTS.md").read_text()
+    assert again.rstrip().endswith("rewritten") and again.split("## Before")[0] == text.split("## Before")[0]
     assert "helper" not in text
 
 
