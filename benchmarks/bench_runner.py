@@ -17,7 +17,7 @@ warm against process (floor: at least 1.0x, i.e. never slower), 2 warm workers o
 the same results table (values compared exactly).  Every repeat builds the fine-tuning and
 evaluation afresh (a new cache for them, the upstream stages copied in).
 
-    .venv/bin/python benchmarks/bench_runner.py [--runs 4] [--steps 150] [--repeats 2] [--quick] [--json PATH]
+    .venv/bin/python benchmarks/bench_runner.py [--runs 4] [--steps 300] [--repeats 2] [--quick] [--json PATH]
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ def shared(cache: Path, steps: int) -> dict:
 def main(argv=None) -> None:
     ap = parser(__doc__, repeats=2)
     ap.add_argument("--runs", type=int, default=4)
-    ap.add_argument("--steps", type=int, default=150)
+    ap.add_argument("--steps", type=int, default=300)  # #13's setting: tasks of seconds, as in the demo
     args = ap.parse_args(argv)
     runs, steps = (2, 30) if args.quick else (args.runs, args.steps)
 
