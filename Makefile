@@ -21,7 +21,7 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/xltkit run params/demo.yaml
 
-# every benchmarks/bench_*.py against its baseline, into benchmarks/RESULTS.md (~20-25 min on 2 cores;
+# every benchmarks/bench_*.py against its baseline, into benchmarks/RESULTS.md (~16-20 min on 2 cores;
 # benchmarks/run_all.py --quick for a smoke run, --only NAME,... for some)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run_all.py

@@ -7,7 +7,7 @@ line ``NEEDS_CUDA = True`` runs only where ``torch.cuda.is_available()``, else i
 reported as skipped; a script that writes ``{"skipped": "why", "rows": []}`` is reported as
 skipped for that reason.
 
-    .venv/bin/python benchmarks/run_all.py                       # everything (make bench), ~20 min on 2 cores
+    .venv/bin/python benchmarks/run_all.py                       # everything (make bench), ~16-20 min on 2 cores
     .venv/bin/python benchmarks/run_all.py --quick               # small sizes, a smoke run
     .venv/bin/python benchmarks/run_all.py --only bench_mixed,bench_lab
 """
