@@ -90,3 +90,20 @@ def test_the_warm_executor_keeps_one_kernel_per_worker(notebooks):
         assert len({_pid(t[2]) for t in tasks}) == 2 and ex.kernel_starts["count"] == 2
     finally:
         ex.shutdown()
+
+
+def test_a_training_stage_on_several_gpus_runs_under_torchrun_and_the_rest_in_the_kernel(tmp_path, monkeypatch):
+    from xltkit.pipeline import executors, warm
+
+    calls = []
+    monkeypatch.setattr(executors, "launch_distributed",
+                        lambda stage, params, out, n, env=None, log=None: calls.append(("torchrun", stage, n, env)))
+    monkeypatch.setattr(warm.WarmKernel, "run", lambda self, nb, params, out: calls.append(("kernel", nb, 1, self.env)))
+    ex = WarmExecutor(1, 2, gpus=["0", "1"])
+    futs = ex.submit([("03_finetune.ipynb", {}, tmp_path / "f.ipynb"), ("04_evaluate.ipynb", {}, tmp_path / "e.ipynb")])
+    assert all(f.result()[0] is None for f, _ in futs)
+    ex.shutdown()
+    assert calls[0] == ("torchrun", "finetune", 2, {"CUDA_VISIBLE_DEVICES": "0,1"})
+    kind, nb, _, env = calls[1]
+    assert (kind, nb) == ("kernel", "04_evaluate.ipynb")
+    assert env["CUDA_VISIBLE_DEVICES"] == "0,1" and env["OMP_NUM_THREADS"] == "1"  # the slot's GPUs, one thread

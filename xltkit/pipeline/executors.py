@@ -40,6 +40,12 @@ class StageFailed(RuntimeError):
         self.log, self.tail = log, tail
 
 
+def stage_env(env: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment of a process that runs stages: this one's, one thread per process, ``env`` on top."""
+    return {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "TOKENIZERS_PARALLELISM": "false",
+            "PYTHONUNBUFFERED": "1", **(env or {})}
+
+
 def _run_stage_process(cmd: list[str], params: dict, output: Path, log: Path | None, env: dict[str, str] | None,
                        failure) -> None:
     """Write the stage's parameters beside ``output`` (as data, never as code), run ``cmd``
@@ -47,9 +53,7 @@ def _run_stage_process(cmd: list[str], params: dict, output: Path, log: Path | N
     output in ``log``; raise :class:`StageFailed` with ``failure(returncode, stderr)``."""
     output.parent.mkdir(parents=True, exist_ok=True)
     output.with_suffix(".params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "TOKENIZERS_PARALLELISM": "false",
-           "PYTHONUNBUFFERED": "1", **(env or {})}
-    proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=stage_env(env))
     if log is not None:
         log.write_text(proc.stdout + proc.stderr)
     if proc.returncode != 0:
@@ -225,15 +229,14 @@ class ProcessExecutor(_PoolExecutor):
         for i, s in enumerate(self.slots_list):
             self._slots.put((i, s))
 
-    def _stage(self, worker: int, slot: str | None, notebook: str, params: dict, output: Path) -> None:
-        stage_task(notebook, params, str(output), None if slot is None else {"CUDA_VISIBLE_DEVICES": slot},
-                   processes=self.processes)
+    def _stage(self, worker: int, env: dict[str, str] | None, notebook: str, params: dict, output: Path) -> None:
+        stage_task(notebook, params, str(output), env, processes=self.processes)
 
     def _run(self, notebook: str, params: dict, output: Path) -> tuple[str | None, float, dict]:
         worker, slot = taken = self._slots.get()
         t0 = time.time()
         try:
-            self._stage(worker, slot, notebook, params, output)
+            self._stage(worker, None if slot is None else {"CUDA_VISIBLE_DEVICES": slot}, notebook, params, output)
             return None, time.time() - t0, {}
         except StageFailed as e:
             return str(e), time.time() - t0, {"log": str(e.log) if e.log else None, "traceback_tail": e.tail}

@@ -36,8 +36,8 @@ from pathlib import Path
 
 import yaml
 
-from xltkit.pipeline.executors import (ProcessExecutor, StageFailed, _error_summary, _stage_of, notebook_dir,
-                                       TRAINING_STAGES, launch_distributed)
+from xltkit.pipeline.executors import (TRAINING_STAGES, ProcessExecutor, StageFailed, _error_summary, _stage_of,
+                                       notebook_dir, stage_env)
 
 #: a kernel serves at most this many stage tasks, then a fresh one is started
 TASKS_PER_KERNEL = 40
@@ -79,15 +79,12 @@ class WarmExecutor(ProcessExecutor):
         self.tasks_per_kernel = tasks_per_kernel
         self._kernels: dict[int, WarmKernel] = {}
 
-    def _stage(self, worker: int, slot: str | None, notebook: str, params: dict, output: Path) -> None:
+    def _stage(self, worker: int, env: dict[str, str] | None, notebook: str, params: dict, output: Path) -> None:
         if self.processes > 1 and _stage_of(notebook) in TRAINING_STAGES:
-            env = None if slot is None else {"CUDA_VISIBLE_DEVICES": slot}
-            launch_distributed(_stage_of(notebook), params, output, self.processes, env, log=output.with_suffix(".log"))
-            return
+            return super()._stage(worker, env, notebook, params, output)  # under torchrun, as there
         kernel = self._kernels.get(worker)
         if kernel is None:
-            kernel = self._kernels[worker] = WarmKernel(
-                None if slot is None else {"CUDA_VISIBLE_DEVICES": slot}, self.tasks_per_kernel)
+            kernel = self._kernels[worker] = WarmKernel(env, self.tasks_per_kernel)
         kernel.run(notebook, params, output)
 
     @property
@@ -107,10 +104,10 @@ class WarmKernel:
     the last one died, failed a stage or served ``tasks_per_kernel`` tasks."""
 
     def __init__(self, env: dict[str, str] | None = None, tasks_per_kernel: int = TASKS_PER_KERNEL):
-        self.env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "TOKENIZERS_PARALLELISM": "false",
-                    "PYTHONUNBUFFERED": "1", **(env or {})}
+        self.env = stage_env(env)
         self.tasks_per_kernel = max(1, tasks_per_kernel)
         self.proc: subprocess.Popen | None = None
+        self._stderr = None  # the worker's stderr, a temporary file read for its last lines
         self.kernel_pid: int | None = None
         self.served = 0
         self.start_seconds: list[float] = []  # one per kernel started, for the runner's record
@@ -207,6 +204,7 @@ class WarmKernel:
                     pass
         proc.wait()
         self.kernel_pid = None
+        self._stderr.close()
 
 
 def _alive(pid: int) -> bool:
