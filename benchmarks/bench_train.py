@@ -37,6 +37,7 @@ import time
 from pathlib import Path
 
 import torch
+from benchlib import row
 
 LANGS = ["lab_eng", "lab_fin", "lab_tur"]
 MAX_LEN = 64  # the demo's max_length
@@ -205,12 +206,6 @@ def timed(fn, init: dict, model, skip: int, **kw) -> dict:
     return clock.result(start, end, kw["batch"], skip)
 
 
-def row(name, baseline, ratios, value, unit, notes, floor=None) -> dict:
-    return {"name": name, "baseline": baseline, "ratio_median": statistics.median(ratios), "ratio_min": min(ratios),
-            "ratio_max": max(ratios), "floor": floor, "better": "higher", "floor_on": "ratio", "unit": unit,
-            "value": value, "notes": notes}
-
-
 def main(argv=None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -278,18 +273,18 @@ def main(argv=None) -> dict:
                          f"{a.batch_size}, steady from step {skip}; "
                          f"{'same' if same else 'different'} batches (token counts per step)")
                 rows.append(row(f"xltkit training, {label}, {what}", "plain PyTorch loop", ratios("xltkit", "plain", key),
-                                med("xltkit", key), "examples/s", notes, floor=0.95))
+                                value=med("xltkit", key), unit="examples/s", notes=notes, floor=0.95))
             if kind == "lab":
                 pad = {w: statistics.median(r["pad_share"] for r in res[w]) for w in res}
                 rows.append(row("xltkit training (length-grouped), lab encoder, steady state",
                                 "naive loop (random order, dynamic padding)", ratios("xltkit", "naive", "steady_ex_s"),
-                                med("xltkit", "steady_ex_s"), "examples/s",
-                                f"padding share {pad['xltkit']:.1%} vs {pad['naive']:.1%}; naive "
+                                value=med("xltkit", "steady_ex_s"), unit="examples/s",
+                                notes=f"padding share {pad['xltkit']:.1%} vs {pad['naive']:.1%}; naive "
                                 f"{med('naive', 'steady_ex_s')} ex/s"))
                 rows.append(row("length-grouped dynamic padding (xltkit), lab encoder, steady state",
                                 f"padding to max_length {MAX_LEN} (xltkit)", ratios("xltkit", "xltkit max-pad", "steady_ex_s"),
-                                med("xltkit", "steady_ex_s"), "examples/s",
-                                f"padding share {pad['xltkit']:.1%} vs {pad['xltkit max-pad']:.1%}; max-length "
+                                value=med("xltkit", "steady_ex_s"), unit="examples/s",
+                                notes=f"padding share {pad['xltkit']:.1%} vs {pad['xltkit max-pad']:.1%}; max-length "
                                 f"{med('xltkit max-pad', 'steady_ex_s')} ex/s over {pad_steps} steps"))
     device = f"CPU, {a.threads} thread(s)"
     out = {"benchmark": "bench_train", "rows": rows, "device": device, "steps": steps, "repeats": repeats,
