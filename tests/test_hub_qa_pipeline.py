@@ -166,6 +166,32 @@ def test_mlqa_is_scored_with_the_fine_tune_an_xquad_run_built(hub_root, encoder,
     assert set(m.target_task) == {"mlqa"} and set(m.split) == {"dev", "test"} and m.value.between(0, 1).all()
 
 
+@pytest.mark.slow
+def test_a_shared_fine_tune_stopped_under_xquad_resumes_under_mlqa(hub_root, encoder, tmp_path, monkeypatch):
+    from xltkit.modeling import checkpoints, training
+
+    kw = dict(eval_langs=["deu"], finetune_steps=6, checkpoint_every=2)
+    xquad = _run(hub_root, encoder, tmp_path, target_task="xquad", run_dir=str(tmp_path / "xquad"), **kw)
+    mlqa = _run(hub_root, encoder, tmp_path, target_task="mlqa", run_dir=str(tmp_path / "mlqa"), **kw)
+    out = graph.output_dir(graph.chain(xquad)[0], xquad)
+    assert graph.output_dir(graph.chain(mlqa)[0], mlqa) == out  # one stage output for both targets
+    step_end = training.TextProgress.on_step_end
+
+    def stop_at_5(self, args, state, control, **k):  # a preempted job, in this process
+        if state.global_step == 5:
+            raise KeyboardInterrupt("stopped at step 5")
+        return step_end(self, args, state, control, **k)
+
+    monkeypatch.setattr(training.TextProgress, "on_step_end", stop_at_5)
+    with pytest.raises(KeyboardInterrupt):
+        stages.ensure("finetune", xquad)
+    monkeypatch.setattr(training.TextProgress, "on_step_end", step_end)
+    assert [p.name for p in checkpoints.folder_for(out).rglob("checkpoint-*") if p.is_dir()] == ["checkpoint-4"]
+    stages.ensure("finetune", mlqa)  # the same job, named by its stage, not by the target that started it
+    stats = json.loads((out / "stats.json").read_text())
+    assert stats["resumed_from_step"] == 4 and stats["steps"] == 6
+
+
 def test_no_other_targets_share_a_fine_tune():
     """Only XQuAD and MLQA train on the same data with the same head: every other hub target's
     fine-tune (and the SQuAD intermediate task's, whose head may predict no answer) is its own."""

@@ -160,7 +160,7 @@ class NoFinalCheckpoint(TrainerCallback):
 
 
 def run_trainer(model, args, dataset, collator, desc: str, noise: "NoiseConfig | None" = None, eval_dataset=None,
-                compute_metrics=None) -> dict:
+                compute_metrics=None, checkpoint: str | None = None) -> dict:
     """Train with :class:`xltkit.modeling.trainer.NoisyTrainer`; the statistics of the run
     (steps, seconds, loss curve, the noise actually applied, the best dev score)."""
     from xltkit.modeling import checkpoints
@@ -168,7 +168,7 @@ def run_trainer(model, args, dataset, collator, desc: str, noise: "NoiseConfig |
 
     ck, resume, resumed, ours = checkpoints.current(), None, {}, False
     if ck is not None:  # the stage keeps checkpoints: save them where a kill leaves them, resume from the last
-        folder = ck.for_call(desc)
+        folder = ck.for_call(checkpoint or desc)
         changes = {"output_dir": str(folder)}
         ours = args.save_strategy == "no"
         if ours:  # one more kept than asked: the Trainer rotates before the newest is marked complete
@@ -212,6 +212,8 @@ class TrainJob:
     lr: float
     training: TrainingParams
     desc: str
+    checkpoint: str | None = None  # the name of its checkpoint folder inside the stage's (default: desc); not the
+    # task's name, where one stage output serves several targets (XQuAD and MLQA share their SQuAD fine-tune)
     freeze_embeddings: bool = False
     noise: "NoiseConfig | None" = None
     dev: Any = None  # a task dataset in the training language, for eval_every
@@ -280,6 +282,7 @@ def train_task(model, tokenizer, frame: pd.DataFrame, task: "Task", head: "Head"
 
     with tempfile.TemporaryDirectory() as tmp:
         args = training_arguments(tmp, steps, job.lr, job.training, metric)
-        stats = run_trainer(model, args, ds, collator, job.desc, noise, eval_dataset=dev, compute_metrics=compute)
+        stats = run_trainer(model, args, ds, collator, job.desc, noise, eval_dataset=dev, compute_metrics=compute,
+                            checkpoint=job.checkpoint)
     stats_noise.update(stats.pop("noise_applied", {}))  # relative scales: the absolute numbers used
     return {**stats, **windows, "noise": stats_noise}

@@ -108,8 +108,8 @@ def _job(run: RunParams, stage: str, task, lang: str):
     method = run.stage_noise(stage)[0]
     copies = run.noise_knobs.rs_da_copies if method == "rs-da" and run.noise_knobs.rs_da_copies else 1
     job = TrainJob(steps=steps_for(len(train) * copies, training, steps, epochs), lr=lr, training=training,
-                   desc=f"{stage} {task.name}/{lang}", freeze_embeddings=freeze, noise=noise_config(run, stage, task),
-                   dev=dev, epochs=epochs)
+                   desc=f"{stage} {task.name}/{lang}", checkpoint=stage,  # one training call per stage output
+                   freeze_embeddings=freeze, noise=noise_config(run, stage, task), dev=dev, epochs=epochs)
     return train, job
 
 
