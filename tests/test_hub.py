@@ -332,7 +332,11 @@ def test_the_qa_and_retrieval_params_validate_follow_xtreme_and_plan_their_cost(
 
 
 @pytest.mark.slow
-def test_a_small_hub_grid_runs_through_xltkit_run_with_the_analysis(hub_root, encoder, tmp_path, repo):
+def test_a_hub_grid_of_every_target_and_intermediate_type_runs_through_the_notebooks(hub_root, encoder, tmp_path,
+                                                                                    repo):
+    """Every classification and tagging target, each fed by an intermediate task of its type (Turku NER
+    from a researcher's local files), through ``xltkit run`` and the stage notebooks (kept kernels, as a
+    researcher runs it), to the analysis."""
     import subprocess
     import sys
 
@@ -342,23 +346,43 @@ def test_a_small_hub_grid_runs_through_xltkit_run_with_the_analysis(hub_root, en
                   hub_root=str(hub_root), n_train=None, n_dev=None, n_test=None, finetune_steps=6,
                   intermediate_steps=4, batch_size=8, max_length=48, freeze_embeddings=False, finetune_lr=1e-3,
                   intermediate_lr=1e-3, intermediate_task="rte", intermediate_examples=30)
+    block = [{"target_task": [t], "eval_langs": [langs], "intermediate_task": [i], "intermediate_lang": [lang]}
+             for t, langs, i, lang in [("paws-x", ["eng", "fra"], "paraphrase", "eng"),
+                                       ("xcopa", ["ekk", "quz"], "copa", "hun"), ("xcopa", ["ekk"], "siqa", "eng"),
+                                       ("udpos", ["fin", "ekk", "kaz"], "ud", "fin"),
+                                       ("panx", ["fin", "hun"], "panx", "hun")]]
+    turku = {"turku-ner": {"fin": _turku_folder(tmp_path / "turku")}}
+    block.append({"target_task": ["panx"], "eval_langs": [["fin"]], "intermediate_task": ["turku-ner"],
+                  "intermediate_lang": ["fin"], "task_files": [turku]})
     doc = {"experiment": "hubgrid", "workers": 2, "shared": shared, "analysis": {"n_boot": 200},
            "grid": [{"intermediate_lang": ["none", "hun"], "seed": [0]},
-                    {"model": [f"hf-untrained:{encoder}"]}, {"model": ["rule-bow"]}]}
+                    {"model": [f"hf-untrained:{encoder}"]}, {"model": ["rule-bow"]}, *block]}
     pfile = tmp_path / "grid.yaml"
     pfile.write_text(yaml.safe_dump(doc))
     env = {**__import__("os").environ, "HF_HUB_OFFLINE": "1"}
     proc = subprocess.run([sys.executable, "-m", "xltkit.pipeline.cli", "run", str(pfile), "--outputs",
-                           str(tmp_path / "out"), "--executor", "inline"],  # papermill: tested in test_pipeline
-                          capture_output=True, text=True, env=env, cwd=repo)
+                           str(tmp_path / "out")], capture_output=True, text=True, env=env, cwd=repo)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     out = tmp_path / "out" / "hubgrid"
     res = pd.read_parquet(out / "results.parquet")
-    assert res.run_id.nunique() == 4 and {"eval_seen", "eval_low_resource", "dataset_revision"} <= set(res.columns)
+    assert res.run_id.nunique() == 10 and {"eval_seen", "eval_low_resource", "dataset_revision"} <= set(res.columns)
+    assert set(res.target_task) == {"xnli", "paws-x", "xcopa", "udpos", "panx"}
+    assert set(res.intermediate_task) == {"none", "rte", "paraphrase", "copa", "siqa", "ud", "panx", "turku-ner"}
+    for task, rows in res.groupby("target_task"):  # each scored by its own metric, on every split it has
+        assert get_task(task).primary_metric in set(rows.metric) and rows.value.between(0, 1).all(), task
+    executed = {p.name.split("-")[0] for p in (out / "stages").glob("*.ipynb")}  # papermill's executed notebooks
+    assert executed == {"intermediate", "finetune"} and len(list((out / "runs").glob("*/04_evaluate.ipynb"))) == 10
+    assert json.loads((out / "runner.json").read_text())["executor"] == "warm"
+    udpos = res[res.target_task == "udpos"].groupby("eval_lang")[["eval_seen", "eval_relative"]].first()
+    assert udpos.loc["fin"].tolist() == [True, False] and udpos.loc["ekk"].tolist() == [False, True]
+    turku = res[res.intermediate_task == "turku-ner"]  # Finnish NER before Finnish PAN-X
+    assert turku.eval_seen.all() and turku.dataset_revision.str.startswith("unimelb-nlp/wikiann@").all()
     assert res[res.eval_lang == "swh"].eval_low_resource.all() and not res[res.eval_lang == "eng"].eval_low_resource.any()
     controls = pd.read_csv(out / "analysis" / "controls.csv")
-    hf = controls[controls.condition.str.startswith("hf:")]
+    hf = controls[controls.condition.str.startswith("hf:") & (controls.target_task == "xnli")]
     assert set(hf.metric) == {"accuracy"} and hf.untrained.notna().all() and hf.bow_rule.notna().all()
+    figures = {p.name for p in (out / "analysis").glob("scores_by_language_*.png")}
+    assert figures == {f"scores_by_language_{t}.png" for t in ("xnli", "paws-x", "xcopa", "udpos", "panx")}
     gains = pd.read_csv(out / "analysis" / "gains.csv")
     assert set(gains.intermediate_lang) == {"hun"} and (gains.ci_low <= gains.gain).all()
     assert {"eval_seen", "eval_low_resource", "intermediate_same_data"} <= set(gains.columns)  # to select or weight
@@ -369,9 +393,8 @@ def test_a_small_hub_grid_runs_through_xltkit_run_with_the_analysis(hub_root, en
     assert langs.loc["hun", "joshi_class"] == 4 and langs.fertility.notna().all() and "target_fertility" in gains
 
 
-@pytest.mark.slow
-def test_turku_ner_from_task_files_feeds_a_target_end_to_end(hub_root, encoder, tmp_path):
-    folder = tmp_path / "turku"  # the corpus as a researcher converts it: tokens and tag names
+def _turku_folder(folder):
+    """The Turku NER corpus as a researcher converts it for ``task_files``: tokens and tag names."""
     folder.mkdir()
     rng = np.random.default_rng(0)
     words = ["Sauli", "Niinistö", "puhui", "Helsingissä", "tänään", "ja", "eilen"]
@@ -380,11 +403,4 @@ def test_turku_ner_from_task_files_feeds_a_target_end_to_end(hub_root, encoder, 
             for _ in range(40)]
     for split in ("train", "validation"):
         pd.DataFrame(rows).to_json(folder / f"{split}.jsonl", orient="records", lines=True)
-    run = _run(hub_root, tmp_path / "cache", model=f"hf:{encoder}", target_task="panx", source_lang="eng",
-               intermediate_task="turku-ner", intermediate_lang="fin", intermediate_examples=30, eval_langs=["fin"],
-               task_files={"turku-ner": {"fin": str(folder)}}, run_dir=str(tmp_path / "run"))
-    m = stages.ensure("evaluate", run)
-    assert set(m.intermediate_task) == {"turku-ner"} and m.eval_seen.all()  # Finnish NER before Finnish PAN-X
-    assert m.dataset_revision.str.startswith("unimelb-nlp/wikiann@").all()
-    inter = json.loads((graph.output_dir(graph.chain(run)[0], run) / "stats.json").read_text())
-    assert inter["train_examples"] == 30
+    return str(folder)

@@ -244,11 +244,13 @@ def test_a_qa_and_retrieval_grid_runs_through_the_notebooks_to_the_analysis_and_
     pfile.write_text(yaml.safe_dump(doc))
     env = {**__import__("os").environ, "HF_HUB_OFFLINE": "1"}
     out = tmp_path / "out"
-    proc = subprocess.run([sys.executable, "-m", "xltkit.pipeline.cli", "run", str(pfile), "--outputs", str(out),
-                           "--executor", "inline"],  # the stage notebooks are the same for every task: tested
-                          capture_output=True, text=True, env=env, cwd=repo)  # through papermill in test_pipeline
+    proc = subprocess.run([sys.executable, "-m", "xltkit.pipeline.cli", "run", str(pfile), "--outputs", str(out)],
+                          capture_output=True, text=True, env=env, cwd=repo)  # the stage notebooks, kept kernels
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     res = pd.read_parquet(out / "qagrid" / "results.parquet")
+    executed = {p.name.split("-")[0] for p in (out / "qagrid" / "stages").glob("*.ipynb")}  # papermill's notebooks
+    assert executed == {"intermediate", "finetune"}
+    assert len(list((out / "qagrid" / "runs").glob("*/04_evaluate.ipynb"))) == 6
     assert set(res.target_task) == {"xquad", "mlqa", "tydiqa", "tatoeba"} and res.run_id.nunique() == 6
     assert set(res[res.target_task == "mlqa"].eval_lang) == {"eng", "cmn"}  # Chinese: MLQA's mixed segmentation
     assert {"f1", "exact_match", "accuracy", "accuracy_reverse"} <= set(res.metric)
