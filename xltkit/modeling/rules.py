@@ -162,6 +162,8 @@ _FUNCTIONS = {"_bow_features", "_pair_bow_features"}
 
 class _RuleUnpickler(pickle.Unpickler):
     def find_class(self, module: str, name: str):
+        if "." in name:  # a path through a module's imports (protocol 4: "np.memmap" of this module): never a rule's
+            raise pickle.UnpicklingError(f"a rule file may not name {module}.{name}: an attribute path, not loaded")
         if (module == "builtins" and name in _BUILTINS) or (module, name) in _NUMPY or \
                 (module == "collections" and name in ("Counter", "defaultdict", "OrderedDict")) or \
                 (module == __name__ and name in _FUNCTIONS):
