@@ -7,7 +7,8 @@ One registry, one entry per name (hub encoders by prefix):
 - ``lab-bert-untrained``: the same architecture with no pretraining, the control that
   says what fine-tuning alone gets;
 - ``rule-length``, ``rule-bow``, ``rule-overlap``: surface-cue rules fitted on the
-  source-language training set (:mod:`xltkit.modeling.rules`);
+  source-language training set, one version per head kind they apply to
+  (:mod:`xltkit.modeling.rules`; ``rule-bow`` covers every head kind but multiple choice);
 - ``hf:<hub id or local path>``: any Hugging Face encoder, loaded with ``from_pretrained``
   (``revision`` pinned where given, ``trust_remote_code`` off unless the params turn it
   on; ``HF_HUB_OFFLINE=1`` makes it use the local cache only).
@@ -28,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 from xltkit.core.hashing import folder_fingerprint
 from xltkit.core.io import write_json
 from xltkit.core.registry import Registry
-from xltkit.modeling.rules import RULE_DESCRIPTIONS, RULES, fit_rule, load_rule, save_rule
+from xltkit.modeling.rules import RULE_DESCRIPTIONS, RULES, fit_rule, load_rule, make_rule, rules_for, save_rule
 
 if TYPE_CHECKING:
     from xltkit.modeling.params import EncoderParams, LabEncoderParams, PretrainParams
@@ -316,21 +317,30 @@ class SurfaceRule(Model):
 
     def check_task(self, task) -> None:
         heads = RULES[self.name]
-        if self.name not in task.controls or task.head not in heads:
-            from xltkit.tasks import TASKS
+        if self.name in task.controls and task.head in heads:
+            return
+        from xltkit.tasks import TASKS
 
-            fits = [t for t in TASKS if self.name in TASKS[t].controls and TASKS[t].head in heads]
-            raise ModelError(f"model {self.name!r} ({self.description}) does not apply to task {task.name!r} "
-                             f"({task.head} head; its controls: {', '.join(task.controls) or 'none'}); use a task "
-                             f"it applies to ({', '.join(fits)}) or another control")
+        fits = [t for t in TASKS if self.name in TASKS[t].controls and TASKS[t].head in heads]
+        why = f"it has no version for {task.head} tasks (it has for: {', '.join(heads)}; the rules for {task.head} " \
+              f"tasks: {', '.join(rules_for(task.head)) or 'none'})" if task.head not in heads else \
+            f"the task does not list it among its controls ({', '.join(task.controls) or 'none'})"
+        raise ModelError(f"model {self.name!r} ({self.description}) does not apply to task {task.name!r} "
+                         f"({task.head} head): {why}; use a task it applies to ({', '.join(fits)}) or one of "
+                         f"the task's controls ({', '.join(task.controls) or 'none'})")
 
     def fit(self, task, train, out, source, job, encoder) -> dict:
         rule = fit_rule(self.name, task.head, train.to_pandas())
         (Path(out) / "rule.pkl").write_bytes(save_rule(rule))
-        return {}
+        return dict(getattr(rule, "stats", {}))  # what was fitted, where the rule says (QA: its window and span)
 
     def predictor(self, task, model_dir, encoder, seed: int = 0):
-        rule = load_rule((Path(model_dir) / "rule.pkl").read_bytes())
+        from xltkit.tasks.base import HEADS
+
+        if HEADS[task.head].trained:
+            rule = load_rule((Path(model_dir) / "rule.pkl").read_bytes())
+        else:  # a task that is not trained (retrieval): nothing was fitted, the rule works as it is
+            rule = make_rule(self.name, task.head)
         return lambda ds: rule.predict(ds.to_pandas())
 
 

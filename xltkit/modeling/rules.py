@@ -2,17 +2,27 @@
 
 A zero-shot score above chance proves nothing if a rule that looks only at surface
 cues scores as well.  Each rule is fitted on the source-language training set, exactly
-like the encoder, and evaluated on every language's test set.
+like the encoder, and evaluated on every language's test set.  A rule name has one
+version per head kind it applies to (:data:`RULES`); a task lists the names that apply to it
+in its ``controls``, and a run naming another is refused before any work starts.
 
-- ``rule-length``: majority label for each sentence length (in words).
+- ``rule-length``: majority label for each sentence length (in words); for token tasks the
+  most frequent tag at each word position.
 - ``rule-bow``: multinomial Naive Bayes on word forms plus (word, position third)
   features, the strongest cheap surface model of the prototypes (FACTS.md); for token
   tasks the most frequent tag of each word form; for pair tasks the words of each
-  sentence and the words only one of them has.
+  sentence and the words only one of them has.  For extractive QA the sliding-window
+  word-overlap baseline (Richardson et al. 2013; Rajpurkar et al. 2016's SQuAD baseline):
+  the context words next to the question's rarest match in the window that matches it
+  best (:mod:`xltkit.modeling.qa_rules`).  For retrieval, TF-IDF vectors of character
+  n-grams and their cosine, top-1 in both directions (:class:`CharNgramRetrievalRule`):
+  names, numbers and shared cognates, the surface cues a bitext miner can use.
 - ``rule-overlap`` (pair tasks): gradient-boosted trees on word-overlap features (Jaccard
   overlap, words only in one sentence, words in the same position, both lengths and
   their difference), the cue that hypothesis-only and overlap heuristics exploit in NLI
   and paraphrase data (McCoy et al. 2019; Zhang et al. 2019, PAWS).
+
+Multiple choice has no rule yet.  ``xltkit models`` lists each rule's versions by head kind.
 """
 
 from __future__ import annotations
@@ -23,8 +33,11 @@ from collections import Counter, defaultdict
 import numpy as np
 import pandas as pd
 from sklearn.ensemble import HistGradientBoostingClassifier
-from sklearn.feature_extraction.text import CountVectorizer
+from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
+from sklearn.metrics.pairwise import cosine_similarity
 from sklearn.naive_bayes import MultinomialNB
+
+from xltkit.modeling.qa_rules import SlidingWindowRule
 
 def _bow_features(words: list[str]) -> list[str]:
     n = max(len(words), 1)
@@ -58,6 +71,8 @@ def _length(x) -> int | tuple[int, int]:
 class LengthRule:
     """Majority label per sentence length (pairs: per length difference)."""
 
+    summary = "majority label per sentence length (pairs: per length difference)"
+
     def fit(self, train: pd.DataFrame) -> "LengthRule":
         table: dict = defaultdict(Counter)
         for x, y in zip(_inputs(train), train["label"]):
@@ -71,6 +86,10 @@ class LengthRule:
 
 
 class BowRule:
+    """Multinomial Naive Bayes on words and word positions (pairs: each sentence's words and those only one has)."""
+
+    summary = "Naive Bayes on words and word positions"
+
     def fit(self, train: pd.DataFrame) -> "BowRule":
         pair = "words2" in train
         self.vec = CountVectorizer(analyzer=_pair_bow_features if pair else _bow_features)
@@ -84,6 +103,8 @@ class BowRule:
 class OverlapRule:
     """Pair tasks: gradient-boosted trees on :func:`overlap_features`."""
 
+    summary = "gradient-boosted trees on word-overlap features"
+
     def fit(self, train: pd.DataFrame) -> "OverlapRule":
         x = np.array([overlap_features(a, b) for a, b in _inputs(train)])
         self.model = HistGradientBoostingClassifier(max_iter=100, random_state=0).fit(x, train["label"].to_numpy())
@@ -95,6 +116,8 @@ class OverlapRule:
 
 class WordTagRule:
     """Token tasks: each word form gets its most frequent training tag (else the overall one)."""
+
+    summary = "each word's most frequent tag"
 
     def fit(self, train: pd.DataFrame) -> "WordTagRule":
         counts: dict[str, Counter] = defaultdict(Counter)
@@ -112,6 +135,8 @@ class WordTagRule:
 class PositionTagRule:
     """Token tasks: the most frequent tag at each word position."""
 
+    summary = "the most frequent tag at each word position"
+
     def fit(self, train: pd.DataFrame) -> "PositionTagRule":
         counts: dict[int, Counter] = defaultdict(Counter)
         for tags in train["tags"]:
@@ -125,27 +150,77 @@ class PositionTagRule:
         return [[self.best.get(j, self.default) for j in range(len(words))] for words in df["words"]]
 
 
+NGRAMS = (2, 4)  # the retrieval rule's character n-gram lengths
+
+
+class CharNgramRetrievalRule:
+    """Retrieval: TF-IDF vectors of character n-grams, nearest neighbour by cosine, top-1 in both
+    directions, as :class:`xltkit.modeling.retrieval.RetrievalHead` ranks embeddings.
+
+    Character n-grams of :data:`NGRAMS` characters inside word boundaries (scikit-learn's
+    ``char_wb``: a word padded with one space each side), lower-cased, sublinear term
+    frequency, L2-normalised, so the dot product is the cosine.  Nothing is fitted on labels:
+    as the encoder is used without training on Tatoeba, the rule is too, and its IDF weights
+    come from the set's own sentences, both sides (no alignment read).  It needs no spaces:
+    in Chinese or Thai a "word" is the run between spaces and its n-grams are still n-grams.
+    A prediction is ``(forward, backward)``: the id of the nearest ``text2`` row of each ``text``
+    row (``accuracy``) and of the nearest ``text`` row of each ``text2`` row
+    (``accuracy_reverse``); ties go to the first row.
+    """
+
+    summary = f"TF-IDF of character {NGRAMS[0]}-{NGRAMS[1]}-grams, nearest neighbour by cosine both ways"
+
+    def fit(self, train=None) -> "CharNgramRetrievalRule":
+        return self  # nothing to fit: retrieval has no training set
+
+    def predict(self, df: pd.DataFrame) -> list[tuple[int, int]]:
+        vec = TfidfVectorizer(analyzer="char_wb", ngram_range=NGRAMS, lowercase=True, sublinear_tf=True)
+        vec.fit([*df["text"], *df["text2"]])
+        sim = cosine_similarity(vec.transform(df["text"]), vec.transform(df["text2"]))  # (n, n): text x text2
+        ids = df["id"].tolist()
+        return [(ids[f], ids[b]) for f, b in zip(sim.argmax(1).tolist(), sim.argmax(0).tolist())]
+
+
 #: each rule's class per head kind; a rule applies to a task when the task lists it in its
 #: ``controls`` and its head kind has a class here
 RULES: dict[str, dict[str, type]] = {
     "rule-length": {"sequence": LengthRule, "pair": LengthRule, "token": PositionTagRule},
-    "rule-bow": {"sequence": BowRule, "pair": BowRule, "token": WordTagRule},
+    "rule-bow": {"sequence": BowRule, "pair": BowRule, "token": WordTagRule, "extractive_qa": SlidingWindowRule,
+                 "retrieval": CharNgramRetrievalRule},
     "rule-overlap": {"pair": OverlapRule},
 }
-RULE_DESCRIPTIONS = {
-    "rule-length": "majority label per sentence length (token tasks: per word position)",
-    "rule-bow": "Naive Bayes on words and word positions (token tasks: each word's most frequent tag)",
-    "rule-overlap": "gradient-boosted trees on word-overlap features; pair tasks only",
-}
+
+
+def describe(name: str) -> str:
+    """What rule ``name`` does for each head kind it applies to ("sequence, pair: ...; token: ...")."""
+    by_class: dict[type, list[str]] = {}
+    for head, cls in RULES[name].items():
+        by_class.setdefault(cls, []).append(head)
+    return "; ".join(f"{', '.join(heads)}: {cls.summary}" for cls, heads in by_class.items())
+
+
+RULE_DESCRIPTIONS = {name: describe(name) for name in RULES}
+
+
+def rules_for(head: str) -> list[str]:
+    """The rule names that have a version for head kind ``head``."""
+    return [name for name, heads in RULES.items() if head in heads]
+
+
+def make_rule(name: str, head: str):
+    """A new (unfitted) rule ``name`` for head kind ``head``; an unknown name or a head kind the
+    rule has no version for raises, naming what is allowed."""
+    if name not in RULES:
+        raise ValueError(f"unknown rule {name!r}; allowed: {', '.join(RULES)}")
+    if head not in RULES[name]:
+        raise ValueError(f"{name} has no version for {head} tasks; it applies to: {', '.join(RULES[name])} (rules "
+                         f"for {head} tasks: {', '.join(rules_for(head)) or 'none'})")
+    return RULES[name][head]()
 
 
 def fit_rule(name: str, head: str, train: pd.DataFrame):
     """The rule ``name`` fitted on a task frame of head kind ``head``."""
-    if name not in RULES:
-        raise ValueError(f"unknown rule {name!r}; allowed: {', '.join(RULES)}")
-    if head not in RULES[name]:
-        raise ValueError(f"{name} has no version for {head} tasks; it applies to: {', '.join(RULES[name])}")
-    return RULES[name][head]().fit(train)
+    return make_rule(name, head).fit(train)
 
 
 # ---- saving and loading: a pickle that can only rebuild the rules' own kinds of object -------
@@ -158,6 +233,7 @@ _NUMPY = {("numpy", "ndarray"), ("numpy", "dtype"), ("numpy.core.multiarray", "_
 _BUILTINS = {"set", "frozenset", "slice", "range", "complex", "bytearray", "dict", "list", "tuple", "int", "float",
              "str", "bool", "object"}
 _FUNCTIONS = {"_bow_features", "_pair_bow_features"}
+_OWN = (__name__, "xltkit.modeling.qa_rules")  # the modules whose classes a rule file may hold
 
 
 class _RuleUnpickler(pickle.Unpickler):
@@ -168,9 +244,9 @@ class _RuleUnpickler(pickle.Unpickler):
                 (module == "collections" and name in ("Counter", "defaultdict", "OrderedDict")) or \
                 (module == __name__ and name in _FUNCTIONS):
             return super().find_class(module, name)
-        if module == __name__ or module.startswith(("sklearn.", "scipy.", "numpy.dtypes", "numpy.random")):
+        if module in _OWN or module.startswith(("sklearn.", "scipy.", "numpy.dtypes", "numpy.random")):
             obj = super().find_class(module, name)
-            if isinstance(obj, type) or (name.startswith("__pyx_unpickle_") and not module.startswith(__name__)):
+            if isinstance(obj, type) or (name.startswith("__pyx_unpickle_") and module not in _OWN):
                 return obj  # a class, or Cython's rebuilder of one of the module's own classes
         if module == "numpy":  # scalar types: numpy.int64, numpy.float32, ...
             obj = super().find_class(module, name)

@@ -160,6 +160,7 @@ class QATask(HubTask):
     head = "extractive_qa"
     labels = ()
     metrics = ("f1", "exact_match")
+    controls = ("rule-bow",)  # the sliding-window word-overlap answer (xltkit.modeling.qa_rules)
     qa_normalization = "squad"
     unanswerable = False
     typical_tokens = 256

@@ -60,6 +60,7 @@ class Tatoeba(HubTask):
     head = "retrieval"
     labels = ()
     metrics = ("accuracy", "accuracy_reverse")
+    controls = ("rule-bow",)  # character n-gram TF-IDF neighbours (xltkit.modeling.rules.CharNgramRetrievalRule)
     typical_tokens = 20
     description = ("Sentence retrieval against English, 41 languages (Tatoeba; no training: the encoder as it is); "
                    "top-1 accuracy xx->en, and en->xx.")
