@@ -112,7 +112,10 @@ QA_HEADER = """# The real study, target task {task}: no intermediate task vs SQu
 # Finnish (TurkuNLP/squad_v2_fi, machine-translated SQuAD 2.0) and Hungarian (SzegedAI/MILQA), each
 # subsampled to the same number of questions (unanswerable ones dropped: qa_unanswerable: drop), x noise
 # while fine-tuning (none, rs-rp, adv; no RS-DA: a QA example has no word columns), x 3 seeds, with the
-# untrained encoder as control.  Fine-tuning follows XTREME-R's QA settings (google-research/xtreme
+# untrained encoder and the surface-cue rule ({rules}) as controls.  The rule answers with the context
+# words beside the question's rarest match in the window that matches the question best (the
+# sliding-window baseline of MCTest and SQuAD), its window and answer length fitted on the English
+# training set.  Fine-tuning follows XTREME-R's QA settings (google-research/xtreme
 # scripts/train_qa.sh: lr 3e-5, {epochs} epochs, per-GPU batch 4 x 8 accumulation = 32, max length 384,
 # weight decay 1e-4; the last step is kept) on {train}.  Two departures, said here: its 500 warm-up
 # steps (about 6% of full SQuAD's 8,200 steps) are a ratio, 0.06, so that the shorter intermediate stage and
@@ -138,6 +141,7 @@ for task, t in QA_TARGETS.items():
     for nname in ("none", "rs-rp", "adv"):
         grid.append({"intermediate_lang": ["none", "eng", "fin", "hun"], **NOISE[nname], "seed": [1, 2, 3]})
     grid.append({"model": ["hf-untrained:xlm-roberta-base"], "intermediate_lang": ["none"], "seed": [1, 2, 3]})
+    grid.append({"model": list(TASKS[task].controls), "intermediate_lang": ["none"]})  # fitted once: no seeds
     same = [lang for lang in ("eng", "fin", "hun") if same_data(task, "squad", lang, None)]
     note = ""
     if same:
@@ -146,17 +150,20 @@ for task, t in QA_TARGETS.items():
     doc = {"experiment": f"real_{task}",
            "description": f"XLM-R base, target {task}: QA intermediate task by language x noise x 3 seeds",
            "workers": 1, "shared": shared, "grid": grid, "analysis": {"n_boot": 2000, "seen_languages": "drop"}}
-    text = QA_HEADER.format(task=task, epochs=t["epochs"], train=t["train"], same=note) + \
+    text = QA_HEADER.format(task=task, epochs=t["epochs"], train=t["train"], same=note,
+                            rules=", ".join(TASKS[task].controls)) + \
         yaml.safe_dump(doc, sort_keys=False, width=110)
     open(f"params/real_{task}.yaml", "w").write(text)
 
 TATOEBA_HEADER = """# The real study, target task tatoeba (retrieval): the encoder itself, after no intermediate task or
 # after each intermediate task type in English, Finnish and Hungarian, without target fine-tuning (as
 # Phang et al. 2020 evaluate retrieval), x 3 seeds of the intermediate training, with the untrained
-# encoder as control.  Sentence embeddings: the mean of hidden state 8 over every token, special tokens
-# included (XTREME's mBERT setting for a 12-layer encoder: hidden state 8, its --specific_layer 7 counted
-# after the embeddings; for XLM-R large XTREME's 13 is hidden state 14 here), cosine, top-1 in both
-# directions (accuracy: xx -> en, as XTREME reports).  XTREME-R's own Tatoeba numbers come from XLM-R
+# encoder and the surface-cue rule ({rules}: the cosine of character n-gram TF-IDF vectors, which sees
+# names, numbers and shared cognates; nothing fitted) as controls.  Sentence embeddings: the mean of
+# hidden state 8 over every token, special tokens included (XTREME's mBERT setting for a 12-layer
+# encoder: hidden state 8, its --specific_layer 7 counted after the embeddings; for XLM-R large
+# XTREME's 13 is hidden state 14 here), cosine, top-1 in both directions (accuracy: xx -> en, as
+# XTREME reports).  XTREME-R's own Tatoeba numbers come from XLM-R
 # fine-tuned on SQuAD (scripts/run_tatoeba.sh), which is the squad/eng row here; the row without an
 # intermediate task is Phang et al. (2020)'s baseline, the encoder as pretrained.  Intermediate settings as the other grids:
 # 2 epochs at lr 2e-5 (QA: 3e-5 with 384-token windows), batch 8 x 4, each task subsampled to the same
@@ -178,8 +185,10 @@ grid.append({"intermediate_task": ["squad"], "intermediate_lang": ["eng", "fin",
              "gradient_accumulation_steps": [8], "warmup_ratio": [0.06], "weight_decay": [1.0e-4],
              "precision": ["bf16"], "seed": [1, 2, 3]})
 grid.append({"model": ["hf-untrained:xlm-roberta-base"], "intermediate_lang": ["none"], "seed": [1, 2, 3]})
+grid.append({"model": list(TASKS["tatoeba"].controls), "intermediate_lang": ["none"]})
 doc = {"experiment": "real_tatoeba",
        "description": "XLM-R base, Tatoeba retrieval after intermediate task type x language x 3 seeds",
        "workers": 1, "shared": shared, "grid": grid, "analysis": {"n_boot": 2000, "seen_languages": "drop"}}
-open("params/real_tatoeba.yaml", "w").write(TATOEBA_HEADER + yaml.safe_dump(doc, sort_keys=False, width=110))
+open("params/real_tatoeba.yaml", "w").write(TATOEBA_HEADER.format(rules=", ".join(TASKS["tatoeba"].controls)) +
+                                           yaml.safe_dump(doc, sort_keys=False, width=110))
 print("ok")

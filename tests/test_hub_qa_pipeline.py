@@ -239,7 +239,9 @@ def test_a_qa_and_retrieval_grid_runs_through_the_notebooks_to_the_analysis_and_
                     {"target_task": ["tydiqa"], "eval_langs": [["fin", "swh"]], "intermediate_lang": ["fin"],
                      "seed": [0]},
                     {"target_task": ["tatoeba"], "eval_langs": [["fin", "deu"]], "intermediate_lang": ["none", "hun"],
-                     "seed": [0]}]}
+                     "seed": [0]},
+                    {"target_task": ["xquad"], "eval_langs": [["eng", "deu"]], "model": ["rule-bow"]},  # the controls
+                    {"target_task": ["tatoeba"], "eval_langs": [["fin", "deu"]], "model": ["rule-bow"]}]}
     pfile = tmp_path / "grid.yaml"
     pfile.write_text(yaml.safe_dump(doc))
     env = {**__import__("os").environ, "HF_HUB_OFFLINE": "1"}
@@ -250,12 +252,15 @@ def test_a_qa_and_retrieval_grid_runs_through_the_notebooks_to_the_analysis_and_
     res = pd.read_parquet(out / "qagrid" / "results.parquet")
     executed = {p.name.split("-")[0] for p in (out / "qagrid" / "stages").glob("*.ipynb")}  # papermill's notebooks
     assert executed == {"intermediate", "finetune"}
-    assert len(list((out / "qagrid" / "runs").glob("*/04_evaluate.ipynb"))) == 6
-    assert set(res.target_task) == {"xquad", "mlqa", "tydiqa", "tatoeba"} and res.run_id.nunique() == 6
+    assert len(list((out / "qagrid" / "runs").glob("*/04_evaluate.ipynb"))) == 8
+    assert set(res.target_task) == {"xquad", "mlqa", "tydiqa", "tatoeba"} and res.run_id.nunique() == 8
     assert set(res[res.target_task == "mlqa"].eval_lang) == {"eng", "cmn"}  # Chinese: MLQA's mixed segmentation
     assert {"f1", "exact_match", "accuracy", "accuracy_reverse"} <= set(res.metric)
     gains = pd.read_csv(out / "qagrid" / "analysis" / "gains.csv")
     assert {"f1", "accuracy"} <= set(gains.metric) and (gains.ci_low <= gains.gain).all()  # by each primary metric
+    controls = pd.read_csv(out / "qagrid" / "analysis" / "controls.csv")  # each score beside the surface rule's
+    ruled = controls.groupby("target_task").bow_rule.apply(lambda s: s.notna().all()).to_dict()
+    assert ruled == {"xquad": True, "tatoeba": True, "mlqa": False, "tydiqa": False}
     figures = {p.name for p in (out / "qagrid" / "analysis").glob("*.png")}
     assert {"scores_by_language_xquad.png", "scores_by_language_tatoeba.png"} <= figures  # one per task
     proc = subprocess.run([sys.executable, "-m", "xltkit.pipeline.cli", "score", str(out / "qagrid" / "results.parquet"),

@@ -1,8 +1,11 @@
 """The surface-cue controls of extractive QA and retrieval: the sliding-window rule's exact answers
 and the character n-gram rule's exact neighbours, worked out by hand on tiny examples, scored by
-the same metric code as an encoder; then both through the pipeline's stages on the hub fixtures."""
+the same metric code as an encoder; then both through the pipeline's stages on the hub fixtures,
+and in the real grids."""
 
 import json
+import subprocess
+import sys
 
 import pandas as pd
 import pytest
@@ -193,3 +196,23 @@ def test_the_retrieval_rule_needs_no_stage_before_its_evaluation(hub_root, tmp_p
     got = m[m.eval_lang == "fin"].set_index("metric").value
     assert got.to_dict() == expected.set_index("metric").value.to_dict()
 
+
+# ---- the real grids ----------------------------------------------------------------------------
+@pytest.mark.parametrize("name", ["real_xquad", "real_mlqa", "real_tydiqa", "real_tatoeba"])
+def test_the_real_qa_and_retrieval_grids_carry_the_rule_control(name, repo):
+    from xltkit.pipeline.experiment import load_experiment
+
+    runs = load_experiment(repo / "params" / f"{name}.yaml").runs()
+    rules = [r for r in runs if r.model.role == "rule"]
+    assert [r.encoder.model for r in rules] == ["rule-bow"] and not rules[0].has_intermediate
+
+
+def test_make_real_writes_the_params_files_byte_for_byte(repo, tmp_path):
+    (tmp_path / "params").mkdir()
+    proc = subprocess.run([sys.executable, str(repo / "params" / "make_real.py")], cwd=tmp_path,
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    written = sorted(p.name for p in (tmp_path / "params").glob("real_*.yaml"))
+    assert {"real_xquad.yaml", "real_tatoeba.yaml"} <= set(written)
+    for name in written:
+        assert (tmp_path / "params" / name).read_bytes() == (repo / "params" / name).read_bytes(), name
