@@ -290,6 +290,49 @@ def test_offline_preflight_lists_everything_missing_before_any_training(repo, tm
     bf16 = subprocess.run(cmd + ["run", str(repo / "params" / "real_check.yaml"), "--outputs", str(tmp_path / "o2")],
                           capture_output=True, text=True, env=env)
     assert bf16.returncode == 2 and "needs a CUDA GPU" in bf16.stderr  # no GPU here: refused before any work
+    assert "hf download xlm-roberta-base" in bf16.stderr  # in the same list as what the hub must give
+
+
+def test_every_split_a_grid_reads_is_checked_before_any_training(hub_root, encoder, tmp_path, repo):
+    """``xltkit check --load`` reads exactly the splits the runs read (no English dev for TyDiQA, whose
+    GoldP dev is its test; no training split for Tatoeba, which trains nothing), and ``xltkit run``
+    reads them all before the first stage starts."""
+    import subprocess
+    import sys
+
+    import yaml
+
+    from xltkit.tasks.hub.fixtures import write_fixtures
+
+    def grid(root, target, langs, name, **kw):
+        shared = dict(model="rule-bow", target_task=target, source_lang="eng", eval_langs=langs, hub_root=str(root),
+                      n_train=None, n_dev=None, n_test=None, cache_dir=str(tmp_path / "c"))
+        shared.update(kw)
+        pfile = tmp_path / f"{name}.yaml"
+        pfile.write_text(yaml.safe_dump({"experiment": name, "shared": shared, "grid": [{"seed": [0]}]}))
+        return pfile
+
+    def cli(*args):
+        return subprocess.run([sys.executable, "-m", "xltkit.pipeline.cli", *map(str, args), "--outputs",
+                               tmp_path / "o"], capture_output=True, text=True, cwd=repo)
+
+    from xltkit.pipeline.experiment import load_experiment
+    from xltkit.pipeline.preflight import reads
+
+    expected = {"tydiqa": {("tydiqa", "eng", "train"), ("tydiqa", "fin", "test"), ("tydiqa", "swh", "test")},
+                "tatoeba": {("tatoeba", "fin", "test"), ("tatoeba", "deu", "test")}}
+    for target, want in expected.items():
+        pfile = grid(hub_root, target, ["fin", "swh" if target == "tydiqa" else "deu"], target,
+                     model=f"hf-untrained:{encoder}", max_length=64, qa_stride=16)
+        run = load_experiment(pfile, tmp_path / "o").runs(tmp_path / "o")[0]
+        assert {(t.name, lang, split) for t, _, lang, splits in reads(run) for split in splits} == want
+        check = cli("check", pfile, "--load")
+        assert check.returncode == 0 and "0 problems" in check.stdout, check.stdout + check.stderr[-2000:]
+    bad_root = write_fixtures(tmp_path / "bad", n=20, placeholder_test=("facebook/xnli",))
+    bad = grid(bad_root, "xnli", ["eng", "deu"], "bad")
+    run = cli("run", bad)
+    assert run.returncode == 2 and "xnli deu test: " in run.stderr and "placeholder labels" in run.stderr, run.stderr
+    assert "nothing was run" in run.stderr and not (tmp_path / "o" / "bad" / "runs").exists()  # before any stage
 
 
 def test_the_gpu_check_runs_at_a_tiny_size_on_the_cpu(repo, tmp_path):

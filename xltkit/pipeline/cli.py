@@ -29,19 +29,23 @@ def _run(args) -> int:
     exp = load_experiment(args.params, args.outputs)  # validated before any work starts
     runner = Runner(exp, outputs=args.outputs, workers=args.workers, executor=args.executor,
                     gpus_per_run=args.gpus_per_run, retry_failed=args.retry_failed)
-    from xltkit.pipeline.preflight import machine_problems
+    from xltkit.pipeline import preflight
 
-    problems = machine_problems(runner.runs) if args.executor != "slurm" else []  # SLURM: the jobs' machines
-    if problems:
-        print("xltkit: " + "; ".join(problems) + "; nothing was run", file=sys.stderr)
-        return 2
+    problems = preflight.machine_problems(runner.runs) if args.executor != "slurm" else []  # SLURM: the jobs' machines
+    text, missing = "", []
     if os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes", "on"):
-        from xltkit.pipeline.preflight import report
-
-        _, missing, text = report(runner.runs)  # offline: everything must be here before training starts
-        if missing:
-            print(f"xltkit: offline and {len(missing)} hub models or datasets are missing; nothing was run\n{text}",
-                  file=sys.stderr)
+        _, missing, text = preflight.report(runner.runs)  # offline: everything must be here before training starts
+        problems += [f"offline and {len(missing)} hub models or datasets are missing"] if missing else []
+    if problems:  # one list of everything that stops the grid, then nothing runs
+        print("xltkit: " + "; ".join(problems) + "; nothing was run" + (f"\n{text}" if missing else ""),
+              file=sys.stderr)
+        return 2
+    todo = [p for p in runner.runs if not runner.run_done(p)]
+    if todo and not args.no_data_check:  # a wrong column or placeholder labels in an evaluation language: now,
+        bad = preflight.load_all(todo, hub_only=True)  # not after hours of training
+        if bad:
+            print(f"xltkit: {len(bad)} splits the grid reads cannot be used; nothing was run (--no-data-check "
+                  "skips this check)\n" + "\n".join(f"  {line}" for line in bad), file=sys.stderr)
             return 2
     runner.run()
     code = 1 if runner.failed or runner.left else 0  # a grid with failed runs is not a success
@@ -290,6 +294,8 @@ def main(argv: list[str] | None = None) -> int:
     r.add_argument("--retry-failed", action="store_true", help="run the runs that failed before again (each at "
                    "most 3 times in all)")
     r.add_argument("--no-analysis", action="store_true", help="skip the analysis notebook")
+    r.add_argument("--no-data-check", action="store_true", help="do not read and check every hub split the runs "
+                   "left to do read before starting them (columns, label names, placeholder labels, dropped rows)")
     r.set_defaults(fn=_run)
     s = sub.add_parser("status", help="table of an experiment's runs and their state")
     s.add_argument("experiment_dir")

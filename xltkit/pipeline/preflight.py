@@ -136,22 +136,39 @@ def report(runs: list[RunParams]) -> tuple[list[Need], list[tuple[Need, str]], s
     return n, m, "\n".join(lines)
 
 
-def load_all(runs: list[RunParams]) -> list[str]:
+def reads(run: RunParams) -> list[tuple]:
+    """(task, data context, language, splits) of every split ``run`` reads: the training language's
+    train split in each training stage (and its dev split where the stage scores one), and the
+    evaluation splits of every evaluation language."""
+    from xltkit.pipeline import graph
+
+    stages = {n.stage.name for n in graph.chain(run)}
+    out = []
+    if "intermediate" in stages:
+        out.append((run.intermediate_task, run.data_context("intermediate"), run.intermediate.intermediate_lang,
+                    ("train", "dev") if run.eval_every("intermediate") is not None else ("train",)))
+    data = run.data_context()
+    if "finetune" in stages:  # a retrieval target trains nothing; a rule is fitted on the same data
+        out.append((run.target_task, data, run.target.source_lang,
+                    ("train", "dev") if run.eval_every("finetune") is not None else ("train",)))
+    out += [(run.target_task, data, lang, tuple(run.target_task.eval_splits(lang, data))) for lang in run.eval_langs()]
+    return out
+
+
+def load_all(runs: list[RunParams], hub_only: bool = False) -> list[str]:
     """Read every split every run trains, selects on or evaluates (each task, language and split
     once) and check it (columns, label names, placeholder labels, dropped rows): the problems,
-    each naming its task, language and split."""
+    each naming its task, language and split.  ``hub_only``: the hub's tasks only (a lab task's
+    data is made by the grid's own data stage)."""
     from xltkit.tasks.base import TaskError
+    from xltkit.tasks.hub import HubTask
 
     seen: set[tuple] = set()
     problems: list[str] = []
     for run in runs:
-        uses = [(run.target_task, run.data_context(), run.target.source_lang, ("train", "dev"))]
-        uses += [(run.target_task, run.data_context(), lang, run.target_task.eval_splits(lang, run.data_context()))
-                 for lang in run.eval_langs()]
-        if run.has_intermediate:
-            uses.append((run.intermediate_task, run.data_context("intermediate"), run.intermediate.intermediate_lang,
-                         ("train", "dev")))
-        for task, data, lang, splits in uses:
+        for task, data, lang, splits in reads(run):
+            if hub_only and not isinstance(task, HubTask):
+                continue
             for split in splits:
                 key = (task.name, lang, split, task.fingerprint, str(task.data_identity(data)), data.size(split))
                 if key in seen:
@@ -161,6 +178,8 @@ def load_all(runs: list[RunParams]) -> list[str]:
                     task.load(split, lang, data)
                 except TaskError as e:
                     problems.append(f"{task.name} {lang} {split}: {e}")
+                except (OSError, ValueError) as e:  # unreadable files, the hub unreachable: named, not a traceback
+                    problems.append(f"{task.name} {lang} {split}: could not be read ({type(e).__name__}: {e})")
     return problems
 
 
