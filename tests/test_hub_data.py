@@ -7,6 +7,7 @@ import shutil
 import subprocess
 import sys
 
+import pandas as pd
 import pytest
 
 from xltkit.pipeline.params import RunParams
@@ -249,3 +250,118 @@ def test_check_load_reads_every_split_a_grid_uses(hub_root, tmp_path, repo):
     assert ok.returncode == 0 and "0 problems" in ok.stdout, ok.stdout + ok.stderr[-2000:]
     bad = check(write_fixtures(tmp_path / "bad", n=20, placeholder_test=("facebook/xnli",)))
     assert bad.returncode == 1 and "xnli deu test: " in bad.stdout and "placeholder labels" in bad.stdout
+
+
+# ---- the generalized setting with every pair of languages (Huang et al. 2021) --------------
+PAIR_LANGS = ["eng", "deu", "fra"]
+
+
+@pytest.fixture(scope="module")
+def pawsx_two_dropped(hub_root, tmp_path_factory):
+    """The PAWS-X fixtures with two French test rows labelled -1 (dropped and counted when loaded)."""
+    from datasets import Dataset, load_dataset
+
+    root = tmp_path_factory.mktemp("hub-pairs")
+    shutil.copytree(hub_root / "google-research-datasets", root / "google-research-datasets")
+    path = root / "google-research-datasets/paws-x/fr/test-00000-of-00001.parquet"
+    ds = load_dataset("parquet", data_files=str(path), split="train")
+    ds = ds.map(lambda row, i: {"label": -1 if i in (3, 7) else row["label"]}, with_indices=True)
+    Dataset.from_dict(ds.to_dict(), features=ds.features).to_parquet(str(path))
+    return root
+
+
+def _pair_run(root, tmp, pairs: str | None, **kw) -> RunParams:
+    extra = {"generalized_pairs": pairs} if pairs else {}
+    return _run(root, tmp / "cache", model="rule-bow", target_task="paws-x", eval_langs=PAIR_LANGS,
+                run_dir=str(tmp / f"run-{pairs}"), **extra, **kw)
+
+
+def test_every_pair_of_evaluation_languages_is_its_own_row_with_the_pairs_counted(pawsx_two_dropped, tmp_path,
+                                                                                   monkeypatch):
+    from xltkit.pipeline import stages
+
+    run = _pair_run(pawsx_two_dropped, tmp_path, "all")
+    m = stages.ensure("evaluate", run)
+    acc = m[(m.metric == "accuracy") & (m.phenomenon == "all")]
+    pairs = [(a, b) for a in PAIR_LANGS for b in PAIR_LANGS if a != b]  # 3 languages: 6 ordered pairs
+    expected = {("same", a, "", s) for a in PAIR_LANGS for s in ("dev", "test")} | \
+        {("generalized", a, b, s) for a, b in pairs for s in ("dev", "test")}
+    got = list(zip(acc.eval_setting, acc.eval_lang, acc.eval_lang2, acc.split))
+    assert len(got) == len(set(got)) and set(got) == expected
+    n = {(a, b, s): k for a, b, s, k in zip(acc.eval_lang, acc.eval_lang2, acc.split, acc.n_examples)}
+    for (a, b, s), k in n.items():  # 40 rows a split; French test lost two, and so does every pair with it
+        assert k == (38 if s == "test" and "fra" in (a, b) else 40), (a, b, s)
+    notes = json.loads((tmp_path / "run-all" / "data.json").read_text())
+    assert notes["fra/test"]["dropped_invalid_labels"] == 2
+    assert notes["eng+fra/test"] == {"first": "eng/test", "second": "fra/test", "unpaired_or_disagreeing": 2,
+                                     "used": 38}
+    assert notes["fra+eng/test"]["unpaired_or_disagreeing"] == 0 and notes["fra+eng/test"]["used"] == 38
+    preds = pd.read_parquet(tmp_path / "run-all" / "predictions.parquet")
+    counted = preds.groupby(["eval_lang", "eval_lang2", "split"]).size().to_dict()
+    assert counted == n  # one prediction per example of every pair
+
+    # by hand: the pair (deu, fra) of one hub id has the German first sentence and the French second one
+    task, data = get_task("paws-x"), run.data_context()
+    raw = {lang: pd.read_parquet(pawsx_two_dropped / f"google-research-datasets/paws-x/{c}/test-00000-of-00001.parquet")
+           .set_index("id") for lang, c in (("deu", "de"), ("fra", "fr"))}
+    pair = task.load("test", "deu", data, "fra").to_pandas().set_index("id")
+    i = 11
+    assert list(pair.loc[i, "words"]) == raw["deu"].loc[i, "sentence1"].split()
+    assert list(pair.loc[i, "words2"]) == raw["fra"].loc[i, "sentence2"].split()
+    assert raw["deu"].loc[i, "sentence1"] != raw["fra"].loc[i, "sentence1"]  # the fixtures' languages differ
+    assert 3 not in pair.index and 7 not in pair.index  # French lost them: no pair
+    # ... and the evaluation labels each pair with its languages in that order: a predictor that reads which
+    # language each sentence is in (the fixtures' words end with the language's first letter)
+    code = {"e": 1, "d": 2, "f": 3}
+    spy = lambda ds: [10 * code[a[0][-1]] + code[b[0][-1]] for a, b in zip(ds["words"], ds["words2"])]  # noqa: E731
+    monkeypatch.setattr(run.model, "predictor", lambda *a, **k: spy)
+    stages.ensure("evaluate", run)
+    seen = pd.read_parquet(tmp_path / "run-all" / "predictions.parquet")
+    second = seen.eval_lang2.where(seen.eval_lang2 != "", seen.eval_lang)
+    want = 10 * seen.eval_lang.str[0].map(code) + second.str[0].map(code)
+    assert (seen.pred == want).all() and set(want) == {11, 12, 13, 21, 22, 23, 31, 32, 33}
+
+
+def test_the_source_pairs_are_the_default_and_keep_their_rows_and_keys(pawsx_two_dropped, tmp_path):
+    from xltkit.pipeline import graph, stages
+
+    default, source = _pair_run(pawsx_two_dropped, tmp_path, None), _pair_run(pawsx_two_dropped, tmp_path, "source")
+    every = _pair_run(pawsx_two_dropped, tmp_path, "all")
+    assert default.evaluation.generalized_pairs == "source"
+    assert [n.key for n in graph.chain(default)] == [n.key for n in graph.chain(source)]
+    assert graph.run_id(every) != graph.run_id(default)  # another evaluation, another run
+    assert graph.key("finetune", every) == graph.key("finetune", default)  # ... of the same fitted rule
+    one = dict(target_task="xcopa", eval_langs=["ekk"])  # a one-sentence task has no pairs: nothing changes
+    assert graph.run_id(_run(pawsx_two_dropped, tmp_path, generalized_pairs="all", **one)) == \
+        graph.run_id(_run(pawsx_two_dropped, tmp_path, **one))
+    with pytest.raises(ValueError, match="generalized_pairs: all chooses the pairs.*set generalized: true"):
+        _pair_run(pawsx_two_dropped, tmp_path, "all", generalized=False)
+
+    m = stages.ensure("evaluate", default)
+    gen = m[m.eval_setting == "generalized"]
+    assert set(zip(gen.eval_lang, gen.eval_lang2)) == {("deu", "eng"), ("fra", "eng")}  # second sentence: source
+    assert set(m[m.eval_setting == "same"].eval_lang2) == {""}
+    a = stages.ensure("evaluate", every)
+    cols = ["eval_setting", "eval_lang", "eval_lang2", "split", "metric", "phenomenon"]
+    both = m.merge(a, on=cols, suffixes=("", "_all"))
+    assert len(both) == len(m) and (both.value == both.value_all).all()  # the same numbers, a subset of the cells
+
+
+def test_the_plan_counts_every_pair_of_languages(tmp_path):
+    from xltkit.pipeline.plan import plan, summary
+
+    task = get_task("xnli")  # 15 languages, sizes from the dataset card: dev 2,490, test 5,010 in each
+    runs = {p: _run(None, tmp_path, model="hf:xlm-roberta-base", generalized_pairs=p) for p in ("source", "all")}
+    table = {p: plan([r]) for p, r in runs.items()}
+    ev = {p: t[t.stage == "evaluate"].iloc[0] for p, t in table.items()}
+    langs = runs["all"].eval_langs()
+    assert len(langs) == 15 and ev["all"].lang_pairs == 15 * 14 == 210 and ev["source"].lang_pairs == 14
+    size = {lang: sum(task.split_size(lang, s) for s in ("dev", "test")) for lang in langs}
+    assert set(size.values()) == {2_490 + 5_010}
+    same = sum(size.values())
+    assert ev["source"].examples == same + sum(v for lang, v in size.items() if lang != "eng")
+    assert ev["all"].examples == same + sum(size[a] for a in langs for b in langs if a != b)
+    assert ev["all"].examples - ev["source"].examples == 196 * 7_500 == 1_470_000
+    assert ev["all"].pair_examples == 210 * 7_500 and ev["all"].device_hours > 7 * ev["source"].device_hours
+    assert "generalized setting: up to 210 pairs of languages per run, 1,575,000 of the 1,687,500" in \
+        summary(table["all"])

@@ -56,3 +56,23 @@ def test_collect_takes_only_finished_runs(tmp_path):
 def test_check_metrics_names_missing_columns():
     with pytest.raises(ValueError, match="lacks columns.*'eval_lang'"):
         results.check_metrics(_metrics("a", 1).drop(columns="eval_lang"))
+
+
+def test_tables_from_before_eval_lang2_load_with_their_pairs_in_the_source_language(tmp_path):
+    old = pd.concat([_metrics("a", 0.5), _metrics("a", 0.4)], ignore_index=True)
+    old = old.assign(source_lang="eng", eval_lang="deu", eval_setting=["same", "generalized"])
+    old = old.drop(columns="eval_lang2")
+    preds = pd.DataFrame({"run_id": "a", "eval_lang": "deu", "split": "test", "eval_setting": ["same", "generalized"],
+                          "example_id": 0, "label": 1, "pred": 1, "correct": 1.0, "phenomena": ""})
+    io.write_parquet(old, tmp_path / "runs" / "a" / "metrics.parquet")
+    io.write_parquet(preds, tmp_path / "runs" / "a" / "predictions.parquet")
+    io.write_json({"status": "done"}, tmp_path / "runs" / "a" / "manifest.json")
+    df = results.collect(tmp_path)
+    assert list(df.eval_lang2) == ["", "eng"]  # the generalized setting paired every language with source_lang
+    assert list(results.collect_predictions(tmp_path).eval_lang2) == ["", "eng"]
+    assert list(results.collect_predictions(tmp_path, generalized=False).eval_setting) == ["same"]
+    new = df.assign(eval_lang2=["", "eng"])
+    c = results.compare(old, new)
+    assert c["matched"] == 2 and c["n_different"] == 0
+    c = results.compare(old, new.assign(eval_lang2=["", "fra"]))  # another pair is another cell
+    assert c["matched"] == 1 and len(c["only_first"]) == len(c["only_second"]) == 1

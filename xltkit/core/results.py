@@ -11,6 +11,7 @@ anything.  Runs live in ``<experiment>/runs/<run_id>/`` with a ``manifest.json``
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 
 import pandas as pd
@@ -25,7 +26,9 @@ METRIC_COLUMNS = [
     "seed", "eval_lang", "split", "metric", "value", "n_examples",
     "phenomenon",  # "all", or the phenomenon the score is restricted to
     "eval_setting",  # "same": both sentences of a pair (or the one sentence) in eval_lang; "generalized":
-    # the second sentence of a pair in source_lang (Huang et al. 2021, sec. 4.1)
+    # the first sentence of a pair in eval_lang, the second in eval_lang2 (Huang et al. 2021, sec. 4.1)
+    "eval_lang2",  # the second sentence's language in the generalized setting (source_lang, or any other
+    # evaluation language with generalized_pairs: all); "" in the same setting
 ]
 #: what each row says of its evaluation language, beside the schema (tables from before them lack them):
 #: eval_seen (it is the intermediate language), eval_relative (a close relative of it: one WALS genus),
@@ -33,8 +36,8 @@ METRIC_COLUMNS = [
 #: (the data's source and commit), intermediate_same_data (the intermediate task's training data shares a
 #: corpus with the target's: XNLI's English train is MNLI; such a gain is more training on the target's data)
 LANGUAGE_COLUMNS = ["eval_seen", "eval_relative", "eval_low_resource", "dataset_revision", "intermediate_same_data"]
-PREDICTION_COLUMNS = ["run_id", "eval_lang", "split", "eval_setting", "example_id", "label", "pred", "correct",
-                      "num", "den", "phenomena"]
+PREDICTION_COLUMNS = ["run_id", "eval_lang", "split", "eval_setting", "eval_lang2", "example_id", "label", "pred",
+                      "correct", "num", "den", "phenomena"]
 GRID = "grid.json"
 
 
@@ -46,10 +49,23 @@ def check_metrics(df: pd.DataFrame) -> pd.DataFrame:
     return df[METRIC_COLUMNS + [c for c in df.columns if c not in METRIC_COLUMNS]]
 
 
-def same_setting(df: pd.DataFrame) -> pd.DataFrame:
-    """``df`` with ``eval_setting``: a table written before pair tasks had only
-    single-language evaluation ("same")."""
-    return df if "eval_setting" in df.columns else df.assign(eval_setting="same")
+def same_setting(df: pd.DataFrame, source_langs: Mapping[str, str] | None = None) -> pd.DataFrame:
+    """``df`` with ``eval_setting`` and ``eval_lang2``: a table written before pair tasks had only
+    single-language evaluation ("same"); one written before ``eval_lang2`` paired every language
+    with the source language only, so its generalized rows get source_lang (the table's own
+    column, else ``source_langs``: run id -> source language, for predictions) and its same
+    rows ""."""
+    if "eval_setting" not in df.columns:
+        df = df.assign(eval_setting="same")
+    if "eval_lang2" in df.columns:
+        return df
+    if "source_lang" in df.columns:
+        second = df["source_lang"]
+    elif source_langs is not None and "run_id" in df.columns:
+        second = df["run_id"].map(source_langs)
+    else:
+        second = pd.Series(None, index=df.index, dtype=object)
+    return df.assign(eval_lang2=second.where(df["eval_setting"] == "generalized", ""))
 
 
 def with_metric_stats(preds: pd.DataFrame) -> pd.DataFrame:
@@ -114,10 +130,21 @@ def collect(experiment_dir: str | Path) -> pd.DataFrame:
     return df
 
 
-def collect_predictions(experiment_dir: str | Path) -> pd.DataFrame:
-    """Per-example predictions of the finished runs (for paired bootstrap intervals)."""
-    frames = [with_metric_stats(same_setting(pd.read_parquet(run / "predictions.parquet")))
-              for run in finished_runs(experiment_dir) if (run / "predictions.parquet").is_file()]
+def _read_predictions(run: Path, generalized: bool) -> pd.DataFrame:
+    preds = pd.read_parquet(run / "predictions.parquet")
+    if "eval_lang2" not in preds.columns and (run / "metrics.parquet").is_file():  # written before eval_lang2
+        m = pd.read_parquet(run / "metrics.parquet", columns=["run_id", "source_lang"])
+        preds = same_setting(preds, dict(zip(m.run_id, m.source_lang)))
+    preds = same_setting(preds)
+    return with_metric_stats(preds if generalized else preds[preds.eval_setting == "same"])
+
+
+def collect_predictions(experiment_dir: str | Path, generalized: bool = True) -> pd.DataFrame:
+    """Per-example predictions of the finished runs (for paired bootstrap intervals); without
+    ``generalized``, those of the same setting only (every pair of 15 languages is 15 times
+    more rows than the same setting's: an analysis that needs none of them does not hold them)."""
+    frames = [_read_predictions(run, generalized) for run in finished_runs(experiment_dir)
+              if (run / "predictions.parquet").is_file()]
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=PREDICTION_COLUMNS)
 
 

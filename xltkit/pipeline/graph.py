@@ -120,8 +120,12 @@ def _evaluate_reads(run: RunParams) -> dict[str, Any]:
     task = run.target_task
     # a task that is not trained reads the encoder here (there may be no stage before: a hub encoder as it is)
     heads = {} if HEADS[task.head].trained else {"model": _model(run)}
+    ev = run.evaluation
+    # hashed only where it is not the default, so the runs from before it keep their keys
+    pairs = {"generalized_pairs": ev.generalized_pairs} if ev.generalized_pairs != "source" and task.two_languages \
+        else {}
     return {**_task_data(run, task, ("dev", "test")), "eval_langs": run.eval_langs(), **heads, **_head(run, task),
-            "generalized": run.evaluation.generalized if task.two_languages else None,
+            "generalized": ev.generalized if task.two_languages else None, **pairs,
             "seed": run.training.seed, "noise": run.noise_label("finetune"),
             "intermediate_noise": run.noise_label("intermediate")}
 

@@ -16,7 +16,7 @@ the rule apply to the task?) is checked here, by asking the task and the model.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
@@ -119,9 +119,20 @@ class EvaluationParams(Group):
                                          "task's languages)")
     generalized: bool = Field(True, description="pair tasks: also evaluate each language with the second sentence in "
                               "source_lang (the generalized cross-lingual setting; metrics column eval_setting)")
+    generalized_pairs: Literal["source", "all"] = Field(
+        "source", description="pair tasks, generalized setting: source pairs each evaluation language with "
+        "source_lang; all evaluates every ordered pair of two different evaluation languages (Huang et al. 2021; "
+        "15 XNLI languages: 210 pairs instead of 14; metrics column eval_lang2)")
     experiment: str = non_semantic("scratch", "experiment name (a column of the metrics table)")
     run_dir: ProjectPath = non_semantic("outputs/scratch/run", "where the run's metrics are written (relative: to "
                                         "the project root)", validate_default=True)
+
+    @model_validator(mode="after")
+    def _pairs_need_the_setting(self):
+        if self.generalized_pairs != "source" and not self.generalized:
+            raise ValueError(f"generalized_pairs: {self.generalized_pairs} chooses the pairs of the generalized "
+                             "setting, which generalized: false turns off; set generalized: true")
+        return self
 
 
 class RunInfo(Group):
@@ -255,6 +266,18 @@ class RunParams(BaseModel):
     def eval_langs(self) -> list[str]:
         """The languages evaluated: ``eval_langs``, else every language of the target task with a test split."""
         return list(self.evaluation.eval_langs or self.target_task.eval_languages(self.data_context()))
+
+    def second_langs(self, lang: str) -> list[str]:
+        """The languages of the second sentence that ``lang`` (the first sentence's) is paired with in
+        the generalized setting: none for a one-sentence task or with ``generalized: false``; else
+        source_lang (``generalized_pairs: source``; none for source_lang itself, which is the same
+        setting) or every other evaluation language (``all``)."""
+        ev = self.evaluation
+        if not (self.target_task.two_languages and ev.generalized):
+            return []
+        if ev.generalized_pairs == "all":
+            return [c for c in self.eval_langs() if c != lang]
+        return [] if lang == self.target.source_lang else [self.target.source_lang]
 
     def eval_every(self, stage: str) -> int | None:
         """Dev evaluation interval of a training stage ("intermediate" | "finetune"): None = never."""

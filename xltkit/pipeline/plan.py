@@ -88,19 +88,25 @@ def _dev_examples(run: RunParams, stage: str, train_examples: int | None) -> tup
     return (None if rows is None else rows * evals), evals
 
 
-def _eval_examples(run: RunParams) -> int | None:
+def _eval_examples(run: RunParams) -> tuple[int | None, int, int]:
+    """(evaluation examples, of which in the generalized setting, generalized language pairs) of a run:
+    each language's dev and test sets once in the same setting and once more with each second-sentence
+    language :meth:`RunParams.second_langs` pairs it with (counted at the first language's size: pairs
+    missing in the second language are dropped when loaded, not here).  Unknown sizes: None examples."""
     task = run.target_task
-    total = 0
-    settings = 2 if task.two_languages and run.evaluation.generalized else 1
+    total = generalized = pairs = 0
     known = True
     for lang in run.eval_langs():
+        second = len(run.second_langs(lang))
+        pairs += second
         for split in task.eval_splits(lang, run.data_context()):
             rows = _split_rows(run, task, lang, split)  # every unknown one is noted, not only the first
             if rows is None:
                 known = False
                 continue
-            total += rows * (settings if lang != run.target.source_lang else 1)
-    return total if known else None
+            total += rows * (1 + second)
+            generalized += rows * second
+    return (total if known else None), generalized, pairs
 
 
 def plan(runs: list[RunParams], count: bool = False) -> pd.DataFrame:
@@ -123,8 +129,9 @@ def plan(runs: list[RunParams], count: bool = False) -> pd.DataFrame:
             length = min(getattr(task, "typical_tokens", 32), run.encoder.max_length)
             if stage == "pretrain":
                 length = 20  # a lab sentence
+            pair_examples = lang_pairs = 0
             if stage == "evaluate":
-                examples, share = _eval_examples(run), FORWARD_SHARE
+                (examples, pair_examples, lang_pairs), share = _eval_examples(run), FORWARD_SHARE
             elif stage == "data":
                 examples, share = 0, 0.0
             else:
@@ -148,7 +155,8 @@ def plan(runs: list[RunParams], count: bool = False) -> pd.DataFrame:
                 source = "CPU seconds (a surface-cue rule, or the lab's corpora)"
             rows[jid] = {"stage": stage, "key": node.key, "model": run.encoder.model, "task": task.name,
                          "runs": 1, "done": done, "examples": examples, "dev_examples": dev, "dev_evals": evals,
-                         "tokens_est": tokens, "device_hours": hours, "rate_source": source}
+                         "tokens_est": tokens, "device_hours": hours, "rate_source": source,
+                         "lang_pairs": lang_pairs, "pair_examples": pair_examples}
     return pd.DataFrame(list(rows.values()))
 
 
@@ -170,6 +178,11 @@ def summary(table: pd.DataFrame) -> str:
         lines.append(f"  split sizes unknown ({len(UNKNOWN)}; `xltkit plan --count` reads them where the data is on "
                      "this machine): " + ", ".join("/".join(u) for u in sorted(UNKNOWN)[:12]) +
                      (" ..." if len(UNKNOWN) > 12 else ""))
+    gen = todo[(todo.pair_examples > 0) & todo.examples.notna()]
+    if len(gen):  # what the generalized setting costs (generalized_pairs: all, 15 XNLI languages: 210 pairs)
+        lines.append(f"  generalized setting: up to {int(gen.lang_pairs.max())} pairs of languages per run, "
+                     f"{int(gen.pair_examples.sum()):,} of the {int(gen.examples.sum()):,} evaluation examples "
+                     "of those runs")
     saves = int(todo.dev_evals.sum())
     if saves:
         lines.append(f"  dev evaluations (each saves a checkpoint while it is the best): {saves:,}")

@@ -168,7 +168,8 @@ def noise_config(run: RunParams, stage: str, task):
 # ---- 04 evaluate -----------------------------------------------------------------------
 def evaluate(run: RunParams, upstream: Path | None, out: Path) -> pd.DataFrame:
     """Zero-shot evaluation on every language's dev and test sets (pair tasks also in the
-    generalized setting); writes tidy ``metrics.parquet`` and per-example
+    generalized setting, each language with the second-sentence languages
+    :meth:`RunParams.second_langs` names); writes tidy ``metrics.parquet`` and per-example
     ``predictions.parquet`` to the run's folder and returns the metrics."""
     from xltkit.modeling.metrics import score
     from xltkit.tasks.base import HEADS
@@ -181,9 +182,6 @@ def evaluate(run: RunParams, upstream: Path | None, out: Path) -> pd.DataFrame:
     predict = model.predictor(task, upstream if trained else model.source(upstream), run.encoder,
                               seed=run.training.seed)
     src = run.target.source_lang
-    settings = {"same": None}
-    if task.two_languages and run.evaluation.generalized:
-        settings["generalized"] = src  # the second sentence in the source language
     frames, preds = [], []
     inter_iso = None
     if run.has_intermediate:
@@ -192,14 +190,14 @@ def evaluate(run: RunParams, upstream: Path | None, out: Path) -> pd.DataFrame:
     same_data = run.intermediate_same_data
     for lang in run.eval_langs():
         scored = []
-        for setting, lang2 in settings.items():
-            if setting == "generalized" and lang == src:
-                continue  # identical to "same"
+        # the second sentence in lang ("same"), then in each language run.second_langs pairs lang with
+        for setting, lang2 in [("same", None), *(("generalized", c) for c in run.second_langs(lang))]:
             for split in task.eval_splits(lang, data):
                 ds = task.load(split, lang, data, lang2)
                 m, pr = score(task, ds.to_pandas(), predict(ds), lang=lang)
-                scored.append(m.assign(eval_lang=lang, split=split, eval_setting=setting))
-                preds.append(pr.assign(eval_lang=lang, split=split, eval_setting=setting))
+                cell = dict(eval_lang=lang, split=split, eval_setting=setting, eval_lang2=lang2 or "")
+                scored.append(m.assign(**cell))
+                preds.append(pr.assign(**cell))
         facts = task.language_facts(lang, data)  # after loading: the commit the data was read at
         seen = run.has_intermediate and lang == run.intermediate.intermediate_lang
         where = {"eval_seen": seen, "eval_relative": bool(inter_iso and facts["iso"] and not seen and
