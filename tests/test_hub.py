@@ -201,6 +201,26 @@ def test_metrics_of_fixture_predictions_match_values_computed_by_hand(hub_root, 
         (words - wrong) / words)
 
 
+def test_udpos_f1_counts_seqeval_chunks_of_upos_tags_as_xtreme_does_by_hand():
+    """XTREME scores UD-POS with seqeval over bare UPOS tags: seqeval reads a tag's first letter as its
+    BIO(ES) prefix and the rest as its type, so a run of equal tags is one chunk (NOUN NOUN), SCONJ is a
+    single-word chunk of type CONJ, INTJ an inside tag of type NTJ.  Computed here by hand."""
+    from xltkit.modeling.metrics import score
+
+    task = get_task("udpos")
+    gold = [["NOUN", "NOUN", "VERB", "SCONJ", "SCONJ", "INTJ", "PUNCT"], ["PROPN", "PROPN", "AUX"]]
+    pred = [["NOUN", "ADJ", "VERB", "SCONJ", "SCONJ", "INTJ", "PUNCT"], ["PROPN", "PROPN", "AUX"]]
+    # gold chunks: NOUN-NOUN (0-1), VERB, SCONJ, SCONJ, INTJ, PUNCT = 6; PROPN-PROPN (0-1), AUX = 2
+    # predicted: NOUN (0), ADJ (1), VERB, SCONJ, SCONJ, INTJ, PUNCT = 7, of which 5 are gold's; 2 of 2
+    ids = lambda tags: [[task.labels.index(t) for t in s] for s in tags]  # noqa: E731
+    frame = pd.DataFrame({"id": [0, 1], "words": [list("abcdefg"), list("xyz")], "tags": ids(gold)})
+    m, per = score(task, frame, ids(pred))
+    value = m.set_index("metric").value
+    assert value["span_f1"] == pytest.approx(2 * (5 + 2) / (6 + 7 + 2 + 2))  # 14/17: one wrong tag, two chunks
+    assert value["token_accuracy"] == pytest.approx(9 / 10)
+    assert per.num.tolist() == [10, 4] and per.den.tolist() == [13, 4]
+
+
 @pytest.mark.slow
 def test_a_hub_encoder_has_its_untrained_control(hub_root, encoder, tmp_path):
     from xltkit.modeling.models import get_model
