@@ -365,3 +365,34 @@ def test_the_plan_counts_every_pair_of_languages(tmp_path):
     assert ev["all"].pair_examples == 210 * 7_500 and ev["all"].device_hours > 7 * ev["source"].device_hours
     assert "generalized setting: up to 210 pairs of languages per run, 1,575,000 of the 1,687,500" in \
         summary(table["all"])
+
+
+def test_the_analysis_keeps_each_pair_of_languages_apart_and_writes_the_pair_matrix(pawsx_two_dropped, tmp_path):
+    from xltkit.analysis.params import AnalysisParams
+    from xltkit.analysis.report import analyze
+    from xltkit.pipeline.experiment import Experiment
+    from xltkit.pipeline.runner import Runner
+
+    shared = dict(target_task="paws-x", source_lang="eng", eval_langs=PAIR_LANGS, hub_root=str(pawsx_two_dropped),
+                  n_train=None, n_dev=None, n_test=None, generalized_pairs="all", cache_dir=str(tmp_path / "cache"))
+    exp = Experiment(experiment="pairs", workers=1, shared=shared, grid={"model": ["rule-bow", "rule-length"],
+                                                                         "seed": [0, 1]})
+    runner = Runner(exp, outputs=tmp_path, echo=lambda s: None, executor="inline")
+    res = runner.run()
+    assert not runner.failed and set(res.eval_lang2) == {"", *PAIR_LANGS}
+    a = analyze(AnalysisParams(experiment_dir=str(tmp_path / "pairs"), n_boot=100))
+    g = a.generalized
+    assert len(g) == 2 * 6 and not g.duplicated(["model", "eval_lang", "eval_lang2"]).any()  # a row per pair
+    res = res[(res.split == "test") & (res.metric == "accuracy") & (res.phenomenon == "all")]
+    for row in g.itertuples():  # each pair's pooled score is its own runs' score in that pair, nothing else
+        cell = res[(res.model == row.model) & (res.eval_lang == row.eval_lang) & (res.eval_lang2 == row.eval_lang2)]
+        assert len(cell) == 2 and row.score == pytest.approx((cell.value * cell.n_examples).sum() /
+                                                             cell.n_examples.sum())
+        same = res[(res.model == row.model) & (res.eval_setting == "same")].set_index("eval_lang").value
+        assert row.same_score == pytest.approx(same[row.eval_lang]) and \
+            row.same_score2 == pytest.approx(same[row.eval_lang2])
+    pairs = pd.read_csv(tmp_path / "pairs" / "analysis" / "pairs.csv")
+    assert len(pairs) == 2 * 9 and pairs.same.sum() == 2 * 3  # 3 x 3 per model, the same-language diagonal
+    assert (pairs[pairs.same].eval_lang == pairs[pairs.same].eval_lang2).all()
+    text = (tmp_path / "pairs" / "analysis" / "summary.txt").read_text()
+    assert "every pair of languages" in text and "rule-bow/none: paws-x from eng, accuracy" in text

@@ -97,12 +97,40 @@ def one_class_table(predictions: pd.DataFrame, runs: pd.DataFrame, split: str = 
 
 def generalized_table(gen: pd.DataFrame, same: pd.DataFrame) -> pd.DataFrame:
     """Pooled score in the generalized setting beside the same-language setting of the
-    same runs: how much a pair in two languages costs (or gains)."""
+    same runs: how much a pair in two languages costs (or gains).  One row per pair of
+    languages (first sentence in ``eval_lang``, second in ``eval_lang2``); ``same_score`` is
+    the same-language score in ``eval_lang`` (``minus_same`` the difference to it),
+    ``same_score2`` the one in ``eval_lang2``."""
     if gen.empty:
         return pd.DataFrame()
-    keys = [c for c in gen.columns if c not in ("score", "ci_low", "ci_high", "n", "n_seeds", "eval_setting")]
-    t = gen.merge(same[keys + ["score"]].rename(columns={"score": "same_score"}), on=keys, how="left")
+    keys = [c for c in gen.columns if c not in ("score", "ci_low", "ci_high", "n", "n_seeds", "eval_setting",
+                                                "eval_lang2")]
+    same = same[keys + ["score"]]
+    t = gen.merge(same.rename(columns={"score": "same_score"}), on=keys, how="left")
+    t = t.merge(same.rename(columns={"score": "same_score2", "eval_lang": "eval_lang2"}),
+                on=[k if k != "eval_lang" else "eval_lang2" for k in keys], how="left")
     t = t.assign(setting=setting(t), minus_same=t["score"] - t["same_score"])
-    cols = ["model", "setting", "target_task", "source_lang", "eval_lang", "metric", "score", "ci_low", "ci_high",
-            "same_score", "minus_same"]
-    return t[cols].sort_values(["model", "setting", "eval_lang"]).reset_index(drop=True)
+    cols = ["model", "setting", "target_task", "source_lang", "eval_lang", "eval_lang2", "metric", "score", "ci_low",
+            "ci_high", "same_score", "same_score2", "minus_same"]
+    return t[cols].sort_values(["model", "setting", "eval_lang", "eval_lang2"]).reset_index(drop=True)
+
+
+def pair_table(generalized: pd.DataFrame) -> pd.DataFrame:
+    """The generalized table as a pair matrix per condition (model, training setting, task,
+    source language, metric), in long form like every analysis table: ``eval_lang`` (the first
+    sentence's language, the matrix's row), ``eval_lang2`` (the second's, its column), the pooled
+    ``score``, and the same-language scores on the diagonal (``same``), as Huang et al. 2021's
+    evaluation scripts score all 15 x 15 XNLI pairs (``uclanlp/Robust-XLT``,
+    ``scripts/eval_generalized_xnli.sh``).  ``pairs.pivot_table(index="eval_lang",
+    columns="eval_lang2", values="score")`` of one condition is the matrix."""
+    if generalized.empty:
+        return pd.DataFrame()
+    cond = ["model", "setting", "target_task", "source_lang", "metric"]
+    pairs = generalized[cond + ["eval_lang", "eval_lang2", "score"]].assign(same=False)
+    diag = pd.concat([generalized[cond + ["eval_lang", "same_score"]],
+                      generalized[cond + ["eval_lang2", "same_score2"]].set_axis(cond + ["eval_lang", "same_score"],
+                                                                                 axis=1)])
+    diag = diag.dropna(subset=["same_score"]).drop_duplicates(cond + ["eval_lang"])
+    diag = diag.rename(columns={"same_score": "score"}).assign(eval_lang2=lambda d: d["eval_lang"], same=True)
+    t = pd.concat([pairs, diag[pairs.columns]], ignore_index=True)
+    return t.sort_values(cond + ["eval_lang", "eval_lang2"]).reset_index(drop=True)

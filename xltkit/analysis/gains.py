@@ -28,7 +28,9 @@ from xltkit.core.results import same_setting, with_metric_stats
 PAIR_KEYS = ["model", "target_task", "source_lang", "noise", "noise_scale", "noise_setting", "seed"]
 CELL_KEYS = ["model", "target_task", "source_lang", "noise", "noise_scale", "noise_setting"]
 INTER_KEYS = ["intermediate_task", "intermediate_lang", "intermediate_noise_setting"]  # the baseline has none
-EVAL_KEYS = ["eval_lang", "eval_setting"]  # where a score was measured: language, same | generalized pair setting
+#: where a score was measured: language, same | generalized pair setting, the second sentence's language
+#: ("" in the same setting): each pair of languages is a cell of its own
+EVAL_KEYS = ["eval_lang", "eval_setting", "eval_lang2"]
 POOL_KEYS = CELL_KEYS + INTER_KEYS + EVAL_KEYS + ["metric"]
 
 
@@ -132,8 +134,8 @@ def gain_table(results: pd.DataFrame, predictions: pd.DataFrame, n_boot: int = 2
     intermediate training on the same intermediate task.
     """
     runs = _runs(results)
-    preds = with_metric_stats(same_setting(predictions))
-    preds = preds[preds.split == split].merge(runs, on="run_id")
+    preds = predictions[predictions.split == split].merge(runs, on="run_id")
+    preds = with_metric_stats(same_setting(preds))  # after the merge: old tables' pairs are with source_lang
     base = preds[preds.intermediate_lang == baseline]
     inter = preds[~preds.intermediate_lang.isin({baseline, "none"})]
     match = CELL_KEYS + EVAL_KEYS + ([] if baseline == "none" else ["intermediate_task", "intermediate_noise_setting"])
@@ -215,14 +217,14 @@ def _pooled_ratios(r: pd.DataFrame, predictions, split, confidence, n_boot, seed
     rng = np.random.default_rng(seed)
     preds = None
     if predictions is not None and not predictions.empty:
-        preds = with_metric_stats(same_setting(predictions))
+        preds = with_metric_stats(same_setting(predictions, dict(zip(r.run_id, r.source_lang))))
         preds = preds[preds.split == split]
     for key, g in r.groupby(POOL_KEYS, sort=True):
         cell = dict(zip(POOL_KEYS, key))
         score, lo, hi = float(g["value"].mean()), float("nan"), float("nan")
         if preds is not None:
             p = preds[preds.run_id.isin(set(g.run_id)) & (preds.eval_lang == cell["eval_lang"]) &
-                      (preds.eval_setting == cell["eval_setting"])]
+                      (preds.eval_setting == cell["eval_setting"]) & (preds.eval_lang2 == cell["eval_lang2"])]
             by = {run: grp.sort_values("example_id") for run, grp in p.groupby("run_id")}
             if by and len({len(x) for x in by.values()}) == 1:
                 num = np.vstack([x["num"].to_numpy(float) for x in by.values()])

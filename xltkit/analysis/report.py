@@ -16,8 +16,8 @@ from pathlib import Path
 import pandas as pd
 
 from xltkit.analysis import plots
-from xltkit.analysis.controls import controls_table, generalized_table, model_roles, one_class_table
-from xltkit.analysis.gains import gain_table, pooled_scores, seed_gains
+from xltkit.analysis.controls import controls_table, generalized_table, model_roles, one_class_table, pair_table
+from xltkit.analysis.gains import gain_table, pooled_scores, primary_metric, seed_gains
 from xltkit.analysis.labels import noise_label, setting, with_noise_settings
 from xltkit.analysis.languages import language_table, model_table
 from xltkit.analysis.mixed import RANDOM_FACTORS, typology_model
@@ -41,7 +41,8 @@ class Analysis:
     lrt: LRTResult | None = None
     model_data: pd.DataFrame = field(default_factory=pd.DataFrame)
     custom_model: MixedResult | None = None
-    generalized: pd.DataFrame = field(default_factory=pd.DataFrame)  # pair tasks, second sentence in source_lang
+    generalized: pd.DataFrame = field(default_factory=pd.DataFrame)  # pair tasks, sentences in two languages
+    pairs: pd.DataFrame = field(default_factory=pd.DataFrame)  # the same as a matrix, same-language diagonal
     figures: dict[str, Path] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
 
@@ -86,11 +87,20 @@ class Analysis:
             t = self.lrt
             lines.append(f"Likelihood-ratio test (ML refits) of the language predictors: "
                          f"chi2({t.df}) = {t.statistic:.2f}, p = {t.p_value:.3g}")
-        if not self.generalized.empty:
+        if not self.generalized.empty and (self.generalized.eval_lang2 == self.generalized.source_lang).all():
             g = self.generalized
             lines.append("\nGeneralized setting (pair tasks: first sentence in eval_lang, second in source_lang); "
                          "score (test, pooled over seeds, 95% CI) and its difference to the same-language setting:")
             lines.append(g.to_string(index=False, float_format=lambda x: f"{x:.3f}"))
+        elif not self.generalized.empty:  # every pair of languages: a matrix per condition
+            lines.append("\nGeneralized setting, every pair of languages (pair tasks; rows: the first sentence's "
+                         "language, columns: the second's, diagonal: the same-language setting); score x 100 (test, "
+                         "pooled over seeds; intervals in generalized.csv):")
+            cond = ["model", "setting", "target_task", "source_lang", "metric"]
+            for (model, setting_, task, src, metric), g in self.pairs.groupby(cond, sort=True):
+                lines.append(f"  {model}/{setting_}: {task} from {src}, {metric}")
+                m = g.pivot_table(index="eval_lang", columns="eval_lang2", values="score", aggfunc="first")
+                lines.append((100 * m).to_string(float_format=lambda x: f"{x:.1f}", na_rep=""))
         for n in self.notes:
             lines.append(f"note: {n}")
         return "\n".join(lines)
@@ -149,6 +159,16 @@ def _modelled_gains(zero_shot: pd.DataFrame, p: AnalysisParams, notes: list[str]
     return zero_shot
 
 
+def _generalized_needs_predictions(res: pd.DataFrame) -> bool:
+    """Whether the generalized setting's intervals need its per-example predictions: only a ratio
+    metric's do (a bootstrap); accuracy's Wilson interval comes from the counts in the results."""
+    from xltkit.modeling.metrics import METRICS
+
+    gen = res[res.eval_setting == "generalized"] if "eval_setting" in res.columns else res.iloc[:0]
+    metrics = {primary_metric(t) for t in gen.target_task.unique()}
+    return any(m is not None and m in METRICS and not METRICS[m].proportion for m in metrics)
+
+
 def analyze(p: AnalysisParams) -> Analysis:
     exp_dir = Path(p.experiment_dir)  # already read against the project root (xltkit.core.paths)
     res_path = exp_dir / "results.parquet"
@@ -166,7 +186,7 @@ def analyze(p: AnalysisParams) -> Analysis:
         raise FileNotFoundError(f"{res_path} not found: run the experiment first (xltkit run PARAMS.yaml)")
     else:
         res = pd.read_parquet(res_path)
-    preds = results.collect_predictions(exp_dir)
+    preds = results.collect_predictions(exp_dir, generalized=_generalized_needs_predictions(res))
     out = exp_dir / "analysis"
     out.mkdir(parents=True, exist_ok=True)
     if res.empty:
@@ -176,6 +196,7 @@ def analyze(p: AnalysisParams) -> Analysis:
     scores = pooled_scores(res[res.eval_setting == "same"], preds[preds.eval_setting == "same"], **kw)
     generalized = generalized_table(pooled_scores(res[res.eval_setting == "generalized"],
                                                   preds[preds.eval_setting == "generalized"], **kw), scores)
+    pairs = pair_table(generalized)
     res, preds = res[res.eval_setting == "same"], preds[preds.eval_setting == "same"]
     runs = res[["run_id", "model", "target_task", "intermediate_lang", "noise_setting"]].drop_duplicates("run_id")
     controls = controls_table(scores, one_class_table(preds, runs)) if not scores.empty else pd.DataFrame()
@@ -233,7 +254,7 @@ def analyze(p: AnalysisParams) -> Analysis:
     notes = list(dict.fromkeys(notes))  # the same problem met twice is reported once
     a = Analysis(out, scores, controls, gains, sg, model, languages=languages, typology_model=typ,
                  typology_predictors=predictors, lrt=lrt, model_data=data, custom_model=custom, generalized=generalized,
-                 notes=notes)
+                 pairs=pairs, notes=notes)
     a.figures = plots.analysis_figures(a, out)
     _write(a)
     return a
@@ -242,7 +263,7 @@ def analyze(p: AnalysisParams) -> Analysis:
 def _write(a: Analysis) -> None:
     out = a.out_dir
     for name, df in (("scores", a.scores), ("controls", a.controls), ("gains", a.gains),
-                     ("seed_gains", a.seed_gains), ("generalized", a.generalized)):
+                     ("seed_gains", a.seed_gains), ("generalized", a.generalized), ("pairs", a.pairs)):
         write_parquet(df, out / f"{name}.parquet")
         df.to_csv(out / f"{name}.csv", index=False)
     if not a.languages.empty:
