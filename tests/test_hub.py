@@ -438,6 +438,14 @@ def test_a_hub_grid_of_every_target_and_intermediate_type_runs_through_the_noteb
     assert json.loads((out / "runner.json").read_text())["executor"] == "warm"
     udpos = res[res.target_task == "udpos"].groupby("eval_lang")[["eval_seen", "eval_relative"]].first()
     assert udpos.loc["fin"].tolist() == [True, False] and udpos.loc["ekk"].tolist() == [False, True]
+    manifests = {m["params"]["intermediate_task"] if m["params"].get("intermediate_lang") != "none" else "none":
+                 m for m in (json.loads(f.read_text()) for f in (out / "runs").glob("*/manifest.json"))
+                 if m["params"]["model"] == f"hf:{encoder}"}  # what each run read, at its pinned revision
+    xnli, hurte = get_task("xnli").sources["swh"], get_task("rte").sources["hun"]
+    assert manifests["rte"]["hub"]["xnli/swh"] == f"{xnli.path}:{xnli.config}@{xnli.revision}"
+    assert manifests["rte"]["hub"]["rte/hun"] == f"{hurte.path}{':' + hurte.config if hurte.config else ''}@" \
+        f"{hurte.revision}" and "rte/hun" not in manifests["none"]["hub"]
+    assert manifests["turku-ner"]["hub"]["turku-ner/fin"] == f"task_files:{turku['turku-ner']['fin']}"
     turku = res[res.intermediate_task == "turku-ner"]  # Finnish NER before Finnish PAN-X
     assert turku.eval_seen.all() and turku.dataset_revision.str.startswith("unimelb-nlp/wikiann@").all()
     assert res[res.eval_lang == "swh"].eval_low_resource.all() and not res[res.eval_lang == "eng"].eval_low_resource.any()

@@ -49,10 +49,49 @@ class Need:
         return what + (f" ({', '.join(self.patterns)})" if self.patterns and self.kind == "dataset" else "")
 
 
+def _hub_sources(run: RunParams):
+    """(task, language, source or None for task_files, data context) of every hub dataset ``run``
+    reads: the target task in its training and evaluation languages, the intermediate task in its
+    language (a language may read more than its own source: XQuAD's English trains on SQuAD)."""
+    from xltkit.tasks.hub import HubTask
+
+    uses = [(run.target_task, run.data_context(), {run.target.source_lang, *run.eval_langs()})]
+    if run.has_intermediate:
+        uses.append((run.intermediate_task, run.data_context("intermediate"), {run.intermediate.intermediate_lang}))
+    for task, data, langs in uses:
+        if not isinstance(task, HubTask):
+            continue
+        files = (run.hub.task_files or {}).get(task.name, {})
+        sources = task.active_sources(data)
+        for lang in sorted(langs):
+            if lang in files:
+                yield task, lang, None, data
+            elif lang in sources:
+                for src in (task.sources_of(lang, data) if hasattr(task, "sources_of") else (sources[lang],)):
+                    yield task, lang, src, data
+
+
+def pinned(run: RunParams) -> dict[str, str]:
+    """What the run reads from the hub, at which revision, for its manifest: ``"model"`` and
+    ``"<task>/<lang>"`` -> ``"<repo>[:<config>]@<revision>"`` (``"task_files:<folder>"`` for local files;
+    several sources joined by ``" + "``).  The commit a branch resolved to is in the run's data.json."""
+    from xltkit.modeling.models import HubEncoder
+
+    out: dict[str, str] = {}
+    if isinstance(run.model, HubEncoder):
+        out["model"] = (f"{run.model.model_id} (a local folder)" if Path(run.model.model_id).is_dir() else
+                        f"{run.model.model_id}@{run.encoder.revision or 'main'}")
+    for task, lang, src, data in _hub_sources(run):
+        key = f"{task.name}/{lang}"
+        what = (f"task_files:{run.hub.task_files[task.name][lang]}" if src is None else
+                f"{src.path}{':' + src.config if src.config else ''}@{task.revision(src, data) or 'main'}")
+        out[key] = what if key not in out or what in out[key] else f"{out[key]} + {what}"
+    return out
+
+
 def needs(runs: list[RunParams]) -> list[Need]:
     """The hub models and datasets the runs read, one entry per repository and revision."""
     from xltkit.modeling.models import HubEncoder
-    from xltkit.tasks.hub import HubTask
 
     found: dict[tuple, set[str]] = {}
     local: dict[tuple, str | None] = {}
@@ -61,23 +100,12 @@ def needs(runs: list[RunParams]) -> list[Need]:
         if isinstance(model, HubEncoder) and not Path(model.model_id).is_dir():
             key = ("model", model.model_id, run.encoder.revision)
             found.setdefault(key, set()).update(MODEL_FILES)
-        data = run.data_context()
-        uses = [(run.target_task, {run.target.source_lang, *run.eval_langs()})]
-        if run.has_intermediate:
-            uses.append((run.intermediate_task, {run.intermediate.intermediate_lang}))
-        for task, langs in uses:
-            if not isinstance(task, HubTask):
+        for task, _, src, data in _hub_sources(run):
+            if src is None:
                 continue
-            files = (run.hub.task_files or {}).get(task.name, {})
-            sources = task.active_sources(data)
-            for lang in sorted(langs):
-                if lang in files or lang not in sources:
-                    continue
-                # a language may read more than its own source (XQuAD's English trains on SQuAD)
-                for src in (task.sources_of(lang, data) if hasattr(task, "sources_of") else (sources[lang],)):
-                    key = ("dataset", src.path, task.revision(src, data))
-                    found.setdefault(key, set()).update(src.patterns())
-                    local[key] = str(Path(run.hub.hub_root) / src.path) if run.hub.hub_root else None
+            key = ("dataset", src.path, task.revision(src, data))
+            found.setdefault(key, set()).update(src.patterns())
+            local[key] = str(Path(run.hub.hub_root) / src.path) if run.hub.hub_root else None
     return [Need(k[0], k[1], k[2], tuple(sorted(p)), local.get(k)) for k, p in sorted(found.items(), key=str)]
 
 

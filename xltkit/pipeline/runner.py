@@ -136,6 +136,9 @@ class Runner:
         failures = old.get("failures", []) + ([failure] if failure else [])
         git = self._git = getattr(self, "_git", None) or git_state()  # once per runner: two git processes a call
         versions = self._versions = getattr(self, "_versions", None) or environment()
+        from xltkit.pipeline.preflight import pinned
+
+        hub = pinned(p)  # the model and datasets at their pinned revisions (data.json: the commits they resolved to)
         write_json({
             "run_id": rid, "experiment": self.exp.experiment, "status": status, "error": error,
             "attempts": len(failures), "failures": failures,
@@ -148,6 +151,7 @@ class Runner:
                        "workers": self.executor.capacity},
             "finished_at" if status in ("done", "failed") else "updated_at": time.strftime("%Y-%m-%dT%H:%M:%S"),
             "versions": versions, "git_commit": git["commit"], "git_dirty": git["dirty"],
+            **({"hub": hub} if hub else {}),
         }, self.manifest_path(p))
 
     # ---- execution ---------------------------------------------------------------------
