@@ -90,7 +90,7 @@ def test_pair_task_runs_in_the_same_and_generalized_setting(tiny_params, tmp_pat
     rule = RunParams(**tiny_params(model="rule-overlap", target_task="nli", run_dir=str(tmp_path / "o")))
     assert set(stages.ensure("evaluate", rule).eval_setting) == {"same", "generalized"}
     assert [n.stage.name for n in graph.chain(rule)] == ["finetune", "evaluate"]  # no corpora, no encoder
-    with pytest.raises(ValueError, match="rule-overlap.*pair task"):
+    with pytest.raises(ValueError, match="rule-overlap.*no version for sequence tasks"):
         RunParams(**tiny_params(model="rule-overlap", target_task="anim"))
 
 

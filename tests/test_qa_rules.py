@@ -134,7 +134,7 @@ def test_the_retrieval_rule_finds_names_and_numbers_and_nothing_else():
 @pytest.mark.parametrize("model, task, allowed", [
     ("rule-overlap", "xquad", "the rules for extractive_qa tasks: rule-bow"),
     ("rule-length", "tatoeba", "the rules for retrieval tasks: rule-bow"),
-    ("rule-bow", "xcopa", "the rules for multiple_choice tasks: none"),
+    ("rule-overlap", "anim", "the rules for sequence tasks: rule-length, rule-bow"),
 ])
 def test_a_rule_without_a_version_for_the_head_is_refused_naming_what_is_allowed(model, task, allowed):
     with pytest.raises(ValueError, match=f"does not apply to task '{task}'.*{allowed}.*task's controls"):

@@ -7,7 +7,8 @@ version per head kind it applies to (:data:`RULES`); a task lists the names that
 in its ``controls``, and a run naming another is refused before any work starts.
 
 - ``rule-length``: majority label for each sentence length (in words); for token tasks the
-  most frequent tag at each word position.
+  most frequent tag at each word position; for multiple choice the longest or the shortest
+  choice, whichever was right more often in training.
 - ``rule-bow``: multinomial Naive Bayes on word forms plus (word, position third)
   features, the strongest cheap surface model of the prototypes (FACTS.md); for token
   tasks the most frequent tag of each word form; for pair tasks the words of each
@@ -20,9 +21,14 @@ in its ``controls``, and a run naming another is refused before any work starts.
 - ``rule-overlap`` (pair tasks): gradient-boosted trees on word-overlap features (Jaccard
   overlap, words only in one sentence, words in the same position, both lengths and
   their difference), the cue that hypothesis-only and overlap heuristics exploit in NLI
-  and paraphrase data (McCoy et al. 2019; Zhang et al. 2019, PAWS).
+  and paraphrase data (McCoy et al. 2019; Zhang et al. 2019, PAWS).  For multiple choice
+  the choice sharing the most (or, as fitted, the fewest) words with the premise.
 
-Multiple choice has no rule yet.  ``xltkit models`` lists each rule's versions by head kind.
+For multiple choice (XCOPA, COPA, SIQa) ``rule-bow`` is the choice-only cue: Naive Bayes on
+each candidate's own words, right vs wrong, without reading the premise (the hypothesis-only
+baseline of Gururangan et al. 2018; Kavumba et al. 2019 found such single-word cues in COPA).
+Fitted on English, it finds few of its words in another language and falls back to its prior:
+there it measures little, which is what a zero-shot control should show.  ``xltkit models`` lists each rule's versions by head kind.
 """
 
 from __future__ import annotations
@@ -150,6 +156,104 @@ class PositionTagRule:
         return [[self.best.get(j, self.default) for j in range(len(words))] for words in df["words"]]
 
 
+def _choice_words(text: str) -> list[str]:
+    """Case-folded words of a premise or a choice (every script: the QA rule's word splitter)."""
+    from xltkit.modeling.qa_rules import words
+
+    return [form for form, _, _ in words(text)]
+
+
+def _choice_features(item) -> list[str]:
+    """A candidate's surface: its words, and each word tagged with the question (cause / effect)."""
+    question, choice = item
+    ws = _choice_words(choice)
+    return ws + [f"{question}:{w}" for w in ws]
+
+
+class _ExtremeChoice:
+    """A choice picked by where its surface measure ranks among the candidates (the largest or the
+    smallest), as fitted: per question where a question recurs (COPA's cause / effect: at least
+    :attr:`MIN_VOTES` training examples), else over all questions; a tie between candidates, or
+    an extreme never right in training: the most frequent answer index."""
+
+    MIN_VOTES = 20
+    names = ("largest", "smallest")
+
+    def measure(self, row) -> np.ndarray:  # one value per candidate
+        raise NotImplementedError
+
+    def fit(self, train: pd.DataFrame) -> "_ExtremeChoice":
+        votes: dict = defaultdict(Counter)
+        for row, y in zip(train.to_dict("records"), train["label"]):
+            m = self.measure(row)
+            if m.max() > m.min():
+                won = self.names[0] if m[int(y)] == m.max() else self.names[1] if m[int(y)] == m.min() else "neither"
+                votes[row["question"]][won] += 1
+                votes[None][won] += 1
+        self.pick = {q: c.most_common(1)[0][0] for q, c in votes.items()
+                     if q is None or sum(c.values()) >= self.MIN_VOTES}
+        self.majority = Counter(int(y) for y in train["label"]).most_common(1)[0][0]
+        return self
+
+    def predict(self, df: pd.DataFrame) -> np.ndarray:
+        out = []
+        for row in df.to_dict("records"):
+            m, pick = self.measure(row), self.pick.get(row["question"], self.pick.get(None, "neither"))
+            if pick == "neither" or m.max() == m.min():
+                out.append(min(self.majority, len(m) - 1))
+            else:
+                out.append(int(m.argmax() if pick == self.names[0] else m.argmin()))
+        return np.array(out)
+
+
+class ChoiceLengthRule(_ExtremeChoice):
+    """Multiple choice: the longest candidate (in words), or the shortest, whichever was right more
+    often in training."""
+
+    summary = "the longest or the shortest choice, whichever was right more often in training"
+    names = ("longest", "shortest")
+
+    def measure(self, row) -> np.ndarray:
+        return np.array([len(_choice_words(c)) for c in row["choices"]])
+
+
+class ChoiceBowRule:
+    """Multiple choice: Naive Bayes on each candidate's own words (and the words tagged with the
+    question), trained on right vs wrong candidates; the candidate most likely right is chosen.  It
+    never reads the premise: the choice-only cue (Gururangan et al. 2018's hypothesis-only baseline;
+    Kavumba et al. 2019 on single-word cues in COPA's answers)."""
+
+    summary = "Naive Bayes on each choice's words alone (the premise unread): the choice-only cue"
+
+    def fit(self, train: pd.DataFrame) -> "ChoiceBowRule":
+        items, right = [], []
+        for q, choices, y in zip(train["question"], train["choices"], train["label"]):
+            items += [(q, c) for c in choices]
+            right += [int(j == int(y)) for j in range(len(choices))]
+        self.vec = CountVectorizer(analyzer=_choice_features)
+        self.nb = MultinomialNB().fit(self.vec.fit_transform(items), np.array(right))
+        return self
+
+    def predict(self, df: pd.DataFrame) -> np.ndarray:
+        out = []
+        for q, choices in zip(df["question"], df["choices"]):
+            logp = self.nb.predict_log_proba(self.vec.transform([(q, c) for c in choices]))
+            out.append(int(np.argmax(logp[:, 1] - logp[:, 0])))  # ties: the first
+        return np.array(out)
+
+
+class ChoiceOverlapRule(_ExtremeChoice):
+    """Multiple choice: the candidate sharing the most words with the premise (Jaccard overlap of
+    word types), or the fewest, whichever was right more often in training."""
+
+    summary = "the choice with the most (or fewest) words in common with the premise, as fitted"
+    names = ("most", "fewest")
+
+    def measure(self, row) -> np.ndarray:
+        p = set(_choice_words(row["premise"]))
+        return np.array([len(p & (w := set(_choice_words(c)))) / max(1, len(p | w)) for c in row["choices"]])
+
+
 NGRAMS = (2, 4)  # the retrieval rule's character n-gram lengths
 
 
@@ -184,10 +288,11 @@ class CharNgramRetrievalRule:
 #: each rule's class per head kind; a rule applies to a task when the task lists it in its
 #: ``controls`` and its head kind has a class here
 RULES: dict[str, dict[str, type]] = {
-    "rule-length": {"sequence": LengthRule, "pair": LengthRule, "token": PositionTagRule},
-    "rule-bow": {"sequence": BowRule, "pair": BowRule, "token": WordTagRule, "extractive_qa": SlidingWindowRule,
-                 "retrieval": CharNgramRetrievalRule},
-    "rule-overlap": {"pair": OverlapRule},
+    "rule-length": {"sequence": LengthRule, "pair": LengthRule, "token": PositionTagRule,
+                    "multiple_choice": ChoiceLengthRule},
+    "rule-bow": {"sequence": BowRule, "pair": BowRule, "token": WordTagRule, "multiple_choice": ChoiceBowRule,
+                 "extractive_qa": SlidingWindowRule, "retrieval": CharNgramRetrievalRule},
+    "rule-overlap": {"pair": OverlapRule, "multiple_choice": ChoiceOverlapRule},
 }
 
 
@@ -232,7 +337,7 @@ _NUMPY = {("numpy", "ndarray"), ("numpy", "dtype"), ("numpy.core.multiarray", "_
           ("numpy.random._pickle", "__bit_generator_ctor"), ("numpy.random._pickle", "__randomstate_ctor")}
 _BUILTINS = {"set", "frozenset", "slice", "range", "complex", "bytearray", "dict", "list", "tuple", "int", "float",
              "str", "bool", "object"}
-_FUNCTIONS = {"_bow_features", "_pair_bow_features"}
+_FUNCTIONS = {"_bow_features", "_pair_bow_features", "_choice_features"}
 _OWN = (__name__, "xltkit.modeling.qa_rules")  # the modules whose classes a rule file may hold
 
 

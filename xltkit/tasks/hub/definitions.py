@@ -113,6 +113,7 @@ class _CopaLike(HubTask):
     head = "multiple_choice"
     labels = ("choice1", "choice2")
     label_changing_noise = frozenset({"word-dropout", "word-swap"})
+    controls = ("rule-length", "rule-bow", "rule-overlap")
 
     def _copa(self, ds, schema: str):
         offset = _offset([int(y) for y in ds["label"]], 2, f"task {self.name!r} ({schema})")
@@ -213,6 +214,7 @@ class SIQA(HubTask):
 
     name = "siqa"
     head = "multiple_choice"
+    controls = ("rule-length", "rule-bow", "rule-overlap")
     labels = ("answerA", "answerB", "answerC")
     description = "Social commonsense reasoning, three choices (SocialIQa), English."
     sources = {"eng": HubSource("allenai/social_i_qa", None, SIQA_REV, {"train": "train", "dev": "validation"},
