@@ -209,11 +209,13 @@ class NoisyTrainer(Trainer):
         inputs = self._prepare_inputs(inputs)
         cfg = self._in_embedding_units()
         emb = self.accelerator.unwrap_model(model).get_input_embeddings()
-        ids = inputs["input_ids"]  # (batch, seq)
+        # (batch, seq), or (batch, choices, seq) for multiple choice, which the model flattens to
+        # (batch * choices, seq) before its embeddings: delta has the shape the embeddings put out
+        ids = inputs["input_ids"].flatten(0, -2)  # (rows, seq)
         if self._adv_generator is None:
             self._adv_generator = torch.Generator(device=ids.device).manual_seed(self._noise_seed())
         delta = sample_ball((*ids.shape, emb.embedding_dim), cfg.scale, cfg.adv_norm, self._adv_generator,
-                            ids.device, emb.weight.dtype)  # (batch, seq, hidden)
+                            ids.device, emb.weight.dtype)  # (rows, seq, hidden)
         hook = AddPerturbation(delta)
         handle = emb.register_forward_hook(hook)
         total = torch.zeros((), device=ids.device)

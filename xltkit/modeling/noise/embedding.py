@@ -123,8 +123,9 @@ class EmbeddingNoise:
 
 
 class AddPerturbation:
-    """A forward hook adding a given tensor ``delta`` (batch, seq, hidden) to the input
-    embeddings: the handle through which adversarial training reaches embedding space."""
+    """A forward hook adding a given tensor ``delta`` to the input embeddings, of the shape they
+    put out: (batch, seq, hidden); (batch * choices, seq, hidden) for multiple choice, whose models
+    flatten the choices first.  The handle through which adversarial training reaches embedding space."""
 
     def __init__(self, delta: torch.Tensor):
         self.delta = delta
