@@ -26,19 +26,18 @@ def check_noise(run, task, stage: str, data) -> None:
     name = "noise" if stage == "finetune" else "intermediate_noise"
     if method == "none":
         return
-    if method in task.label_changing_noise:
-        safe = ", ".join(m for m in _methods() if m not in task.label_changing_noise)
-        raise ValueError(f"{name}={method!r} can change the labels of task {task.name!r} (the task lists it in "
-                         f"label_changing_noise: in a sentence pair a dropped 'not' turns a contradiction into "
-                         f"an entailment); allowed for it: {safe}")
     from xltkit.modeling.noise import NOISE_METHODS
     from xltkit.tasks.base import HEADS
 
+    allowed = ", ".join(allowed_noise(task))
     if NOISE_METHODS[method].family == "token" and not HEADS[task.head].words:
-        embedding = ", ".join(n for n, m in NOISE_METHODS.items() if m.family == "embedding")
         raise ValueError(f"{name}={method!r} rewrites the words of the training sentences; task {task.name!r} "
                          f"({task.head} head) has no word columns for it to rewrite; use an input-embedding "
-                         f"method ({embedding}) or none")
+                         f"method or none (allowed for it: {allowed})")
+    if method in task.label_changing_noise:
+        raise ValueError(f"{name}={method!r} can change the labels of task {task.name!r} (the task lists it in "
+                         f"label_changing_noise: in a sentence pair a dropped 'not' turns a contradiction into "
+                         f"an entailment); allowed for it: {allowed}")
     k = run.noise_knobs
     if method == "code-switch" and not k.code_switch_files:
         langs = task.languages(data)
@@ -51,6 +50,20 @@ def check_noise(run, task, stage: str, data) -> None:
             raise ValueError(f"{name}='code-switch' needs a language other than {lang!r} to switch to; "
                              f"set code_switch_langs to some of: {others}")
     task.check_noise(method, k, data)
+
+
+def allowed_noise(task) -> list[str]:
+    """The noise methods ``task`` can train with: not those that can change its labels
+    (``label_changing_noise``), no token method where its head has no word columns to rewrite, and
+    nothing where the head is not trained (retrieval scores the encoder as it is)."""
+    from xltkit.modeling.noise import NOISE_METHODS
+    from xltkit.tasks.base import HEADS
+
+    if not HEADS[task.head].trained:
+        return ["none"]
+    words = bool(HEADS[task.head].words)
+    return [n for n, m in NOISE_METHODS.items()
+            if n not in task.label_changing_noise and (words or m.family != "token")]
 
 
 def _methods() -> list[str]:
