@@ -91,6 +91,7 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     report = {"device": torch.cuda.get_device_name(0) if device.type == "cuda" else "cpu", "size": args.size,
+              "model": "xlm-roberta-base" if args.size == "base" else "tiny",  # the encoder xltkit plan --rates prices
               "steps": args.steps, "batch": args.batch, "seq": args.seq, "checks": {}}
     ok = True
     for kind in ("sequence", "token"):

@@ -258,6 +258,43 @@ def test_the_real_study_params_validate_and_plan_their_cost(name, repo):
         assert {r.target.finetune_lr for r in trained} == {2e-5} and {r.encoder.max_length for r in trained} == {128}
 
 
+def test_plan_prices_a_grid_with_a_measured_rate_from_the_gpu_check(repo, tmp_path):
+    import subprocess
+    import sys
+
+    from xltkit.modeling.throughput import THROUGHPUT, measured
+    from xltkit.pipeline.experiment import load_experiment
+    from xltkit.pipeline.plan import plan
+
+    report = {"device": "NVIDIA H100", "size": "base", "model": "xlm-roberta-base", "batch": 8, "seq": 64, "ok": True,
+              "checks": {"sequence": {"bf16_tokens_per_second": 40_000, "bf16_seconds_per_step": 0.02},
+                         "token": {"bf16_tokens_per_second": 30_000, "bf16_seconds_per_step": 0.03}}}
+    rate = measured(report)["xlm-roberta-base"]
+    assert (rate.tokens_per_second, rate.step_seconds) == (30_000, 0.03)  # the slower head, the longer step
+    runs = load_experiment(repo / "params" / "real_check.yaml").runs()
+    est, meas = plan(runs), plan(runs, rates={"xlm-roberta-base": rate})
+    fine = lambda t: t[(t.stage == "finetune") & (t.model == "hf:xlm-roberta-base")].iloc[0]  # noqa: E731
+    ex, tok = fine(meas).examples, fine(meas).tokens_est
+    steps = -(-ex // 8) + -(-fine(meas).dev_examples // 64)  # micro-batch 8; dev at 64
+    by_hand = max((tok + fine(meas).dev_examples * (tok / ex) / 3) / 30_000, steps * 0.03) / 3600
+    assert fine(meas).device_hours == pytest.approx(by_hand)
+    assert fine(meas).device_hours != pytest.approx(fine(est).device_hours)
+    assert fine(meas).rate_source.startswith("measured: NVIDIA H100, bf16, batch 8 x 64")
+    assert THROUGHPUT["xlm-roberta-base"].source.startswith("estimate")  # the table itself is unchanged
+    for bad, why in [({**report, "size": "tiny", "model": "tiny"}, "tiny size"), ({**report, "ok": False},
+                                                                                   "checks failed")]:
+        with pytest.raises(ValueError, match=why):
+            measured(bad)
+    f = tmp_path / "gpu.json"
+    f.write_text(json.dumps(report))
+    cmd = [sys.executable, "-m", "xltkit.pipeline.cli", "plan", str(repo / "params" / "real_check.yaml")]
+    out = subprocess.run(cmd + ["--rates", str(f)], capture_output=True, text=True, cwd=repo)
+    assert out.returncode == 0 and "rate: measured: NVIDIA H100" in out.stdout, out.stderr[-2000:]
+    f.write_text(json.dumps({**report, "size": "tiny", "model": "tiny"}))
+    out = subprocess.run(cmd + ["--rates", str(f)], capture_output=True, text=True, cwd=repo)
+    assert out.returncode == 2 and "tiny size" in out.stderr
+
+
 def test_the_tagging_grids_are_priced_from_the_cards_split_sizes(repo, hub_root):
     """UD-POS and PAN-X (issue #10): every split the real grids read has its card size
     (xltkit/tasks/hub/sizes.py), so `xltkit plan` prices every job, and the sizes name the hub

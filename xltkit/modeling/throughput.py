@@ -6,9 +6,10 @@ token for an encoder of N non-embedding parameters (Kaplan et al. 2020, sec. 2.1
 table assumes 10% of an H200's dense bf16 peak (about 790 TFLOP/s: 0.10 x 790e12 / (6 N)): small fine-tuning batches (32 x 128 tokens) spend much of a step outside the matrix units.
 A step also costs at least ``step_seconds`` (an estimate too: at the study's micro-batch of
 8 sentences a step of XLM-R base is bound by kernel launches and the optimizer, about 25 ms,
-not by arithmetic).  Replace them with a measurement (``benchmarks/gpu_check.py --batch 8
---length 64`` prints tokens/s and seconds per step at the study's shapes) before you budget a
-grid on them.
+not by arithmetic).  Replace them with a measurement before you budget a grid on them:
+``benchmarks/gpu_check.py --batch 8 --seq 64 --out gpu.json`` times XLM-R base at the study's
+shapes, and ``xltkit plan PARAMS --rates gpu.json`` prices the grid with that measurement
+(:func:`measured`), labelled as such.
 """
 
 from __future__ import annotations
@@ -47,7 +48,32 @@ THROUGHPUT: dict[str, Throughput] = {
 FORWARD_SHARE = 1 / 3
 
 
-def throughput(model: str) -> Throughput | None:
-    """The table's row of a model name (``hf:`` / ``hf-untrained:`` prefixes ignored), or None."""
+def throughput(model: str, table: dict[str, Throughput] | None = None) -> Throughput | None:
+    """The row of a model name (``hf:`` / ``hf-untrained:`` prefixes ignored) in ``table`` (default:
+    :data:`THROUGHPUT`), or None."""
+    table = THROUGHPUT if table is None else table
     name = model.split(":", 1)[1] if model.startswith(("hf:", "hf-untrained:")) else model
-    return THROUGHPUT.get(name) or THROUGHPUT.get(name.split("/")[-1])
+    return table.get(name) or table.get(name.split("/")[-1])
+
+
+def measured(report: dict, where: str = "") -> dict[str, Throughput]:
+    """Rows from a ``benchmarks/gpu_check.py --out`` report: the encoder it built, at the slower
+    of its two heads' bf16 rates (sequence and token classification) and step times.  A report of
+    the tiny size, or one whose checks failed, is refused: it is no rate for a real encoder."""
+    model = report.get("model") or ("xlm-roberta-base" if report.get("size") == "base" else None)
+    if model is None or model == "tiny":
+        raise ValueError(f"{where or 'the rates file'}: measured at the tiny size (size={report.get('size')!r}); "
+                         "run benchmarks/gpu_check.py without --size tiny on the GPU the grid will use")
+    if not report.get("ok", False):
+        raise ValueError(f"{where or 'the rates file'}: its checks failed (ok is false): bf16 training did not "
+                         "work there, so its speed prices nothing; see the report's checks")
+    checks = report.get("checks") or {}
+    try:
+        rate = min(float(c["bf16_tokens_per_second"]) for c in checks.values())
+        step = max(float(c["bf16_seconds_per_step"]) for c in checks.values())
+    except (KeyError, TypeError, ValueError) as e:
+        raise ValueError(f"{where or 'the rates file'}: not a benchmarks/gpu_check.py report (no "
+                         f"bf16_tokens_per_second / bf16_seconds_per_step in its checks: {e})") from None
+    source = (f"measured: {report.get('device', '?')}, bf16, batch {report.get('batch')} x {report.get('seq')} tokens "
+              f"(benchmarks/gpu_check.py{', ' + where if where else ''})")
+    return {model: Throughput(rate, f"{report.get('device', '?')}, bf16", source, step)}

@@ -165,7 +165,20 @@ def _plan(args) -> int:
 
     exp = load_experiment(args.params, args.outputs)
     runs = exp.runs(args.outputs)
-    table = plan(runs, count=args.count)
+    rates = None
+    if args.rates:
+        import json
+
+        from xltkit.modeling.throughput import measured
+
+        rates = {}
+        for f in args.rates:
+            try:
+                rates.update(measured(json.loads(Path(f).read_text()), where=str(f)))
+            except (OSError, json.JSONDecodeError, ValueError) as e:
+                print(f"xltkit: --rates {f}: {e}", file=sys.stderr)
+                return 2
+    table = plan(runs, count=args.count, rates=rates)
     print(f"{exp.experiment}: {len(runs)} runs")
     print(summary(table))
     if args.jobs:
@@ -320,6 +333,8 @@ def main(argv: list[str] | None = None) -> int:
     pl.add_argument("params")
     pl.add_argument("--outputs", type=from_cwd, default=OUTPUTS)
     pl.add_argument("--jobs", action="store_true", help="also list every stage job")
+    pl.add_argument("--rates", nargs="+", default=None, metavar="JSON", help="price with measured throughput: "
+                    "reports of benchmarks/gpu_check.py --out (in place of the table's estimates for their encoder)")
     pl.add_argument("--count", action="store_true", help="read the splits whose size the registry lacks (where "
                     "the data is on this machine, or the hub is reachable) to count their rows")
     pl.set_defaults(fn=_plan)

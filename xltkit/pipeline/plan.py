@@ -109,10 +109,14 @@ def _eval_examples(run: RunParams) -> tuple[int | None, int, int]:
     return (total if known else None), generalized, pairs
 
 
-def plan(runs: list[RunParams], count: bool = False) -> pd.DataFrame:
+def plan(runs: list[RunParams], count: bool = False, rates: dict | None = None) -> pd.DataFrame:
     """One row per stage job: stage, key, runs, done, examples, tokens, device hours and the source of
-    the rate.  ``count``: read the splits whose size the registry lacks, where this machine has them."""
-    from xltkit.modeling.throughput import FORWARD_SHARE, throughput
+    the rate.  ``count``: read the splits whose size the registry lacks, where this machine has them.
+    ``rates``: measured throughput rows (:func:`xltkit.modeling.throughput.measured`) in place of the
+    table's for their encoders."""
+    from xltkit.modeling.throughput import FORWARD_SHARE, THROUGHPUT, throughput
+
+    table = {**THROUGHPUT, **(rates or {})}
 
     COUNT["on"] = count
     UNKNOWN.clear()
@@ -136,7 +140,7 @@ def plan(runs: list[RunParams], count: bool = False) -> pd.DataFrame:
                 examples, share = 0, 0.0
             else:
                 examples, share = _train_examples(run, stage), 1.0
-            rate = throughput(run.encoder.model)
+            rate = throughput(run.encoder.model, table)
             dev, evals = (0, 0) if stage in ("evaluate", "data") else _dev_examples(run, stage, examples)
             tokens = None if examples is None else examples * length
             hours = None
