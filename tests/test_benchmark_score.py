@@ -151,6 +151,19 @@ def test_low_resource_and_unseen_variants_by_hand():
     assert "PARTIAL" in text and "variant=low_resource" in text and "Scores in %" in text
 
 
+def test_the_unrelated_variant_also_leaves_out_close_relatives_of_the_intermediate_language_by_hand():
+    values = {**VARIANT_VALUES, ("panx", "span_f1", "ekk"): [0.50]}  # Estonian: Finnish's relative
+    df = _flagged(values)
+    t = xtreme_r_score(df.assign(eval_relative=df.eval_lang == "ekk"), variants=["unseen", "unrelated"])
+    # unseen: panx (50 + 60 + 30) / 3 = 46.67; unrelated: panx (60 + 30) / 2 = 45; xnli 70 in both
+    assert _get(t, "task", "panx", "unseen").score == pytest.approx(140 / 3)
+    assert _get(t, "task", "panx", "unrelated").score == pytest.approx(45)
+    assert _get(t, "overall", "overall", "unrelated").score == pytest.approx(57.5)
+    assert not {"fin", "ekk"} & set(_get(t, "task", "panx", "unrelated").languages_missing.split(", "))
+    with pytest.raises(ValueError, match="'eval_relative' is needed by the 'unrelated' variant"):
+        xtreme_r_score(df, variants=["unrelated"])
+
+
 def test_a_complete_benchmark_is_marked_complete():
     toy = Benchmark("toy", (BenchmarkTask("xnli", "classification", ("eng", "fra"), ("accuracy",)),
                             BenchmarkTask("panx", "structured_prediction", ("fin",), ("span_f1",))))

@@ -181,3 +181,21 @@ def test_a_model_that_predicts_one_class_everywhere_is_flagged_beside_its_score(
     flags = one_class_table(preds, res)
     t = controls_table(pooled_scores(res), flags)
     assert dict(zip(t.eval_lang, t.one_class)) == {"lab_fin": True, "lab_tur": False}
+
+
+def test_seen_and_related_evaluation_languages_leave_the_mixed_models_only_when_asked(tmp_path):
+    from xltkit.analysis.params import AnalysisParams
+    from xltkit.analysis.report import _modelled_gains
+
+    gains = pd.DataFrame({"eval_lang": ["fin", "ekk", "hun", "deu", "eng"], "gain_pts": [9.0, 4.0, 1.0, 0.5, 2.0],
+                          "eval_seen": [True, False, False, False, False],
+                          "eval_relative": [False, True, False, False, False],
+                          "intermediate_same_data": [False, False, False, False, True],
+                          "intermediate_task": "ud", "intermediate_lang": "fin"})
+    kept = lambda **kw: (_modelled_gains(gains, AnalysisParams(experiment_dir=str(tmp_path), **kw), notes := []),  # noqa: E731
+                         notes)
+    default, notes = kept()
+    assert default.eval_lang.tolist() == ["fin", "ekk", "hun", "deu"] and "intermediate_same_data" in notes[0]
+    assert kept(seen_languages="drop")[0].eval_lang.tolist() == ["ekk", "hun", "deu"]
+    both, notes = kept(seen_languages="drop", relative_languages="drop")
+    assert both.eval_lang.tolist() == ["hun", "deu"] and "1 gains in a close relative" in notes[-1]

@@ -62,7 +62,8 @@ holds the mean half the time), hence the t default.  One seed: no interval (NaN)
 
 Variants: ``all`` (every language), ``low_resource`` (rows with ``eval_low_resource``:
 Joshi et al. 2020 classes 0-2), ``unseen`` (rows with ``eval_seen`` dropped: not the
-intermediate language).  Where a variant leaves a task none of the benchmark's languages
+intermediate language), ``unrelated`` (neither the intermediate language nor a close relative
+of it, ``eval_relative``: one WALS genus, Estonian for Finnish).  Where a variant leaves a task none of the benchmark's languages
 (MLQA has no low-resource language), the task is not applicable to that variant rather
 than missing.
 
@@ -91,8 +92,9 @@ SYSTEM_KEYS = ["model", "source_lang", "intermediate_task", "intermediate_lang",
                "intermediate_noise_setting", "intermediate_recipe"]
 REQUIRED = [k for k in SYSTEM_KEYS if k != "intermediate_recipe"] + ["target_task", "seed", "eval_lang", "split",
                                                                       "metric", "value", "phenomenon"]
-#: variant -> (the flag column it reads, the flag value kept); "all" reads none
-VARIANTS = {"all": (None, None), "low_resource": ("eval_low_resource", True), "unseen": ("eval_seen", False)}
+#: variant -> the (flag column, value kept) pairs it reads; "all" reads none
+VARIANTS = {"all": (), "low_resource": (("eval_low_resource", True),), "unseen": (("eval_seen", False),),
+            "unrelated": (("eval_seen", False), ("eval_relative", False))}
 COLUMNS = SYSTEM_KEYS + ["benchmark", "variant", "level", "name", "category", "metric", "score", "ci_low", "ci_high",
                          "n_seeds", "seeds", "n_languages", "languages", "languages_missing", "tasks_used",
                          "tasks_missing", "categories_missing", "complete", "note"]
@@ -182,10 +184,10 @@ def _prepare(results: pd.DataFrame, variants) -> pd.DataFrame:
         results = with_noise_settings(results)  # older tables: labels from noise / noise_scale
     elif "intermediate_noise_setting" not in results.columns and "noise_setting" in results.columns:
         results = results.assign(intermediate_noise_setting="none")
-    flags = [VARIANTS[v][0] for v in variants if VARIANTS[v][0]]
+    flags = list(dict.fromkeys(c for v in variants for c, _ in VARIANTS[v]))
     missing = [c for c in REQUIRED + flags if c not in results.columns]
     if missing:
-        need = {c: v for v in variants for c in [VARIANTS[v][0]] if c in missing}
+        need = {c: v for v in variants for c, _ in VARIANTS[v] if c in missing}
         why = "".join(f"; {c!r} is needed by the {v!r} variant (leave it out of variants)" for c, v in need.items())
         raise ValueError(f"results table lacks column(s) {missing}{why}; columns: {list(results.columns)}")
     r = results.assign(eval_setting=results["eval_setting"] if "eval_setting" in results.columns else "same")
@@ -271,7 +273,7 @@ def benchmark_score(results: pd.DataFrame, benchmark: Benchmark, variants=("all"
         results: a results table (:mod:`xltkit.core.results`); only test rows of all
             phenomena in the same-language setting are read.
         variants: any of "all", "low_resource" (needs ``eval_low_resource``), "unseen"
-            (needs ``eval_seen``).
+            (needs ``eval_seen``), "unrelated" (needs ``eval_seen`` and ``eval_relative``).
         overall: "categories" (mean of the category scores) or "tasks" (mean of the task
             scores, as ``all_task`` in the official evaluate.py).
         interval: "t" or "bootstrap" (over seeds).
@@ -292,8 +294,9 @@ def benchmark_score(results: pd.DataFrame, benchmark: Benchmark, variants=("all"
         system = dict(zip(SYSTEM_KEYS, key))
         other = sorted(set(map(str, g.target_task)) - names)
         for variant in variants:
-            col, keep = VARIANTS[variant]
-            rows = g if col is None else g[g[col] == keep]
+            rows = g
+            for col, keep in VARIANTS[variant]:
+                rows = rows[rows[col] == keep]
             out += _system_rows(system, variant, rows, g, benchmark, overall, stat, other)
     return pd.DataFrame(out, columns=COLUMNS)
 
@@ -302,8 +305,10 @@ def _expected(task: BenchmarkTask, variant: str, system: dict, g: pd.DataFrame) 
     """The task's benchmark languages that belong to ``variant`` (for "unseen": not seen by this system)."""
     if variant == "low_resource":
         return tuple(lang for lang in task.languages if LANGUAGES[lang].low_resource)
-    if variant == "unseen":
+    if variant in ("unseen", "unrelated"):
         seen = set(g.loc[g.eval_seen, "eval_lang"]) | {system["intermediate_lang"]}
+        if variant == "unrelated":  # nor a close relative of it (one WALS genus: Estonian for Finnish)
+            seen |= set(g.loc[g.eval_relative, "eval_lang"])
         return tuple(lang for lang in task.languages if lang not in seen)
     return task.languages
 

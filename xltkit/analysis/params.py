@@ -26,5 +26,10 @@ class AnalysisParams(Group):
                                                    "intermediate training): keep them in the mixed models, or drop "
                                                    "them (the real study: in-language, not transfer); the gains "
                                                    "table marks them either way (eval_seen)")
+    relative_languages: Literal["keep", "drop"] = Field("keep", description="gains in a close relative of the "
+                                                       "intermediate language (one WALS genus: Estonian after "
+                                                       "Finnish intermediate training): keep them in the mixed "
+                                                       "models, or drop them (transfer within a genus, not across); "
+                                                       "the gains table marks them either way (eval_relative)")
     random: list[str] | None = Field(None, description="random intercepts of the extra model (default: eval_lang, "
                                      "and target_task / intermediate_task where they vary)")

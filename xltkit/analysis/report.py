@@ -139,7 +139,8 @@ def _with_language_flags(table: pd.DataFrame, res: pd.DataFrame) -> pd.DataFrame
 
 def _modelled_gains(zero_shot: pd.DataFrame, p: AnalysisParams, notes: list[str]) -> pd.DataFrame:
     """The zero-shot gains the mixed models see: never those of an intermediate task that trains on
-    the target's own data; not those in a seen language where ``seen_languages`` is drop."""
+    the target's own data; not those in a seen language where ``seen_languages`` is drop, nor in a
+    close relative of the intermediate language where ``relative_languages`` is drop."""
     if zero_shot.empty:
         return zero_shot
     if "intermediate_same_data" in zero_shot.columns:
@@ -156,6 +157,12 @@ def _modelled_gains(zero_shot: pd.DataFrame, p: AnalysisParams, notes: list[str]
             notes.append(f"left out of the mixed models (seen_languages: drop): {int(seen.sum())} gains in the "
                          "intermediate language itself")
             zero_shot = zero_shot[~seen]
+    if p.relative_languages == "drop" and "eval_relative" in zero_shot.columns:
+        near = zero_shot.eval_relative.fillna(False).astype(bool)
+        if near.any():
+            notes.append(f"left out of the mixed models (relative_languages: drop): {int(near.sum())} gains in a close "
+                         "relative of the intermediate language (one WALS genus)")
+            zero_shot = zero_shot[~near]
     return zero_shot
 
 

@@ -227,9 +227,14 @@ def _score(args) -> int:
     p = p / "results.parquet" if p.is_dir() else p
     if not p.is_file():
         raise FileNotFoundError(f"results table not found: {p}")
+    from xltkit.analysis.benchmark import VARIANTS
+
+    results = pd.read_parquet(p)
+    variants = args.variants
+    if variants is None:  # every variant the table's flags allow (tables from before a flag lack it)
+        variants = [v for v, flags in VARIANTS.items() if all(c in results.columns for c, _ in flags)]
     try:
-        table = xtreme_r_score(pd.read_parquet(p), variants=args.variants, overall=args.overall,
-                               interval=args.interval)
+        table = xtreme_r_score(results, variants=variants, overall=args.overall, interval=args.interval)
     except ValueError as e:
         print(f"xltkit: error: {e}", file=sys.stderr)
         return 2
@@ -347,7 +352,9 @@ def main(argv: list[str] | None = None) -> int:
                         "seeds, what is missing; variants all / low-resource / unseen languages")
     sc.add_argument("results", help="a results.parquet or an experiment folder")
     sc.add_argument("--out", default=None, help="write the tidy table to this CSV file")
-    sc.add_argument("--variants", nargs="+", default=["all", "low_resource", "unseen"])
+    sc.add_argument("--variants", nargs="+", default=None, help="all, low_resource (Joshi classes 0-2), unseen "
+                    "(not the intermediate language), unrelated (nor a close relative of it); default: every one "
+                    "the table's flags allow")
     sc.add_argument("--overall", choices=["categories", "tasks"], default="categories",
                     help="mean of the categories (default) or of the tasks (evaluate.py's all_task)")
     sc.add_argument("--interval", choices=["t", "bootstrap"], default="t", help="interval over seeds")
