@@ -8,7 +8,9 @@ each sentence's nearest neighbour on the other side is its prediction.  The laye
 ``hidden_states[layer]`` of transformers' outputs, where 0 is the embedding layer and
 ``num_layers`` the last: XTREME's mBERT setting (``specific_layer 7`` of the states after
 the embeddings) is ``layer: 8``; its XLM-R large setting is ``layer: 14``, and google-research/xtreme
-pull request 104 (2024) reports that layer 10 reproduces the paper's XLM-R large numbers.
+pull request 104 (2024) reports that "layer 10" reproduces the paper's XLM-R large numbers: as a
+change of the script's ``specific_layer``, presumably, which would be ``layer: 11`` here (the
+pull request does not say how it counts).
 The search is exact: a matrix product of the normalised embeddings (no faiss: a few
 thousand sentences per language).
 
