@@ -313,8 +313,7 @@ def test_a_method_a_head_kind_cannot_take_is_refused_before_any_work_naming_the_
 
 @pytest.mark.parametrize("extra, needle", [
     (dict(noise="code-switch", noise_scale=0.3), "code-switch on task '{task}' needs code_switch_files"),
-    (dict(noise="rs-da", noise_scale=0.5, synonym_source="lab"), "task '{task}' is a hub task and has none: use "
-                                                                 "synonym_source 'file'"),
+    (dict(noise="rs-da", noise_scale=0.5, synonym_source="lab"), "task '{task}' has none: use synonym_source 'file'"),
 ])
 def test_lexical_resources_a_hub_task_lacks_are_refused_before_any_work(extra, needle, hub_root, encoder, tmp_path):
     with pytest.raises(ValueError, match=needle.format(task="xnli")):

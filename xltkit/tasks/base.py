@@ -220,7 +220,18 @@ class Task(ABC):
 
     def check_noise(self, method: str, knobs: Any, data: DataContext) -> None:
         """Raise ``ValueError`` if noise ``method`` with ``knobs`` (NoiseParams) cannot serve this task;
-        the label-changing methods are refused by the pipeline from :attr:`label_changing_noise`."""
+        the label-changing methods are refused by the pipeline from :attr:`label_changing_noise`.  By
+        default a task has no lexical resources of its own (:meth:`dictionary`, :meth:`synonyms`), so
+        code-switching needs ``code_switch_files`` and RS-DA a synonym file or embedding neighbours:
+        refused here, before any work, not when a stage builds its noise."""
+        if method == "code-switch" and not knobs.code_switch_files:
+            raise ValueError(f"code-switch on task {self.name!r} needs code_switch_files (language -> a MUSE-style "
+                             "file, one 'source_word target_word' pair per line, e.g. {deu: dicts/en-de.txt}): the "
+                             "task has no bilingual dictionaries of its own")
+        if method == "rs-da" and knobs.resolved_synonym_source == "lab":
+            raise ValueError(f"synonym_source='lab' reads the lab's synonym lexicon; task {self.name!r} has none: use "
+                             "synonym_source 'file' (synonym_file: a TSV, or Huang et al.'s JSON {word: "
+                             "[neighbours]}) or 'neighbours' (the encoder's embedding neighbours)")
 
     # ---- identity -------------------------------------------------------------------------
     def declaration(self) -> dict[str, Any]:

@@ -222,19 +222,6 @@ class HubTask(Task):
         src = self.active_sources(data).get(lang)
         return src.corpora() if src and "train" in src.splits else ()
 
-    def check_noise(self, method: str, knobs: Any, data: DataContext) -> None:
-        """A hub task has no lexical resources of its own: code-switching reads ``code_switch_files``,
-        RS-DA a ``synonym_file`` or the encoder's embedding neighbours (refused here, before any work,
-        rather than when the stage builds its noise)."""
-        if method == "code-switch" and not knobs.code_switch_files:
-            raise ValueError(f"code-switch on task {self.name!r} needs code_switch_files (language -> a MUSE-style "
-                             "file, one 'source_word target_word' pair per line, e.g. {deu: dicts/en-de.txt}): a hub "
-                             "task has no bilingual dictionaries of its own")
-        if method == "rs-da" and knobs.resolved_synonym_source == "lab":
-            raise ValueError(f"synonym_source='lab' reads the lab's synonym lexicon; task {self.name!r} is a hub "
-                             "task and has none: use synonym_source 'file' (synonym_file: a TSV, or Huang et al.'s "
-                             "JSON {word: [neighbours]}) or 'neighbours' (the encoder's embedding neighbours)")
-
     def code_files(self) -> list[Path]:
         import inspect
 
