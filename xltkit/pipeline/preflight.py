@@ -140,10 +140,21 @@ def _why_missing(need: Need) -> str | None:
     files = [str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file()]
     has = lambda pat: any(fnmatch.fnmatch(f, pat) for f in files)  # noqa: E731
     if need.kind == "model":
-        lacking = [what for what, pats in MODEL_NEEDS.items() if not any(has(p) for p in pats)]
-        return f"{where} has no {' or '.join(lacking)} files" if lacking else None
-    lacking = [p for p in need.patterns if not has(p)]
-    return f"{where} lacks {', '.join(lacking)}" if lacking else None
+        absent = [what for what, pats in MODEL_NEEDS.items() if not any(has(p) for p in pats)]
+        return f"{where} has no {' or '.join(absent)} files" if absent else None
+    from xltkit.tasks.hub.files import PARQUET_BRANCH, lacking
+
+    missing_files = lacking(files, need.patterns)
+    if not missing_files:
+        return None
+    script = need.repo.rsplit("/", 1)[-1] + ".py"
+    if script in files:  # never run: say what to read instead
+        branch = (f"its parquet conversion's files in that folder ({PARQUET_BRANCH})" if need.local else
+                  f"its parquet conversion (dataset_revisions: {{{need.repo}: {PARQUET_BRANCH}}})")
+        instead = f"{branch} or " if "README.md" in need.patterns else ""  # a repository of configs, not raw files
+        return (f"{where} lacks {', '.join(missing_files)} and holds the loading script {script}: a loading-script "
+                f"dataset, whose code xltkit never runs; read {instead}task_files instead")
+    return f"{where} lacks {', '.join(missing_files)}"
 
 
 def report(runs: list[RunParams]) -> tuple[list[Need], list[tuple[Need, str]], str]:

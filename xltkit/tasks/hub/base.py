@@ -38,7 +38,8 @@ from typing import Any
 import numpy as np
 
 from xltkit.tasks.base import SPLITS, DataContext, Task, TaskError
-from xltkit.tasks.hub.files import _fingerprint, _label_names, _load_folder, _load_source, _row_ids, fetch_command
+from xltkit.tasks.hub.files import (_fingerprint, _label_names, _load_folder, _load_source, _row_ids, fetch_command,
+                                    lacking, script_name, script_refusal)
 from xltkit.typology.languages import info as language_info
 
 #: our split -> the hub's, for the many datasets that name them so
@@ -244,9 +245,8 @@ class HubTask(Task):
     def folder(self, src: HubSource, data: DataContext) -> tuple[Path, str | None]:
         """The local folder holding ``src``'s files and the commit it is at (None for hub_root):
         the hub's snapshot of the revision (fetched where the hub is reachable, only the files the
-        source reads; from the local cache only with ``HF_HUB_OFFLINE=1``), or hub_root's copy."""
-        import fnmatch
-
+        source reads and its loading script; from the local cache only with ``HF_HUB_OFFLINE=1``), or
+        hub_root's copy.  A loading-script dataset without its data files is refused (never run)."""
         hub = self._hub(data)
         revision = self.revision(src, data)
         if hub.hub_root:
@@ -258,18 +258,21 @@ class HubTask(Task):
         else:
             from huggingface_hub import snapshot_download
 
-            try:
+            try:  # the loading script too, where the repository has one: to refuse it by name
                 folder = Path(snapshot_download(src.path, repo_type="dataset", revision=revision,
-                                                allow_patterns=list(src.patterns())))
+                                                allow_patterns=[*src.patterns(), script_name(src)]))
             except Exception as e:  # offline without the snapshot, an unknown revision, no network
                 raise TaskError(f"task {self.name!r}: cannot get {src.describe()}: {type(e).__name__}: "
                                 f"{str(e)[:300]}; where the hub is reachable, fetch it with `{fetch_command(src, revision)}`"
                                 ", or point hub_root at a local copy") from None
             commit = folder.name  # snapshots/<commit>: what a branch name resolved to
         files = [str(f.relative_to(folder)) for f in folder.rglob("*") if f.is_file()]
-        lacking = [pat for pat in src.patterns() if not any(fnmatch.fnmatch(f, pat) for f in files)]
-        if lacking:
-            raise TaskError(f"task {self.name!r}: {folder} (for {src.describe()}) has no {', '.join(lacking)}; "
+        missing = lacking(files, src.patterns())
+        refusal = script_refusal(self.name, src, folder, revision, missing, bool(hub.hub_root)) if missing else None
+        if refusal:
+            raise TaskError(refusal)
+        if missing:
+            raise TaskError(f"task {self.name!r}: {folder} (for {src.describe()}) has no {', '.join(missing)}; "
                             f"fetch them with `{fetch_command(src, revision)}`")
         return folder, commit
 

@@ -1,6 +1,7 @@
 """Reading a hub dataset's files from a local folder (a snapshot of the hub, a mirror, the
 fixtures, a task_files folder), and the small helpers loading shares: the fetch command of a
-source, row ids, label names and content fingerprints."""
+source, which of its files a folder lacks, the refusal of a loading-script dataset (never run),
+row ids, label names and content fingerprints."""
 
 from __future__ import annotations
 
@@ -15,6 +16,57 @@ def fetch_command(src, revision: str | None) -> str:
     """The ``hf download`` command that fetches what ``src`` reads (and nothing more)."""
     return (f"hf download {src.path} --repo-type dataset --revision {revision or 'main'} " +
             " ".join(f"--include '{p}'" for p in src.patterns()))
+
+
+#: the branch where the hub keeps its own parquet conversion of a dataset (of a loading script's output too):
+#: ``<config>/<split>/NNNN.parquet``, without a README
+PARQUET_BRANCH = "refs/convert/parquet"
+
+
+def script_name(src) -> str:
+    """The loading script a dataset repository of the script era ships: ``<repository name>.py``."""
+    return src.path.rsplit("/", 1)[-1] + ".py"
+
+
+def lacking(files: list[str], patterns) -> list[str]:
+    """The ``patterns`` (of a source's files) no file of ``files`` (paths inside its folder) matches.
+    A folder laid out as the parquet branch (:data:`PARQUET_BRANCH`: every config's files under
+    ``<config>/<split>/``, no README) needs no README: :func:`_config_files` reads that layout."""
+    import fnmatch
+
+    missing = [p for p in patterns if not any(fnmatch.fnmatch(f, p) for f in files)]
+    configs = [p[:-2] for p in patterns if p.endswith("/*")]
+    if missing == ["README.md"] and configs and all(
+            any(f.startswith(f"{c}/") and f.count("/") == 2 and f.endswith(".parquet") for f in files)
+            for c in configs):
+        return []
+    return missing
+
+
+def script_refusal(task: str, src, folder: Path, revision: str | None, missing: list[str], mirror: bool) -> str | None:
+    """Why ``src`` cannot be read from ``folder`` (``mirror``: under hub_root, else the hub's snapshot of
+    ``revision``) when the folder holds the dataset's loading script and not the data files the registry
+    reads; None when it holds no script.  xltkit never runs a dataset's code: the message says what to
+    read instead."""
+    script = script_name(src)
+    if not (folder / script).is_file():
+        return None
+    head = (f"task {task!r}: {src.path} @ {'hub_root' if mirror else revision or 'default branch'} is a "
+            f"loading-script dataset: {folder} holds its loading script {script} and not the data files the registry "
+            f"reads ({', '.join(missing)}). xltkit never runs a dataset's code (datasets 4 and later cannot run "
+            "loading scripts, and no parameter turns it on: trust_remote_code is the encoder's, for model code only). ")
+    files = f"task_files: {{{task}: {{<language>: <folder>}}}} (the data in {src.path}'s schema)"
+    if src.data_files:  # raw files: the parquet branch lays the data out otherwise
+        where = f"copy them into {folder}" if mirror else f"set dataset_revisions: {{{src.path}: <that commit>}}"
+        return head + f"Where the hub has those raw files at another revision, {where}; else give the data as {files}"
+    fetch = (f"hf download {src.path} --repo-type dataset --revision {PARQUET_BRANCH} --include "
+             f"'{src.config or 'default'}/*'")
+    if mirror:
+        return head + (f"Read the hub's parquet conversion instead: put its files in that folder (`{fetch} "
+                       f"--local-dir {folder}`), or give the data as {files}")
+    return head + (f"Read the hub's parquet conversion instead: dataset_revisions: {{{src.path}: {PARQUET_BRANCH}}} "
+                   f"(fetch it with `{fetch}`; the commit it resolves to is recorded with every score), or give "
+                   f"the data as {files}")
 
 
 def _row_ids(raw) -> list[int]:
@@ -48,14 +100,21 @@ def _load_source(folder: Path, src, hub_split: str, cache_dir: Path):
 
 
 def _config_files(folder: Path, config: str | None, split: str) -> list[str]:
-    """The file patterns a dataset repository's README gives for ``config`` / ``split``."""
+    """The file patterns a dataset repository's README gives for ``config`` / ``split``; where the README
+    names no such config (or there is none), the hub's parquet branch layout ``<config>/<split>/*.parquet``."""
     from huggingface_hub import DatasetCard
 
-    card = DatasetCard.load(folder / "README.md").data.to_dict()
-    configs = {c.get("config_name", "default"): c for c in card.get("configs") or []}
     name = config or "default"
-    if name not in configs:
-        raise TaskError(f"{folder / 'README.md'} names no config {name!r} (its configs: {', '.join(configs) or 'none'})")
+    configs: dict = {}
+    if (folder / "README.md").is_file():
+        card = DatasetCard.load(folder / "README.md").data.to_dict()
+        configs = {c.get("config_name", "default"): c for c in card.get("configs") or []}
+    if name not in configs:  # the hub's parquet branch: <config>/<split>/*.parquet, with no README or a script's
+        if list((folder / name / split).glob("*.parquet")):
+            return [f"{name}/{split}/*.parquet"]
+        raise TaskError(f"{folder / 'README.md'} names no config {name!r} (its configs: {', '.join(configs) or 'none'}"
+                        f"), and there is no {name}/{split}/*.parquet (the layout of the hub's parquet branch, "
+                        f"{PARQUET_BRANCH})")
     files = configs[name].get("data_files")
     if isinstance(files, (str, list)) and not (isinstance(files, list) and files and isinstance(files[0], dict)):
         files = [{"split": "train", "path": files}]
