@@ -35,9 +35,10 @@ class NoiseParams(Group):
     adv_variant: Literal["pgd", "freelb"] = Field(
         "pgd", description="adv: 'pgd' = K ascent steps then one descent step on the last perturbation (K+1 passes); "
         "'freelb' = parameter gradients averaged over the K ascent steps (K passes)")
-    synonym_file: ProjectPath | None = Field(None, description="rs-da: TSV, one line per word: "
-                                     "word<TAB>synonym[<TAB>synonym...]; None = nearest neighbours in the "
-                                     "encoder's input-embedding space")
+    synonym_file: ProjectPath | None = Field(None, description="rs-da: a TSV, one line per word: "
+                                     "word<TAB>synonym[<TAB>synonym...], or Huang et al.'s JSON "
+                                     "{word: [neighbours]} (counterfitted_neighbors.json); None = nearest "
+                                     "neighbours in the encoder's input-embedding space")
     synonym_source: Literal["file", "neighbours", "lab"] | None = Field(
         None, description="rs-da: where synonyms come from: 'file' = synonym_file; 'neighbours' = the "
         "synonym_neighbours nearest words in the encoder's input-embedding space; 'lab' = the task's own synonym "
@@ -89,7 +90,8 @@ class NoiseParams(Group):
         if self.code_switch_langs == []:
             raise ValueError("code_switch_langs: give at least one language, or None for all other languages")
         if self.synonym_source == "file" and self.synonym_file is None:
-            raise ValueError("synonym_source='file' needs synonym_file (a TSV: word<TAB>synonym[<TAB>synonym...]); "
+            raise ValueError("synonym_source='file' needs synonym_file (a TSV: word<TAB>synonym[<TAB>synonym...], "
+                             "or a JSON {word: [neighbours]} as Huang et al.'s counterfitted_neighbors.json); "
                              f"or choose another synonym_source ({', '.join(SYNONYM_SOURCES)})")
         if self.synonym_source in ("neighbours", "lab") and self.synonym_file is not None:
             raise ValueError(f"synonym_file is only read with synonym_source='file' (got synonym_source="
