@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from xltkit.pipeline import graph, stages
+from xltkit.modeling.heads import get_head
 from xltkit.pipeline.params import RunParams
 from xltkit.tasks import get_task
 
@@ -68,6 +69,26 @@ def test_a_qa_target_trains_on_english_windows_and_scores_f1_and_exact_match(hub
     assert stats["steps"] == -(-stats["train_features"] // 8)  # one epoch over the windows, not the questions
     preds = pd.read_parquet(tmp_path / "run" / "predictions.parquet")
     assert len(preds) == m[m.metric == "f1"].n_examples.sum() and preds.correct.between(0, 1).all()
+
+
+@pytest.mark.slow
+def test_a_qa_target_trains_and_scores_on_xtreme_step_windows(hub_root, encoder, tmp_path):
+    """qa_stride_mode: step (XTREME's doc_stride) through the stages: more windows than the same
+    qa_stride as an overlap, its own training key, predictions scored."""
+    from xltkit.modeling.tokenization import load_tokenizer
+
+    kw = dict(target_task="xquad", eval_langs=["eng", "deu"], finetune_epochs=1, max_length=32, qa_stride=4)
+    step = _run(hub_root, encoder, tmp_path, qa_stride_mode="step", **kw)
+    overlap = _run(hub_root, encoder, tmp_path, **kw)
+    assert graph.key("finetune", step) != graph.key("finetune", overlap)
+    m = stages.ensure("evaluate", step)
+    assert set(m.metric) == {"f1", "exact_match"} and m.value.between(0, 1).all()
+    stats = json.loads((graph.output_dir(graph.chain(step)[0], step) / "stats.json").read_text())
+    head = get_head("extractive_qa", overlap.encoder, get_task("xquad"))
+    tok = load_tokenizer(encoder)
+    tok.model_max_length = 32
+    train = get_task("xquad").load("train", "eng", overlap.data_context())
+    assert stats["train_features"] > len(head.encode(tok, train)) > stats["train_examples"]  # 4 apart, not 4 shared
 
 
 @pytest.mark.slow
@@ -216,6 +237,8 @@ def test_qa_and_retrieval_settings_that_cannot_work_are_refused_before_any_work(
         _run(hub_root, encoder, tmp_path, target_task="xquad", eval_every=5)
     with pytest.raises(ValueError, match="qa_stride=40 must be at most half of max_length=64"):
         _run(hub_root, encoder, tmp_path, target_task="mlqa", qa_stride=40)
+    with pytest.raises(ValueError, match="qa_stride=60 with qa_stride_mode: step .* at most max_length=64 less 16"):
+        _run(hub_root, encoder, tmp_path, target_task="mlqa", qa_stride=60, qa_stride_mode="step")
     with pytest.raises(ValueError, match="rewrites the words"):
         _run(hub_root, encoder, tmp_path, target_task="xquad", noise="word-dropout", noise_scale=0.1)
 

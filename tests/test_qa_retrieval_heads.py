@@ -182,3 +182,110 @@ def test_a_question_longer_than_the_window_is_cut_not_a_crash(tiny):
     rows["question"][0] = " ".join(["Where is it"] * 40)  # about 120 subwords: more than a 48-token window
     feats = ExtractiveQAHead(QASettings(stride=12)).encode(tok, Dataset.from_dict(rows))
     assert len(feats) >= 2 and max(feats["length"]) <= 48
+
+
+# ---- windows whose stride is the step between their starts (XTREME's doc_stride) ----------------
+def _context_starts(tok, enc, contexts):
+    """Per example: (the context token each window starts at, its context tokens), the context's
+    tokens counted as the context alone tokenizes."""
+    out: dict[int, list[tuple[int, int]]] = {}
+    for i, ex in enumerate(enc["overflow_to_sample_mapping"]):
+        ctx = [k for k, sid in enumerate(enc.sequence_ids(i)) if sid == 1]
+        alone = tok(contexts[ex], add_special_tokens=False, return_offsets_mapping=True)["offset_mapping"]
+        first = [j for j, (a, b) in enumerate(alone) if (a, b) == tuple(enc["offset_mapping"][i][ctx[0]])]
+        out.setdefault(ex, []).append((first[0], len(ctx)))
+    return out
+
+
+def test_step_windows_start_exactly_qa_stride_context_tokens_apart(tiny):
+    _, tok = tiny
+    rng = np.random.default_rng(5)
+    rows = _qa_rows(rng, n=4, words=60)
+    rows["question"][1] = "Where is it? Who? What?"  # a longer question: its windows hold less context
+    head = ExtractiveQAHead(QASettings(stride=12, stride_mode="step"))
+    enc = head._tokenize(tok, rows)
+    assert max(len(x) for x in enc["input_ids"]) <= 48
+    assert list(enc["overflow_to_sample_mapping"]) == sorted(enc["overflow_to_sample_mapping"])  # example order
+    # by hand for the first example: "Where is it?" is 11 subwords of this tokenizer, a pair adds 4 special
+    # tokens (<s> q </s></s> c </s>), so a window holds 48 - 11 - 4 = 33 context tokens and shares
+    # 33 - 12 = 21 with the next (XTREME: max_seq_length - doc_stride - len(truncated_query) - 4)
+    assert len(tok("Where is it?", add_special_tokens=False)["input_ids"]) == 11
+    assert len(tok(rows["context"][0], add_special_tokens=False)["input_ids"]) == 62
+    starts = _context_starts(tok, enc, rows["context"])
+    # XTREME's loop: window k starts at 12k and holds min(62 - 12k, 33) tokens while tokens overflow it
+    assert starts[0] == [(0, 33), (12, 33), (24, 33), (36, 26)]  # 36 + 26 = 62: nothing overflows, the last
+    # the longer question (22 subwords) leaves 48 - 22 - 4 = 22 context tokens a window, still 12 apart
+    assert len(tok(rows["question"][1], add_special_tokens=False)["input_ids"]) == 22
+    assert starts[1] == [(0, 22), (12, 22), (24, 22), (36, 22), (48, 17)]  # 65 context tokens
+    for ex, windows in starts.items():
+        q = len(tok(rows["question"][ex], add_special_tokens=False)["input_ids"])
+        n = len(tok(rows["context"][ex], add_special_tokens=False)["input_ids"])
+        assert [s for s, _ in windows] == [12 * k for k in range(len(windows))]
+        assert all(length == 48 - q - 4 for _, length in windows[:-1])
+        s, length = windows[-1]
+        assert s + length == n and (len(windows) == 1 or windows[-2][0] + windows[-2][1] < n)  # no extra window
+
+
+def test_step_windows_label_and_predict_the_answer_characters(tiny):
+    _, tok = tiny
+    rows = _qa_rows(np.random.default_rng(6), n=6, words=40)
+    rows["question"][2] = "Where is it? Who?"
+    ds = Dataset.from_dict(rows)
+    head = ExtractiveQAHead(QASettings(stride=12, stride_mode="step"))
+    feats, enc = head.encode(tok, ds), head._tokenize(tok, rows)
+    assert len(feats) == len(enc["input_ids"]) > len(ExtractiveQAHead(QASettings(stride=12)).encode(tok, ds))
+    found = set()
+    for i, (s, e) in enumerate(zip(feats["start_positions"], feats["end_positions"])):
+        if s == 0:
+            continue
+        ex, off = enc["overflow_to_sample_mapping"][i], enc["offset_mapping"][i]
+        assert rows["context"][ex][off[s][0]:off[e][1]].strip() == rows["answers"][ex]["text"][0]
+        found.add(ex)
+    assert found == set(range(len(ds)))  # every answer lies whole in some window
+    pred = head.predict(_Oracle(feats), tok, ds, batch_size=4)
+    assert [p.strip() for p in pred] == [a["text"][0] for a in rows["answers"]]
+
+
+def test_the_default_windows_are_unchanged_overlapping_by_qa_stride(tiny):
+    from xltkit.modeling.params import EncoderParams
+
+    _, tok = tiny
+    rows = _qa_rows(np.random.default_rng(7), n=3, words=30)
+    enc = EncoderParams(model="hf:x", qa_stride=12)
+    head = get_head("extractive_qa", enc, SimpleNamespace(unanswerable=False))
+    assert enc.qa_stride_mode == "overlap" and head.settings.stride_mode == "overlap"
+    got = head._tokenize(tok, rows)
+    before = tok(rows["question"], rows["context"], truncation="only_second", max_length=48, stride=12,
+                 return_overflowing_tokens=True, return_offsets_mapping=True)  # the head's call before step mode
+    assert got["input_ids"] == before["input_ids"] and got["offset_mapping"] == before["offset_mapping"]
+    for windows in _context_starts(tok, got, rows["context"]).values():
+        assert all(b[0] == a[0] + a[1] - 12 for a, b in zip(windows, windows[1:]))  # 12 tokens shared
+    # the mode is hashed only away from the default, so every QA stage key cached before it stands
+    assert enc.head_knobs("extractive_qa", training=True) == {"qa_stride": 12}
+    step = EncoderParams(model="hf:x", qa_stride=12, qa_stride_mode="step")
+    assert step.head_knobs("extractive_qa", training=True) == {"qa_stride": 12, "qa_stride_mode": "step"}
+    assert "qa_stride_mode" not in step.canonical()
+    with pytest.raises(ValueError, match="unknown stride_mode 'steps'; allowed: overlap, step"):
+        QASettings(stride_mode="steps")
+    with pytest.raises(ValueError, match="stride=45 .* leaves no room for the question in a window of 48 tokens"):
+        ExtractiveQAHead(QASettings(stride=45, stride_mode="step"))._tokenize(tok, rows)
+
+
+def test_check_head_accepts_xtreme_step_windows_and_refuses_impossible_ones():
+    from xltkit.modeling.params import EncoderParams
+    from xltkit.pipeline.checks import check_head
+
+    task = SimpleNamespace(name="xquad", head="extractive_qa")
+
+    def run(**enc):
+        return SimpleNamespace(model=SimpleNamespace(trainable=True), encoder=EncoderParams(model="hf:x", **enc),
+                               eval_every=lambda stage: None, has_intermediate=False)
+
+    check_head(run(max_length=384, qa_stride=128, qa_stride_mode="step"), task, "finetune")  # XTREME-R's
+    check_head(run(max_length=384, qa_stride=128), task, "finetune")
+    check_head(run(max_length=64, qa_stride=40, qa_stride_mode="step"), task, "finetune")  # a step of 40 fits 64
+    with pytest.raises(ValueError, match=r"qa_stride=60 with qa_stride_mode: step .* must be at most "
+                                         r"max_length=64 less 16 tokens"):
+        check_head(run(max_length=64, qa_stride=60, qa_stride_mode="step"), task, "finetune")
+    with pytest.raises(ValueError, match="qa_stride=40 must be at most half of max_length=64"):
+        check_head(run(max_length=64, qa_stride=40), task, "finetune")

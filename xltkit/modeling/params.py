@@ -24,10 +24,15 @@ class EncoderParams(Group):
     trust_remote_code: bool = Field(False, description="hf: encoders: run code from the model's repository (off "
                                     "unless you trust it)")
 
-    qa_stride: int = Field(128, ge=1, description="extractive QA: tokens by which the windows of a long context "
-                           "overlap, as Hugging Face's run_qa.py reads doc_stride (at most half of max_length). "
-                           "XTREME's doc_stride 128 is instead the step between windows' starts, an overlap of "
-                           "about max_length - 128 - the question's tokens - 3")
+    qa_stride: int = Field(128, ge=1, description="extractive QA: the windows of a long context, in context tokens: "
+                           "their overlap or the step between their starts, as qa_stride_mode says")
+    qa_stride_mode: Literal["overlap", "step"] = Field("overlap", description="extractive QA: how qa_stride reads. "
+                                                       "overlap: the tokens two windows share, as Hugging Face's "
+                                                       "run_qa.py reads doc_stride (at most half of max_length); "
+                                                       "step: the tokens between two windows' starts, as XTREME's "
+                                                       "run_squad.py reads doc_stride (an overlap of max_length - "
+                                                       "qa_stride - the question's tokens - the special tokens: "
+                                                       "about 240 at 384 / 128)")
     qa_max_answer_length: int = Field(30, ge=1, description="extractive QA: the longest answer predicted, in "
                                       "subwords (XTREME: 30)")
     qa_n_best: int = Field(20, ge=1, description="extractive QA: start and end candidates per window (XTREME: 20)")
@@ -39,7 +44,8 @@ class EncoderParams(Group):
                                          "mean pooling, as XTREME does")
 
     #: knobs of heads the lab's tasks do not have (extractive QA, retrieval)
-    HUB_HEAD_KNOBS: ClassVar[tuple[str, ...]] = ("qa_stride", "qa_max_answer_length", "qa_n_best", "retrieval_layer", "retrieval_pool_special")
+    HUB_HEAD_KNOBS: ClassVar[tuple[str, ...]] = ("qa_stride", "qa_stride_mode", "qa_max_answer_length", "qa_n_best",
+                                                 "retrieval_layer", "retrieval_pool_special")
 
     def unused(self) -> set[str]:
         """The head knobs are never hashed with the encoder: a stage whose task has that head
@@ -50,15 +56,18 @@ class EncoderParams(Group):
 
     #: head kind -> (the knobs its training reads, the knobs its predictions read besides)
     HEAD_KNOBS: ClassVar[dict[str, tuple[tuple[str, ...], tuple[str, ...]]]] = {
-        "extractive_qa": (("qa_stride",), ("qa_max_answer_length", "qa_n_best")),
+        "extractive_qa": (("qa_stride", "qa_stride_mode"), ("qa_max_answer_length", "qa_n_best")),
         "retrieval": ((), ("retrieval_layer", "retrieval_pool_special")),
     }
+    #: knobs added after runs were cached: hashed only away from this value, so the keys of those runs stand
+    HEAD_KNOB_DEFAULTS: ClassVar[dict[str, object]] = {"qa_stride_mode": "overlap"}
 
     def head_knobs(self, head: str, training: bool = False) -> dict:
         """The knobs a head kind reads in training (``training``) or in prediction (all of them):
         an n-best ablation retrains nothing."""
         train, predict = self.HEAD_KNOBS.get(head, ((), ()))
-        return {k: getattr(self, k) for k in (train if training else train + predict)}
+        return {k: getattr(self, k) for k in (train if training else train + predict)
+                if k not in self.HEAD_KNOB_DEFAULTS or getattr(self, k) != self.HEAD_KNOB_DEFAULTS[k]}
 
 
 class LabEncoderParams(Group):

@@ -7,7 +7,16 @@ maximum answer length 30 subwords):
 
 - **features**: ``tokenizer(question, context, truncation="only_second", stride=...,
   return_overflowing_tokens=True, return_offsets_mapping=True)``: a long context becomes
-  several windows overlapping by ``stride`` tokens; every window starts with the question.
+  several windows; every window starts with the question.  ``stride_mode`` says how ``stride``
+  reads (:data:`STRIDE_MODES`): ``overlap``, the context tokens two windows share (the
+  tokenizers' ``stride``, as Hugging Face's ``run_qa.py`` passes ``doc_stride``), or ``step``,
+  the context tokens from one window's start to the next, as XTREME's ``run_squad.py`` reads
+  ``doc_stride``: its features (``third_party/processors/squad.py``, a copy of transformers'
+  ``squad_convert_example_to_features``) start window *k* at context token ``k * doc_stride``
+  and pass the tokenizer an overlap of ``max_seq_length - doc_stride - len(truncated_query) -
+  sequence_pair_added_tokens``, the question cut to ``max_query_length`` (64) tokens and the
+  special tokens of a pair counted (XLM-R 4, BERT 3): about 240 tokens at 384 / 128.  Both
+  modes cover every context token; ``step`` only spaces the windows.
 - **training labels**: the answer's first and last subword in the window; a window that
   does not hold the whole answer, and an unanswerable question (SQuAD 2.0), point both at
   the first token (``<s>`` / ``[CLS]``), as SQuAD 2.0 training does.
@@ -32,6 +41,8 @@ from xltkit.modeling.head import Head, _quiet_libraries, on_device
 
 
 MAX_QUESTION = 64  # XTREME's max_query_length: longer questions are cut to their first 64 subwords
+#: how ``stride`` reads: the tokens two windows share, or the tokens between their starts (XTREME)
+STRIDE_MODES = ("overlap", "step")
 
 
 @dataclass(frozen=True)
@@ -40,6 +51,11 @@ class QASettings:
     max_answer_length: int = 30
     n_best: int = 20
     allow_null: bool = False  # predict "" where the null score wins (SQuAD 2.0-style sets)
+    stride_mode: str = "overlap"  # one of STRIDE_MODES
+
+    def __post_init__(self):
+        if self.stride_mode not in STRIDE_MODES:
+            raise ValueError(f"unknown stride_mode {self.stride_mode!r}; allowed: {', '.join(STRIDE_MODES)}")
 
 
 class ExtractiveQAHead(Head):
@@ -54,22 +70,60 @@ class ExtractiveQAHead(Head):
         return ExtractiveQAHead(replace(self.settings, **kw))
 
     def for_run(self, encoder, task) -> "ExtractiveQAHead":
-        return self.configured(stride=encoder.qa_stride, max_answer_length=encoder.qa_max_answer_length,
-                               n_best=encoder.qa_n_best, allow_null=bool(getattr(task, "unanswerable", False)))
+        return self.configured(stride=encoder.qa_stride, stride_mode=encoder.qa_stride_mode,
+                               max_answer_length=encoder.qa_max_answer_length, n_best=encoder.qa_n_best,
+                               allow_null=bool(getattr(task, "unanswerable", False)))
 
     def _tokenize(self, tokenizer, batch):
+        """Every example's windows (see the module docstring), in example order."""
         if not getattr(tokenizer, "is_fast", False):
             raise ValueError("extractive QA needs a fast tokenizer (character offsets of every subword); "
                              f"{type(tokenizer).__name__} is not one")
-        stride = min(self.settings.stride, tokenizer.model_max_length // 2)
+        length, step = tokenizer.model_max_length, self.settings.stride_mode == "step"
+        special = tokenizer.num_special_tokens_to_add(pair=True)  # XLM-R: <s> q </s></s> c </s>
+        stride = min(self.settings.stride, length // 2)
+        if step and self.settings.stride + special + 1 > length:
+            raise ValueError(f"stride={self.settings.stride} (the step between windows) leaves no room for the "
+                             f"question in a window of {length} tokens ({special} of them special)")
         questions = [q.lstrip() for q in batch["question"]]  # leading spaces only take room
         # a question longer than the window leaves no room for context (the tokenizer panics): cut it to
         # MAX_QUESTION tokens, as XTREME's max_query_length does, and shorter where the window needs it
-        room = max(1, min(MAX_QUESTION, tokenizer.model_max_length - 2 * stride - 4))  # context keeps > stride
+        room = min(MAX_QUESTION, length - self.settings.stride - special) if step else \
+            max(1, min(MAX_QUESTION, length - 2 * stride - 4))  # overlap: the context keeps > stride
         q_enc = tokenizer(questions, add_special_tokens=False, return_offsets_mapping=True)
         questions = [q[: off[room - 1][1]] if len(off) > room else q for q, off in zip(questions, q_enc["offset_mapping"])]
-        return tokenizer(questions, batch["context"], truncation="only_second", max_length=tokenizer.model_max_length,
-                         stride=stride, return_overflowing_tokens=True, return_offsets_mapping=True)
+        if not step:
+            return self._windows(tokenizer, questions, batch["context"], stride)
+        # XTREME's overlap: the window's context tokens (length - question - special) less the step
+        n_question = [len(ids) for ids in tokenizer(questions, add_special_tokens=False)["input_ids"]]
+        return self._windows(tokenizer, questions, batch["context"],
+                             [length - self.settings.stride - n - special for n in n_question])
+
+    @staticmethod
+    def _windows(tokenizer, questions: list[str], contexts: list[str], overlap):
+        """The tokenizer's overflowing windows with ``overlap`` context tokens shared by two
+        neighbours: one number for every example, or one per example (tokenized in groups of
+        equal overlap, then put back in example order)."""
+        def windows(q, c, o):
+            return tokenizer(q, c, truncation="only_second", max_length=tokenizer.model_max_length, stride=o,
+                             return_overflowing_tokens=True, return_offsets_mapping=True)
+
+        if isinstance(overlap, int) or not questions:
+            return windows(questions, contexts, overlap if isinstance(overlap, int) else 0)
+        from transformers import BatchEncoding
+
+        groups: dict[int, list[int]] = {}
+        for i, o in enumerate(overlap):
+            groups.setdefault(o, []).append(i)
+        rows = []  # (example, its group's encoding, window in it)
+        for o, idx in groups.items():
+            enc = windows([questions[i] for i in idx], [contexts[i] for i in idx], o)
+            rows += [(idx[s], enc, w) for w, s in enumerate(enc["overflow_to_sample_mapping"])]
+        rows.sort(key=lambda r: r[0])  # stable: an example's windows stay in their order
+        keys = [k for k in rows[0][1].keys() if k != "overflow_to_sample_mapping"]
+        data = {k: [enc[k][w] for _, enc, w in rows] for k in keys}
+        data["overflow_to_sample_mapping"] = [ex for ex, _, _ in rows]
+        return BatchEncoding(data, encoding=[enc.encodings[w] for _, enc, w in rows])
 
     @staticmethod
     def _inputs(enc, i: int) -> dict:

@@ -10,7 +10,12 @@ def check_head(run, task, stage: str) -> None:
     if task.head != "extractive_qa" or not run.model.trainable:
         return
     enc = run.encoder
-    if enc.qa_stride * 2 + 16 > enc.max_length:
+    if enc.qa_stride_mode == "step" and enc.qa_stride + 16 > enc.max_length:
+        raise ValueError(f"task {task.name!r}: qa_stride={enc.qa_stride} with qa_stride_mode: step (the step "
+                         f"between windows' starts) must be at most max_length={enc.max_length} less 16 tokens "
+                         "(each window holds the question, cut to fit, and 3 or 4 special tokens besides the "
+                         "qa_stride context tokens it adds); XTREME-R uses max_length 384, qa_stride 128")
+    if enc.qa_stride_mode == "overlap" and enc.qa_stride * 2 + 16 > enc.max_length:
         raise ValueError(f"task {task.name!r}: qa_stride={enc.qa_stride} must be at most half of "
                          f"max_length={enc.max_length} less 16 tokens (each window repeats the question, up to 64 "
                          "tokens, and overlaps the last by qa_stride tokens); XTREME-R uses max_length 384, "
