@@ -117,10 +117,13 @@ QA_HEADER = """# The real study, target task {task}: no intermediate task vs SQu
 # sliding-window baseline of MCTest and SQuAD), its window and answer length fitted on the English
 # training set.  Fine-tuning follows XTREME-R's QA settings (google-research/xtreme
 # scripts/train_qa.sh: lr 3e-5, {epochs} epochs, per-GPU batch 4 x 8 accumulation = 32, max length 384,
-# weight decay 1e-4; the last step is kept) on {train}.  Two departures, said here: its 500 warm-up
-# steps (about 6% of full SQuAD's 8,200 steps) are a ratio, 0.06, so that the shorter intermediate stage and
-# TyDiQA warm up over the same share; and qa_stride 128 is the windows' overlap, as Hugging Face's run_qa.py
-# reads doc_stride (XTREME's is the step between windows, an overlap of about 240 tokens).
+# weight decay 1e-4; the last step is kept) on {train}.
+# Its windows too: its --doc_stride 128 is the step between windows' starts (qa_stride 128 with
+# qa_stride_mode: step), as its third_party/processors/squad.py reads it: an overlap of 384 - 128 - the
+# question's tokens (at most 64) - 4 special tokens, about 240 (Hugging Face's run_qa.py reads the same
+# number as the overlap).  One departure, said here: its 500 warm-up steps (about 6% of full SQuAD's
+# 8,200 steps) are a ratio, 0.06, so that the shorter intermediate stage and TyDiQA warm up over the
+# same share.
 # Intermediate QA: 2 epochs at lr 3e-5, same windows and settings.{same}
 # `xltkit check` lists what it needs from the hub, `xltkit plan` what it costs.
 """
@@ -132,7 +135,8 @@ QA_TARGETS = {
 QA_EXAMPLES = 10_000  # MILQA's card gives 10K-100K questions: the lower bound; `xltkit check --load` counts them
 for task, t in QA_TARGETS.items():
     shared = {"model": "hf:xlm-roberta-base", "revision": None, "target_task": task, "source_lang": "eng",
-              "max_length": 384, "qa_stride": 128, "batch_size": 4, "gradient_accumulation_steps": 8,
+              "max_length": 384, "qa_stride": 128, "qa_stride_mode": "step", "batch_size": 4,
+              "gradient_accumulation_steps": 8,
               "finetune_lr": 3.0e-5, "finetune_epochs": t["epochs"], "warmup_ratio": 0.06, "weight_decay": 1.0e-4,
               "freeze_embeddings": False, "eval_every": None, "precision": "bf16", "n_train": None, "n_dev": None,
               "n_test": None, "intermediate_task": "squad", "intermediate_lr": 3.0e-5, "intermediate_epochs": 2,
@@ -166,8 +170,8 @@ TATOEBA_HEADER = """# The real study, target task tatoeba (retrieval): the encod
 # XTREME reports).  XTREME-R's own Tatoeba numbers come from XLM-R
 # fine-tuned on SQuAD (scripts/run_tatoeba.sh), which is the squad/eng row here; the row without an
 # intermediate task is Phang et al. (2020)'s baseline, the encoder as pretrained.  Intermediate settings as the other grids:
-# 2 epochs at lr 2e-5 (QA: 3e-5 with 384-token windows), batch 8 x 4, each task subsampled to the same
-# number of examples in every language.
+# 2 epochs at lr 2e-5 (QA: 3e-5 with XTREME's windows, 384 tokens starting 128 apart), batch 8 x 4,
+# each task subsampled to the same number of examples in every language.
 # `xltkit check` lists what it needs from the hub, `xltkit plan` what it costs.
 """
 shared = {"model": "hf:xlm-roberta-base", "revision": None, "target_task": "tatoeba", "source_lang": "eng",
@@ -181,6 +185,7 @@ for it, (langs, n) in INTER.items():
                  "seed": [1, 2, 3]})
 grid.append({"intermediate_task": ["squad"], "intermediate_lang": ["eng", "fin", "hun"],  # the QA grids' recipe:
              "intermediate_examples": [QA_EXAMPLES], "max_length": [384], "qa_stride": [128],  # their encoders
+             "qa_stride_mode": ["step"],
              "intermediate_lr": [3.0e-5], "intermediate_eval_every": [0], "batch_size": [4],
              "gradient_accumulation_steps": [8], "warmup_ratio": [0.06], "weight_decay": [1.0e-4],
              "precision": ["bf16"], "seed": [1, 2, 3]})

@@ -420,12 +420,14 @@ def test_the_qa_and_retrieval_params_validate_follow_xtreme_and_plan_their_cost(
     if name == "real_tatoeba":  # the encoder as it is: no fine-tuning stage, the pooling recorded
         assert "finetune" not in set(table.stage) and {r.encoder.retrieval_layer for r in runs} == {8}
         assert "squad" in {r.intermediate.intermediate_task for r in runs if r.has_intermediate}
+        assert {(r.encoder.qa_stride, r.encoder.qa_stride_mode) for r in runs
+                if r.has_intermediate and r.intermediate.intermediate_task == "squad"} == {(128, "step")}
         return
     trained = [r for r in runs if r.model.trainable]
-    # XTREME-R's QA recipe (google-research/xtreme scripts/train_qa.sh)
+    # XTREME-R's QA recipe (google-research/xtreme scripts/train_qa.sh), its --doc_stride the step between windows
     assert {(r.target.finetune_lr, r.target.finetune_epochs, r.encoder.max_length, r.encoder.qa_stride,
-             r.training.batch_size * r.training.gradient_accumulation_steps, r.training.warmup_ratio)
-            for r in trained} == {(3e-5, 3, 384, 128, 32, 0.06)}
+             r.encoder.qa_stride_mode, r.training.batch_size * r.training.gradient_accumulation_steps,
+             r.training.warmup_ratio) for r in trained} == {(3e-5, 3, 384, 128, "step", 32, 0.06)}
     assert {r.intermediate.intermediate_task for r in runs if r.has_intermediate} == {"squad"}
     same = {r.intermediate.intermediate_lang for r in runs if r.intermediate_same_data}
     assert same == ({"eng", "fin"} if name != "real_tydiqa" else set())  # SQuAD (or its translation) is the target's
