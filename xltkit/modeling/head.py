@@ -102,8 +102,10 @@ class Head:
         """
         import torch
 
+        from xltkit.modeling import tokenized
+
         model.eval()
-        enc = self.encode(tokenizer, ds)
+        enc = tokenized.encode(self, tokenizer, ds)  # from the stage's tokenized cache where it has it
         collator = self.collator(tokenizer)
         order = np.argsort(np.asarray(list(enc["length"])), kind="stable")  # by length: less padding
         extra = {c: enc[c] for c in self.extra_columns}

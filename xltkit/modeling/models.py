@@ -124,7 +124,7 @@ class NeuralEncoder(Model):
         tok = self.tokenizer(source, encoder)
         torch.manual_seed(job.training.seed)
         model = head.model(source, len(task.labels), **self.load_kwargs(source, encoder))
-        stats = train_task(model, tok, train.to_pandas(), task, head, job)
+        stats = train_task(model, tok, train, task, head, job)  # the dataset: its fingerprint keys the encoding
         return model, tok, stats
 
     def fit(self, task, train, out, source, job, encoder) -> dict:

@@ -29,6 +29,8 @@ from transformers import PrinterCallback, TrainerCallback, TrainingArguments
 from xltkit.modeling.params import TrainingParams
 
 if TYPE_CHECKING:
+    from datasets import Dataset
+
     from xltkit.modeling.heads import Head
     from xltkit.modeling.noise.config import NoiseConfig
     from xltkit.tasks.base import Task
@@ -221,16 +223,22 @@ class TrainJob:
     # features where a head makes several of one example (QA windows), as epochs over features
 
 
-def train_task(model, tokenizer, frame: pd.DataFrame, task: "Task", head: "Head", job: TrainJob) -> dict:
-    """Fine-tune ``model`` on a task frame for ``job.steps`` steps (the model is changed in place).
+def train_task(model, tokenizer, data: "pd.DataFrame | Dataset", task: "Task", head: "Head", job: TrainJob) -> dict:
+    """Fine-tune ``model`` on a task's training set (a ``datasets.Dataset``, as the task loads
+    it, or a frame) for ``job.steps`` steps (the model is changed in place).
 
     ``job.noise`` (default: none) is injected in training only.  Token-level methods
     rewrite the training frame: as many independently drawn noisy copies as the steps
     consume (``ceil(steps * batch_size * accumulation / len(frame))``), so an example seen
     twice is seen with fresh noise, as randomized smoothing wants.
+
+    The encoded training (and dev) set comes from the stage's tokenized cache where it has
+    one (:mod:`xltkit.modeling.tokenized`): a dataset is encoded as it is, so its
+    ``datasets`` fingerprint keys it; noisy copies are keyed by their rows.
     """
     from datasets import Dataset
 
+    from xltkit.modeling import tokenized
     from xltkit.modeling.noise import token_methods
     from xltkit.modeling.noise.config import NoiseConfig
     from xltkit.tasks.base import HEADS
@@ -243,10 +251,12 @@ def train_task(model, tokenizer, frame: pd.DataFrame, task: "Task", head: "Head"
         for prm in block.parameters():
             prm.requires_grad = False
     stats_noise = noise.summary()
+    frame = data if isinstance(data, pd.DataFrame) else None
     if noise.method in token_methods():
         from xltkit.modeling.noise.resources import embedding_synonyms
         from xltkit.modeling.noise.tokens import perturb_frame
 
+        frame = data.to_pandas() if frame is None else frame
         synonyms = noise.synonyms
         if noise.method == "rs-da" and synonyms is None:  # from every sentence, the second of a pair too
             words = {w for col in HEADS[task.head].words if col in frame for ws in frame[col] for w in ws}
@@ -258,11 +268,14 @@ def train_task(model, tokenizer, frame: pd.DataFrame, task: "Task", head: "Head"
         changed = sum(list(a) != list(b) for a, b in zip(noisy["words"], pd.concat([frame] * copies)["words"]))
         stats_noise.update(copies=copies, changed_examples=round(changed / len(noisy), 4))
         frame = noisy
-    contract = [c for c in HEADS[task.head].columns if c in frame]  # the columns heads read: other columns
-    # (e.g. the lab's phenomena) would double the Arrow conversion of the frame for nothing
-    ds = head.encode(tokenizer, Dataset.from_pandas(frame[contract], preserve_index=False))
+    contract = HEADS[task.head].columns  # the columns heads read: others (the lab's phenomena) would ride along
+    if frame is not None:  # a frame (noisy copies: rows that differ by seed and noise) is keyed by its rows
+        rows = Dataset.from_pandas(frame[[c for c in contract if c in frame]], preserve_index=False)
+    else:  # the task's dataset as loaded: keyed by its fingerprint (files and transforms)
+        rows = data.select_columns([c for c in contract if c in data.column_names])
+    ds = tokenized.encode(head, tokenizer, rows)
     steps, windows = job.steps, {}
-    if job.epochs is not None and len(ds) != len(frame):  # QA: a long context is several windows
+    if job.epochs is not None and len(ds) != len(rows):  # QA: a long context is several windows
         from xltkit.modeling.params import steps_for
 
         steps = steps_for(len(ds), job.training, job.steps, job.epochs)
@@ -274,7 +287,7 @@ def train_task(model, tokenizer, frame: pd.DataFrame, task: "Task", head: "Head"
 
         m = get_metric(task.primary_metric)
         metric = (m.name, m.greater_is_better)
-        dev = head.encode(tokenizer, job.dev)
+        dev = tokenized.encode(head, tokenizer, job.dev)
 
         def compute(p):
             gold, pred = head.eval_pairs(p.predictions, p.label_ids)

@@ -37,6 +37,15 @@ def _checkpoints(run: RunParams, out: Path):
     return checkpointing(out, run.run.checkpoint_every, run.run.checkpoint_keep)
 
 
+def _tokenized(run: RunParams):
+    """The tokenized cache of the stage's encodings (``cache_dir/tokenized``, shared by every run
+    of the project): a second training or evaluation on the same data with the same tokenizer
+    reads its encoding back (:mod:`xltkit.modeling.tokenized`)."""
+    from xltkit.modeling.tokenized import caching
+
+    return caching(Path(run.run.cache_dir) / "tokenized")
+
+
 def _info(stage: str, node_reads: dict, **extra) -> dict:
     return {"stage": stage, "reads": node_reads, **extra}
 
@@ -119,7 +128,8 @@ def intermediate(run: RunParams, upstream: Path | None, out: Path) -> Path:
     _setup(run)
     task, model = run.intermediate_task, run.model
     train, job = _job(run, "intermediate", task, run.intermediate.intermediate_lang)
-    with _checkpoints(run, out), building(out, _info("intermediate", graph.STAGES["intermediate"].reads(run))) as tmp:
+    with _tokenized(run), _checkpoints(run, out), \
+            building(out, _info("intermediate", graph.STAGES["intermediate"].reads(run))) as tmp:
         stats = model.train_encoder(task, train, tmp, model.source(upstream), job, run.encoder)
         write_json({**stats, "train_examples": len(train), "data": task.load_notes()}, tmp / "stats.json")
     return out
@@ -130,7 +140,8 @@ def finetune(run: RunParams, upstream: Path | None, out: Path) -> Path:
     _setup(run)
     task, model = run.target_task, run.model
     train, job = _job(run, "finetune", task, run.target.source_lang)
-    with _checkpoints(run, out), building(out, _info("finetune", graph.STAGES["finetune"].reads(run))) as tmp:
+    with _tokenized(run), _checkpoints(run, out), \
+            building(out, _info("finetune", graph.STAGES["finetune"].reads(run))) as tmp:
         stats = model.fit(task, train, tmp, model.source(upstream), job, run.encoder)
         notes = task.load_notes()
         if stats or notes:
@@ -188,23 +199,24 @@ def evaluate(run: RunParams, upstream: Path | None, out: Path) -> pd.DataFrame:
         inter_iso = run.intermediate_task.language_facts(run.intermediate.intermediate_lang,
                                                          run.data_context("intermediate"))["iso"]
     same_data = run.intermediate_same_data
-    for lang in run.eval_langs():
-        scored = []
-        # the second sentence in lang ("same"), then in each language run.second_langs pairs lang with
-        for setting, lang2 in [("same", None), *(("generalized", c) for c in run.second_langs(lang))]:
-            for split in task.eval_splits(lang, data):
-                ds = task.load(split, lang, data, lang2)
-                m, pr = score(task, ds.to_pandas(), predict(ds), lang=lang)
-                cell = dict(eval_lang=lang, split=split, eval_setting=setting, eval_lang2=lang2 or "")
-                scored.append(m.assign(**cell))
-                preds.append(pr.assign(**cell))
-        facts = task.language_facts(lang, data)  # after loading: the commit the data was read at
-        seen = run.has_intermediate and lang == run.intermediate.intermediate_lang
-        where = {"eval_seen": seen, "eval_relative": bool(inter_iso and facts["iso"] and not seen and
-                                                          relatives(facts["iso"], inter_iso)),
-                 "eval_low_resource": facts["low_resource"], "dataset_revision": facts["revision"],
-                 "intermediate_same_data": same_data}
-        frames += [f.assign(**where) for f in scored]
+    with _tokenized(run):  # every run scores the same sets: their encodings are read back
+        for lang in run.eval_langs():
+            scored = []
+            # the second sentence in lang ("same"), then in each language run.second_langs pairs lang with
+            for setting, lang2 in [("same", None), *(("generalized", c) for c in run.second_langs(lang))]:
+                for split in task.eval_splits(lang, data):
+                    ds = task.load(split, lang, data, lang2)
+                    m, pr = score(task, ds.to_pandas(), predict(ds), lang=lang)
+                    cell = dict(eval_lang=lang, split=split, eval_setting=setting, eval_lang2=lang2 or "")
+                    scored.append(m.assign(**cell))
+                    preds.append(pr.assign(**cell))
+            facts = task.language_facts(lang, data)  # after loading: the commit the data was read at
+            seen = run.has_intermediate and lang == run.intermediate.intermediate_lang
+            where = {"eval_seen": seen, "eval_relative": bool(inter_iso and facts["iso"] and not seen and
+                                                              relatives(facts["iso"], inter_iso)),
+                     "eval_low_resource": facts["low_resource"], "dataset_revision": facts["revision"],
+                     "intermediate_same_data": same_data}
+            frames += [f.assign(**where) for f in scored]
     rid = graph.run_id(run)
     ident = {"experiment": run.evaluation.experiment, "run_id": rid, "model": run.encoder.model,
              "intermediate_task": run.intermediate.intermediate_task if run.has_intermediate else "none",
