@@ -14,7 +14,7 @@ have three questions per context, each answered by the word after the question's
 at its ``answer_start`` (XQuAD's and MLQA's ids the same in every language, SQuAD dev holding
 some of XQuAD's; TyDiQA's languages mixed, told by id prefix; a quarter of the SQuAD 2.0-style
 sets' questions unanswerable; squad_v2_fi's gzipped and MILQA's plain SQuAD JSON, nested as on
-the hub).  Tatoeba's sets are aligned sentence pairs (google/xtreme's lines keep their newline,
+the hub; :func:`milqa_answers` rewrites it in MILQA's long / short answer layout).  Tatoeba's sets are aligned sentence pairs (google/xtreme's lines keep their newline,
 as its loading script read them).
 """
 
@@ -139,6 +139,30 @@ def _nested(rows: list[dict], kind: str) -> dict:
         by_context[r["context"]]["qas"].append({"question": r["question"], "id": r["id"], "answers": answers,
                                                  "is_impossible": not answers})
     return {"version": "v2.0", "data": data}
+
+
+def milqa_answers(doc: dict) -> dict:
+    """SQuAD's nested JSON (:func:`_nested`) with every question's answers in the layout two public
+    readers of SzegedAI/MILQA's files expect (not seen here: see
+    :func:`xltkit.tasks.hub.squad_json.nested_rows`): ``{"long": [the sentence that holds the
+    answer], "short": [{text, start (a string), end, modanswer}]}`` and a ``qtype``; an unanswerable
+    question has both lists empty.  The same rows read either way."""
+    out = json.loads(json.dumps(doc))
+    for article in out["data"]:
+        for par in article["paragraphs"]:
+            ctx = par["context"]
+            for qa in par["qas"]:
+                short, long = [], []
+                for a in qa["answers"]:
+                    s0 = ctx.rfind(". ", 0, a["answer_start"]) + 2 if ". " in ctx[:a["answer_start"]] else 0
+                    s1 = ctx.find(" .", a["answer_start"])
+                    s1 = len(ctx) if s1 < 0 else s1 + 2
+                    long.append({"text": ctx[s0:s1], "start": s0, "end": s1})
+                    short.append({"text": a["text"], "start": str(a["answer_start"]),
+                                  "end": str(a["answer_start"] + len(a["text"])), "modanswer": []})
+                qa["answers"] = {"long": long[:1], "short": short}
+                qa["qtype"] = "simple"
+    return out
 
 
 def _rows(kind: str, lang: str, split: str, n: int, labels: np.ndarray, placeholder: bool = False) -> dict[str, list]:

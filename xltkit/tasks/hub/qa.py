@@ -3,8 +3,9 @@
 A :class:`QATask` reads every split into the ``extractive_qa`` contract (``id``, ``context``,
 ``question``, ``answers: {text: [str], answer_start: [int]}``; the id is the hub's own string
 id) from parquet in the hub's SQuAD schema, or from SQuAD's own nested JSON
-(``data[].paragraphs[].qas[]``, as TurkuNLP/squad_v2_fi and SzegedAI/MILQA ship it), and
-checks it before anyone trains on it:
+(``data[].paragraphs[].qas[]``, as TurkuNLP/squad_v2_fi and SzegedAI/MILQA ship it; a question's
+answers as SQuAD's list or as MILQA's long and short answers: :mod:`xltkit.tasks.hub.squad_json`),
+and checks it before anyone trains on it:
 
 - every answer must occur in the context at its ``answer_start``: a split where more than
   :data:`MAX_MISALIGNED` of the questions have one that does not is refused, naming up to
@@ -27,15 +28,15 @@ a source without a dev split may hold out part of its train, by context, as dev
 
 from __future__ import annotations
 
-import gzip
 import hashlib
-import json
 from collections.abc import Mapping
 from pathlib import Path
 
 from xltkit.tasks.base import SPLITS, TaskError
 from xltkit.tasks.hub.base import MAX_DROPPED, HubSource, HubTask
 from xltkit.tasks.hub.files import _fingerprint, _load_folder, _load_source
+from xltkit.tasks.hub import squad_json
+from xltkit.tasks.hub.squad_json import nested_rows, read_json
 
 #: the largest share of a split's questions whose answer is not at its answer_start before the
 #: split is refused (a shifted or re-tokenized context); below it they are dropped and counted
@@ -51,38 +52,13 @@ def qa_features():
                      "answers": {"text": Sequence(Value("string")), "answer_start": Sequence(Value("int32"))}})
 
 
-def nested_rows(doc, where: str) -> list[dict]:
-    """SQuAD's own JSON (``data[].paragraphs[].qas[]``) as flat rows; a question marked
-    ``is_impossible`` has no answers (SQuAD 2.0 keeps its plausible ones apart)."""
-    rows = []
-    try:
-        for article in doc["data"]:
-            for par in article["paragraphs"]:
-                for qa in par["qas"]:
-                    answers = [] if qa.get("is_impossible") else (qa.get("answers") or [])
-                    rows.append({"id": str(qa["id"]), "context": par["context"], "question": qa["question"],
-                                 "answers": {"text": [a["text"] for a in answers],
-                                             "answer_start": [int(a["answer_start"]) for a in answers]}})
-    except (KeyError, TypeError, ValueError) as e:
-        raise TaskError(f"{where} is not SQuAD's JSON (data[].paragraphs[].qas[] with id, question and answers "
-                        f"[text, answer_start]): {type(e).__name__}: {e}") from None
-    if not rows:
-        raise TaskError(f"{where} holds no questions (data[].paragraphs[].qas[])")
-    return rows
-
-
-def read_json(path: Path):
-    with (gzip.open(path, "rt", encoding="utf-8") if path.suffix == ".gz" else open(path, encoding="utf-8")) as f:
-        return json.load(f)
-
-
-def _nested_dataset(path: Path, where: str):
+def _nested_dataset(path: Path, where: str, long_only: list[str]):
     from datasets import Dataset
 
-    return Dataset.from_list(nested_rows(read_json(path), where), features=qa_features())
+    return Dataset.from_list(nested_rows(read_json(path), where, long_only), features=qa_features())
 
 
-def _task_files(folder: Path, split: str, task: str, lang: str):
+def _task_files(folder: Path, split: str, task: str, lang: str, long_only: list[str]):
     """A task_files folder: the hub's SQuAD schema in parquet / jsonl / csv (``_load_folder``), or
     SQuAD's own nested JSON (``train*.json[.gz]``, ``dev*`` / ``validation*``, ``test*``)."""
     names = {"train": ("train",), "dev": ("validation", "dev", "val"), "test": ("test",)}[split]
@@ -94,7 +70,7 @@ def _task_files(folder: Path, split: str, task: str, lang: str):
         if all(isinstance(d, dict) and "data" in d for d in docs):
             from datasets import Dataset
 
-            rows = [r for p, d in zip(nested, docs) for r in nested_rows(d, f"task {task!r} ({lang}): {p}")]
+            rows = [r for p, d in zip(nested, docs) for r in nested_rows(d, f"task {task!r} ({lang}): {p}", long_only)]
             return Dataset.from_list(rows, features=qa_features())
     return _load_folder(folder, split, task, lang)
 
@@ -169,16 +145,18 @@ class QATask(HubTask):
     holdout_dev: Mapping[str, float] = {}
     dev_without_test: frozenset[str] = frozenset()
     _read: tuple[str, str | None] = ("", None)  # the source and commit the last raw() read
+    _long_only: frozenset[str] = frozenset()  # the ids of its questions with a long answer only (MILQA's layout)
     #: besides HubTask's: the answer normalization scores, the training split's source is hashed itself, and
     #: dev_without_test changes only a dev split (so XQuAD and MLQA, both trained on SQuAD v1.1, share it)
-    not_training = HubTask.not_training | {"qa_normalization", "train_sources", "dev_without_test", "_read"}
+    not_training = HubTask.not_training | {"qa_normalization", "train_sources", "dev_without_test", "_read",
+                                           "_long_only"}
 
     def declaration(self) -> dict:
         return {**super().declaration(), "qa_normalization": self.qa_normalization,
                 "unanswerable": self.unanswerable}
 
     def code_files(self) -> list[Path]:
-        return [*super().code_files(), Path(__file__)]  # the reading and checks above
+        return [*super().code_files(), Path(__file__), Path(squad_json.__file__)]  # the reading and checks
 
     def keeps_unanswerable(self, data) -> bool:
         """Whether loaded splits keep questions without an answer (``qa_unanswerable: keep``)."""
@@ -243,8 +221,9 @@ class QATask(HubTask):
         if split not in SPLITS:
             raise TaskError(f"task {self.name!r}: unknown split {split!r}; allowed: {', '.join(SPLITS)}")
         files = self._task_files(data)
+        long_only: list[str] = []
         if lang in files:
-            ds = _task_files(Path(files[lang]), split, self.name, lang)
+            ds = _task_files(Path(files[lang]), split, self.name, lang, long_only)
             self._where[lang] = self._read = ("task_files", None)
             where = f"task_files {files[lang]}"
         else:
@@ -259,14 +238,15 @@ class QATask(HubTask):
                 self._where[lang] = self._read
             where = src.describe()
             try:
-                ds = _nested_dataset(folder / src.data_files[hub_split], where) if src.path in self.nested else \
-                    _load_source(folder, src, hub_split, Path(data.cache_dir) / "hf-datasets" /
-                                 (commit or _fingerprint(folder)))
+                ds = _nested_dataset(folder / src.data_files[hub_split], where, long_only) \
+                    if src.path in self.nested else _load_source(folder, src, hub_split, Path(data.cache_dir) /
+                                                                 "hf-datasets" / (commit or _fingerprint(folder)))
             except TaskError:
                 raise
             except Exception as e:  # a file that does not parse, a README without the config
                 raise TaskError(f"task {self.name!r} ({lang}, {split}): cannot read {where} from {folder}: "
                                 f"{type(e).__name__}: {str(e)[:300]}") from None
+        self._long_only = frozenset(long_only)
         missing = [c for c in QA_COLUMNS if c not in ds.column_names]
         inner = ds.features.get("answers")
         inner = getattr(inner, "feature", inner)
@@ -320,10 +300,13 @@ class QATask(HubTask):
         from datasets import Dataset
 
         raw = self.raw(split, lang, data)
-        where, commit = self._read
+        (where, commit), long_only = self._read, self._long_only
         rows = [{"id": str(r["id"]), "context": r["context"], "question": r["question"],
                  "answers": _answers(r["answers"])} for r in raw.select_columns(list(QA_COLUMNS)).to_list()]
         rows, notes = self._select(rows, split, lang, data)
+        selected = len(rows)
+        rows = [r for r in rows if r["id"] not in long_only]  # MILQA: no span to learn, and not unanswerable
+        notes["dropped_long_answer_only"] = selected - len(rows)
         bad = self._misplaced_answers(rows, split, lang)
         hub_rows = before = len(rows)
         rows = [r for r in rows if (r["context"] or "").strip() and (r["question"] or "").strip()]
