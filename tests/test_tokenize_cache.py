@@ -121,12 +121,13 @@ def bert(tok):
 
 
 def trained(tok, data, noise=None):
-    """The weights and loss curve of 6 steps on ``data`` (a frame or a dataset) of the anim task."""
+    """The weights, loss curve and noise statistics of 6 steps on ``data`` (a frame or a
+    dataset) of the anim task."""
     task = get_task("anim")
     model = bert(tok)
     job = TrainJob(steps=6, lr=1e-3, training=TrainingParams(batch_size=8, seed=0), desc="t", noise=noise)
     stats = train_task(model, tok, data, task, get_head(task.head), job)
-    return {k: v.clone() for k, v in model.state_dict().items()}, stats["loss_curve"]
+    return {k: v.clone() for k, v in model.state_dict().items()}, stats["loss_curve"], stats["noise"]
 
 
 def same(a, b) -> bool:
@@ -160,6 +161,16 @@ def test_noisy_rs_da_copies_are_never_served_across_noise_seeds(tok, anim, tmp_p
         again = trained(tok, ds, noise(0))
     assert (cache.misses, cache.hits) == (2, 1)  # seed 1 built its own copies; seed 0 again read its own back
     assert same(first, plain[0]) and same(other, plain[1]) and same(again, plain[0])
+
+
+def test_rs_da_copies_from_the_encoders_own_neighbours_are_not_kept(tok, anim, tmp_path):
+    ds = Dataset.from_pandas(anim, preserve_index=False)
+    neighbours = NoiseConfig("rs-da", 0.5, seed=0, copies=2)  # no table: the encoder's embedding neighbours
+    plain = trained(tok, ds, neighbours)
+    with tokenized.caching(tmp_path / "tokenized") as cache:
+        noisy = trained(tok, ds, neighbours)
+    assert (cache.misses, cache.hits) == (0, 0) and not (tmp_path / "tokenized").exists()
+    assert same(noisy, plain) and plain[2]["synonym_table_words"] > 0
 
 
 def test_a_second_fine_tune_and_its_evaluation_read_every_encoding_back(tmp_path, monkeypatch):

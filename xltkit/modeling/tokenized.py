@@ -13,7 +13,11 @@ model's own).  So the key is ours (:func:`encoding_key`), from what decides the 
   and the transforms for a loaded dataset (hub tasks) and from the rows themselves for one
   built in memory (the lab's tasks, and the perturbed copies of token-level noise: another
   seed, scale, method, synonym table or number of copies is other rows, hence another key;
-  the same noise on the same data is the same rows and is served from the cache);
+  the same noise on the same data is the same rows and is served from the cache, e.g. to the
+  fine-tunes of one seed after each intermediate task; RS-DA copies with synonyms drawn from
+  the encoder's own embedding neighbours are not kept: they differ with every encoder (each
+  intermediate task's), so other runs seldom read them, and at XNLI's size each is hundreds
+  of megabytes);
 - the **tokenizer** (:func:`tokenizer_identity`): its backend (``backend_tokenizer.to_str()``:
   normalizer, pre-tokenizer, vocabulary, merges, templates, added tokens) without the
   per-call truncation and padding state, and the wrapper's settings that change an encoding
@@ -164,10 +168,11 @@ def encoding_key(head: "Head", tokenizer, ds: "Dataset") -> str | None:
 
 
 # ---- encoding ----------------------------------------------------------------------------
-def encode(head: "Head", tokenizer, ds: "Dataset") -> "Dataset":
+def encode(head: "Head", tokenizer, ds: "Dataset", keep: bool = True) -> "Dataset":
     """``head.encode(tokenizer, ds)``, from the current cache where it holds it, else built
-    and kept there; without a cache (or a key), built as it is."""
-    cache = current()
+    and kept there; without a cache (or a key), built as it is.  ``keep=False``: built as it
+    is, never written (rows no other run will encode: they would only take space)."""
+    cache = current() if keep else None
     key = encoding_key(head, tokenizer, ds) if cache is not None else None
     if key is None:
         return head.encode(tokenizer, ds)

@@ -234,7 +234,8 @@ def train_task(model, tokenizer, data: "pd.DataFrame | Dataset", task: "Task", h
 
     The encoded training (and dev) set comes from the stage's tokenized cache where it has
     one (:mod:`xltkit.modeling.tokenized`): a dataset is encoded as it is, so its
-    ``datasets`` fingerprint keys it; noisy copies are keyed by their rows.
+    ``datasets`` fingerprint keys it; noisy copies are keyed by their rows (RS-DA copies
+    from the encoder's own embedding neighbours are not kept: other runs seldom encode them).
     """
     from datasets import Dataset
 
@@ -252,6 +253,7 @@ def train_task(model, tokenizer, data: "pd.DataFrame | Dataset", task: "Task", h
             prm.requires_grad = False
     stats_noise = noise.summary()
     frame = data if isinstance(data, pd.DataFrame) else None
+    keep = True  # the encoding kept for later runs (in the stage's tokenized cache)
     if noise.method in token_methods():
         from xltkit.modeling.noise.resources import embedding_synonyms
         from xltkit.modeling.noise.tokens import perturb_frame
@@ -262,6 +264,7 @@ def train_task(model, tokenizer, data: "pd.DataFrame | Dataset", task: "Task", h
             words = {w for col in HEADS[task.head].words if col in frame for ws in frame[col] for w in ws}
             synonyms = embedding_synonyms(model, tokenizer, words, noise.synonym_neighbours)
             stats_noise["synonym_table_words"] = len(synonyms)
+            keep = False  # copies drawn from this encoder's neighbours: other encoders draw others
         per_step = job.training.batch_size * job.training.gradient_accumulation_steps
         copies = noise.copies or max(1, math.ceil(job.steps * per_step / len(frame)))
         noisy = pd.concat([perturb_frame(frame, noise, c, synonyms) for c in range(copies)], ignore_index=True)
@@ -273,7 +276,7 @@ def train_task(model, tokenizer, data: "pd.DataFrame | Dataset", task: "Task", h
         rows = Dataset.from_pandas(frame[[c for c in contract if c in frame]], preserve_index=False)
     else:  # the task's dataset as loaded: keyed by its fingerprint (files and transforms)
         rows = data.select_columns([c for c in contract if c in data.column_names])
-    ds = tokenized.encode(head, tokenizer, rows)
+    ds = tokenized.encode(head, tokenizer, rows, keep)
     steps, windows = job.steps, {}
     if job.epochs is not None and len(ds) != len(rows):  # QA: a long context is several windows
         from xltkit.modeling.params import steps_for
