@@ -243,6 +243,19 @@ class HubEncoder(NeuralEncoder):
             kw["revision"] = encoder.revision
         return kw
 
+    def _train(self, task, train, source, job, encoder):
+        model, tok, stats = super()._train(task, train, source, job, encoder)
+        if source == self.model_id and not Path(self.model_id).is_dir():  # the hub's weights: the commit they
+            stats["model_commit"] = self.commit(encoder)  # were read at (a revision may name a branch, which moves)
+        return model, tok, stats
+
+    def commit(self, encoder) -> str | None:
+        """The commit of the hub cache's snapshot that loading read (its folder is named by it), or None."""
+        from huggingface_hub import try_to_load_from_cache
+
+        path = try_to_load_from_cache(self.model_id, "config.json", revision=encoder.revision)
+        return Path(path).parent.name if isinstance(path, str) else None
+
     def reads(self, encoder, lab_encoder, pretraining) -> dict[str, Any]:
         """The encoder's parameters and, for a local folder, what is in it (the config, the
         tokenizer files and a sample of the weights): a retrained or replaced folder at the
