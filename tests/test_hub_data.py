@@ -396,3 +396,25 @@ def test_the_analysis_keeps_each_pair_of_languages_apart_and_writes_the_pair_mat
     assert (pairs[pairs.same].eval_lang == pairs[pairs.same].eval_lang2).all()
     text = (tmp_path / "pairs" / "analysis" / "summary.txt").read_text()
     assert "every pair of languages" in text and "rule-bow/none: paws-x from eng, accuracy" in text
+
+
+def test_a_subsample_counts_usable_rows_and_the_load_check_refuses_too_few_before_training(pawsx_two_dropped,
+                                                                                           tmp_path):
+    """Rows are dropped before the subsample: n_test=12 gives 12 usable French rows though two of the
+    drawn ones are -1, the first 12 usable in the seeded order that gives every language the same rows;
+    and a data check refuses intermediate_examples above a language's usable rows, before any stage."""
+    from xltkit.pipeline.preflight import load_all
+
+    task = get_task("paws-x")
+    full = _run(pawsx_two_dropped, tmp_path, target_task="paws-x").data_context()
+    usable = task.load("test", "fra", full)["id"]
+    data = _run(pawsx_two_dropped, tmp_path, target_task="paws-x", n_test=len(usable) - 1).data_context()
+    fra, deu = (task.load("test", lang, data)["id"] for lang in ("fra", "deu"))
+    assert len(fra) == len(usable) - 1 == len(deu)  # the number asked for, though two rows were dropped
+    assert len(set(fra) - set(deu)) <= 2 and set(fra) <= set(usable)  # the same rows but where French lost some
+    assert task.load_notes()["fra/test"]["dropped_invalid_labels"] == 2
+    runs = [_run(pawsx_two_dropped, tmp_path, target_task="xnli", intermediate_task="paraphrase",
+                 intermediate_lang="eng", intermediate_examples=n) for n in (10, 10_000)]
+    assert not [p for p in load_all(runs[:1]) if "paraphrase" in p]
+    too_many = [p for p in load_all(runs[1:]) if "paraphrase" in p]
+    assert len(too_many) == 1 and "intermediate_examples=10000" in too_many[0] and "paraphrase eng train" in too_many[0]

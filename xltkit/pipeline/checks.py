@@ -75,3 +75,15 @@ def _methods() -> list[str]:
     from xltkit.modeling.noise import NOISE_METHODS
 
     return NOISE_METHODS.names()
+
+
+def too_few_examples(run, task, lang: str, usable: int) -> str | None:
+    """Why an intermediate stage cannot train ``task`` in ``lang`` on ``intermediate_examples`` when the
+    split has ``usable`` rows (None: it can): the languages would not train on equal amounts.  Said
+    by the stage before it trains, and by ``xltkit run``'s data check before any stage."""
+    want = run.intermediate.intermediate_examples
+    if want is None or usable >= want:
+        return None
+    return (f"intermediate_examples={want}, but task {task.name!r} has {usable} usable training examples in "
+            f"{lang!r} (after dropping what its load notes count: {task.load_notes().get(f'{lang}/train', {})}); "
+            f"lower intermediate_examples to {usable} or less, so that every language trains on the same number")

@@ -20,7 +20,7 @@ import pandas as pd
 from xltkit.core import results
 from xltkit.core.io import building, is_done, locked, write_json, write_parquet
 from xltkit.core.params import ParamsError, unknown_key_message
-from xltkit.pipeline import graph
+from xltkit.pipeline import checks, graph
 from xltkit.pipeline.params import GROUPS, RunParams, stage_params
 
 
@@ -37,13 +37,13 @@ def _checkpoints(run: RunParams, out: Path):
     return checkpointing(out, run.run.checkpoint_every, run.run.checkpoint_keep)
 
 
-def _tokenized(run: RunParams):
+def _tokenized(run: RunParams, task):
     """The tokenized cache of the stage's encodings (``cache_dir/tokenized``, shared by every run
     of the project): a second training or evaluation on the same data with the same tokenizer
-    reads its encoding back (:mod:`xltkit.modeling.tokenized`)."""
+    reads its encoding back (:mod:`xltkit.modeling.tokenized`); keyed by the task's code too."""
     from xltkit.modeling.tokenized import caching
 
-    return caching(Path(run.run.cache_dir) / "tokenized")
+    return caching(Path(run.run.cache_dir) / "tokenized", salt=task.fingerprint)
 
 
 def _info(stage: str, node_reads: dict, **extra) -> dict:
@@ -100,12 +100,9 @@ def _job(run: RunParams, stage: str, task, lang: str):
     data = run.data_context(stage)
     task.forget_notes()  # the task object outlives a stage (kept kernels): note only this stage's loads
     train = task.load("train", lang, data)
-    want = run.intermediate.intermediate_examples if stage == "intermediate" else None
-    if want is not None and len(train) < want:  # the languages would not train on equal amounts
-        raise ValueError(f"intermediate_examples={want}, but task {task.name!r} has {len(train)} usable training "
-                         f"examples in {lang!r} (after dropping what its load notes count: "
-                         f"{task.load_notes().get(f'{lang}/train', {})}); lower intermediate_examples to {len(train)} "
-                         "or less, so that every language trains on the same number")
+    short = checks.too_few_examples(run, task, lang, len(train)) if stage == "intermediate" else None
+    if short:  # the languages would not train on equal amounts
+        raise ValueError(short)
     if stage == "intermediate":
         i = run.intermediate
         steps, epochs, lr, freeze = i.intermediate_steps, i.intermediate_epochs, i.intermediate_lr, False
@@ -128,7 +125,7 @@ def intermediate(run: RunParams, upstream: Path | None, out: Path) -> Path:
     _setup(run)
     task, model = run.intermediate_task, run.model
     train, job = _job(run, "intermediate", task, run.intermediate.intermediate_lang)
-    with _tokenized(run), _checkpoints(run, out), \
+    with _tokenized(run, task), _checkpoints(run, out), \
             building(out, _info("intermediate", graph.STAGES["intermediate"].reads(run))) as tmp:
         stats = model.train_encoder(task, train, tmp, model.source(upstream), job, run.encoder)
         write_json({**stats, "train_examples": len(train), "data": task.load_notes()}, tmp / "stats.json")
@@ -140,7 +137,7 @@ def finetune(run: RunParams, upstream: Path | None, out: Path) -> Path:
     _setup(run)
     task, model = run.target_task, run.model
     train, job = _job(run, "finetune", task, run.target.source_lang)
-    with _tokenized(run), _checkpoints(run, out), \
+    with _tokenized(run, task), _checkpoints(run, out), \
             building(out, _info("finetune", graph.STAGES["finetune"].reads(run))) as tmp:
         stats = model.fit(task, train, tmp, model.source(upstream), job, run.encoder)
         notes = task.load_notes()
@@ -199,7 +196,7 @@ def evaluate(run: RunParams, upstream: Path | None, out: Path) -> pd.DataFrame:
         inter_iso = run.intermediate_task.language_facts(run.intermediate.intermediate_lang,
                                                          run.data_context("intermediate"))["iso"]
     same_data = run.intermediate_same_data
-    with _tokenized(run):  # every run scores the same sets: their encodings are read back
+    with _tokenized(run, task):  # every run scores the same sets: their encodings are read back
         for lang in run.eval_langs():
             scored = []
             # the second sentence in lang ("same"), then in each language run.second_langs pairs lang with

@@ -354,9 +354,9 @@ class HubTask(Task):
         return self.check_columns(ds, f" ({lang}, {split})")
 
     def _one(self, split: str, lang: str, data: DataContext, n: int | None):
-        """One language's split in the head's contract: ids are the hub's row numbers (or its own
-        ``id`` column), a subsample of ``n`` draws hub row ids (the same ones in every language),
-        invalid labels and empty sentences are dropped and counted."""
+        """One language's split in the head's contract: ids are the hub's row numbers (or its own ``id``);
+        invalid labels and empty sentences are dropped and counted, then a subsample of ``n`` takes the
+        first usable rows in one seeded order of the hub's ids (the same in every language: still parallel)."""
         from xltkit.tasks.base import HEADS
 
         raw = self.raw(split, lang, data)
@@ -366,16 +366,11 @@ class HubTask(Task):
         ds = ds.add_column("id", ids)
         contract = HEADS[self.head]
         self._check_placeholders(ds, split, lang)  # before dropping: an all -1 split is placeholder labels
-        if n is not None and hub_rows > n:  # the same hub rows (by id) in every language of a parallel set
-            universe = sorted(ids)
-            pick = np.random.default_rng(self._hub(data).subsample_seed).permutation(hub_rows)[:n]
-            keep = {universe[k] for k in pick.tolist()}
-            ds = ds.select([k for k, i in enumerate(ids) if i in keep])
-        before = len(ds)
-        invalid = 0
+        before = invalid = len(ds)
         if self.invalid_label is not None and not contract.per_word:
-            ds = ds.filter(lambda y: y != self.invalid_label, input_columns=contract.label)
-            invalid = before - len(ds)
+            bad = self.invalid_label  # not self in the lambda: datasets hashes it, and the task's notes change
+            ds = ds.filter(lambda y: y != bad, input_columns=contract.label)
+        invalid -= len(ds)
         columns = contract.words or (("premise",) if "premise" in ds.column_names else ())
         n_before = len(ds)
         ds = ds.filter(lambda *cols: all(c is not None and len(c) > 0 for c in cols), input_columns=list(columns)) \
@@ -386,8 +381,13 @@ class HubTask(Task):
                             f"rows ({invalid} invalid labels, {empty} without text), more than "
                             f"{MAX_DROPPED:.0%}: the data is not what the registry describes")
         self._check_placeholders(ds, split, lang)
+        if n is not None and len(ds) > n:  # the first n usable rows in one seeded order of the hub's row ids,
+            universe = sorted(ids)  # the same order in every language of a parallel set
+            order = np.random.default_rng(self._hub(data).subsample_seed).permutation(hub_rows).tolist()
+            rank, kept = {universe[k]: r for r, k in enumerate(order)}, ds["id"]
+            ds = ds.select(sorted(sorted(range(len(ds)), key=lambda j: rank[kept[j]])[:n]))
         where, commit = self._where.get(lang, ("task_files", None))
-        self.notes[f"{lang}/{split}"] = {"hub_rows": hub_rows, "subsampled_to": before,
+        self.notes[f"{lang}/{split}"] = {"hub_rows": hub_rows, "subsampled_to": len(ds),
                                          "dropped_invalid_labels": invalid, "dropped_without_text": empty,
                                          "source": where, "revision": commit}
         return ds
