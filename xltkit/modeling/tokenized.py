@@ -70,6 +70,8 @@ class TokenizedCache:
     """Where encoded datasets are kept, and what happened to the lookups since it was opened."""
 
     folder: Path
+    salt: str = ""  # what else the encodings depend on: the task's code (its fingerprint), which datasets'
+    # fingerprint of a converted split may miss (it hashes a lambda, not every helper the lambda calls)
     hits: int = 0
     misses: int = 0
 
@@ -86,9 +88,10 @@ def current() -> TokenizedCache | None:
 
 
 @contextmanager
-def caching(folder: str | Path) -> Iterator[TokenizedCache]:
-    """Keep the encodings made inside the block in ``folder`` and read them back from there."""
-    cache = TokenizedCache(Path(folder))
+def caching(folder: str | Path, salt: str = "") -> Iterator[TokenizedCache]:
+    """Keep the encodings made inside the block in ``folder`` and read them back from there;
+    ``salt`` joins every key (the task's fingerprint)."""
+    cache = TokenizedCache(Path(folder), salt)
     token = _CURRENT.set(cache)
     try:
         yield cache
@@ -150,7 +153,7 @@ def head_identity(head: "Head") -> str:
                         "source": _SOURCES[cls]}, n=16)
 
 
-def encoding_key(head: "Head", tokenizer, ds: "Dataset") -> str | None:
+def encoding_key(head: "Head", tokenizer, ds: "Dataset", salt: str = "") -> str | None:
     """The cache key of ``head.encode(tokenizer, ds)`` (see the module docstring); None where
     it cannot be known (a slow tokenizer, a dataset without a fingerprint)."""
     import datasets
@@ -162,8 +165,8 @@ def encoding_key(head: "Head", tokenizer, ds: "Dataset") -> str | None:
     if tok is None or not fingerprint:
         return None
     versions = [datasets.__version__, tokenizers.__version__, transformers.__version__]
-    key = stable_hash({"dataset": fingerprint, "tokenizer": tok, "head": head_identity(head), "versions": versions},
-                      n=20)
+    key = stable_hash({"dataset": fingerprint, "tokenizer": tok, "head": head_identity(head), "versions": versions,
+                       **({"salt": salt} if salt else {})}, n=20)
     return f"{head.name}-{key}"
 
 
@@ -173,7 +176,7 @@ def encode(head: "Head", tokenizer, ds: "Dataset", keep: bool = True) -> "Datase
     and kept there; without a cache (or a key), built as it is.  ``keep=False``: built as it
     is, never written (rows no other run will encode: they would only take space)."""
     cache = current() if keep else None
-    key = encoding_key(head, tokenizer, ds) if cache is not None else None
+    key = encoding_key(head, tokenizer, ds, cache.salt) if cache is not None else None
     if key is None:
         return head.encode(tokenizer, ds)
     entry = cache.entry(key)
@@ -200,14 +203,8 @@ def _build(head: "Head", tokenizer, ds: "Dataset", entry: Path, key: str) -> Non
     try:
         enc.save_to_disk(str(tmp))
         write_json({"key": key, "rows": len(enc), "columns": enc.column_names}, tmp / DONE)
-        own = [f["filename"] for f in enc.cache_files if f not in ds.cache_files]
-        del enc
-        for path in own:  # the head's map wrote its result beside a dataset on disk: the entry replaces it
-            try:
-                os.remove(path)
-            except OSError:
-                pass
-        try:
+        del enc  # the head's map may have written its result beside a dataset on disk, in datasets' own cache:
+        try:  # left there, as another worker may be reading it (datasets finds it by the same fingerprint)
             os.rename(tmp, entry)
         except OSError:  # another worker's entry is there already
             if not is_done(entry):
