@@ -382,9 +382,14 @@ def test_every_split_a_grid_reads_is_checked_before_any_training(hub_root, encod
         pfile = grid(hub_root, target, ["fin", "swh" if target == "tydiqa" else "deu"], target,
                      model=f"hf-untrained:{encoder}", max_length=64, qa_stride=16)
         run = load_experiment(pfile, tmp_path / "o").runs(tmp_path / "o")[0]
-        assert {(t.name, lang, split) for t, _, lang, splits in reads(run) for split in splits} == want
+        assert {(t.name, lang, split) for t, _, lang, splits, _ in reads(run) for split in splits} == want
         check = cli("check", pfile, "--load")
         assert check.returncode == 0 and "0 problems" in check.stdout, check.stdout + check.stderr[-2000:]
+    pairs = load_experiment(grid(hub_root, "paws-x", ["eng", "deu", "fra"], "pairs", generalized_pairs="all"),
+                            tmp_path / "o").runs(tmp_path / "o")[0]
+    assert {(lang, lang2) for _, _, lang, _, lang2 in reads(pairs)} == {  # every pair the evaluation loads
+        ("eng", None), ("deu", None), ("fra", None), ("eng", "deu"), ("eng", "fra"), ("deu", "eng"), ("deu", "fra"),
+        ("fra", "eng"), ("fra", "deu")}
     bad_root = write_fixtures(tmp_path / "bad", n=20, placeholder_test=("facebook/xnli",))
     bad = grid(bad_root, "xnli", ["eng", "deu"], "bad")
     run = cli("run", bad)

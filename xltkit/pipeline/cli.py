@@ -41,7 +41,8 @@ def _run(args) -> int:
               file=sys.stderr)
         return 2
     todo = [p for p in runner.runs if not runner.run_done(p)]
-    if todo and not args.no_data_check:  # a wrong column or placeholder labels in an evaluation language: now,
+    if todo and not args.no_data_check and args.executor != "slurm":  # SLURM: the jobs' machines hold the data
+        # a wrong column or placeholder labels in an evaluation language: now,
         bad = preflight.load_all(todo, hub_only=True)  # not after hours of training
         if bad:
             print(f"xltkit: {len(bad)} splits the grid reads cannot be used; nothing was run (--no-data-check "

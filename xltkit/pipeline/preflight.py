@@ -176,21 +176,24 @@ def report(runs: list[RunParams]) -> tuple[list[Need], list[tuple[Need, str]], s
 
 
 def reads(run: RunParams) -> list[tuple]:
-    """(task, data context, language, splits) of every split ``run`` reads: the training language's
-    train split in each training stage (and its dev split where the stage scores one), and the
-    evaluation splits of every evaluation language."""
+    """(task, data context, language, splits, second language or None) of every split ``run``
+    reads: the training language's train split in each training stage (and its dev split where the
+    stage scores one), the evaluation splits of every evaluation language, and each pair of the
+    generalized setting (the first sentence in one language, the second in another)."""
     from xltkit.pipeline import graph
 
     stages = {n.stage.name for n in graph.chain(run)}
     out = []
     if "intermediate" in stages:
         out.append((run.intermediate_task, run.data_context("intermediate"), run.intermediate.intermediate_lang,
-                    ("train", "dev") if run.eval_every("intermediate") is not None else ("train",)))
+                    ("train", "dev") if run.eval_every("intermediate") is not None else ("train",), None))
     data = run.data_context()
     if "finetune" in stages:  # a retrieval target trains nothing; a rule is fitted on the same data
         out.append((run.target_task, data, run.target.source_lang,
-                    ("train", "dev") if run.eval_every("finetune") is not None else ("train",)))
-    out += [(run.target_task, data, lang, tuple(run.target_task.eval_splits(lang, data))) for lang in run.eval_langs()]
+                    ("train", "dev") if run.eval_every("finetune") is not None else ("train",), None))
+    for lang in run.eval_langs():
+        splits = tuple(run.target_task.eval_splits(lang, data))
+        out += [(run.target_task, data, lang, splits, lang2) for lang2 in (None, *run.second_langs(lang))]
     return out
 
 
@@ -199,26 +202,32 @@ def load_all(runs: list[RunParams], hub_only: bool = False) -> list[str]:
     once) and check it (columns, label names, placeholder labels, dropped rows): the problems,
     each naming its task, language and split.  ``hub_only``: the hub's tasks only (a lab task's
     data is made by the grid's own data stage)."""
+    from xltkit.pipeline.checks import too_few_examples
     from xltkit.tasks.base import TaskError
     from xltkit.tasks.hub import HubTask
 
     seen: set[tuple] = set()
     problems: list[str] = []
     for run in runs:
-        for task, data, lang, splits in reads(run):
+        for task, data, lang, splits, lang2 in reads(run):
             if hub_only and not isinstance(task, HubTask):
                 continue
             for split in splits:
-                key = (task.name, lang, split, task.fingerprint, str(task.data_identity(data)), data.size(split))
+                key = (task.name, lang, lang2, split, task.fingerprint, str(task.data_identity(data)), data.size(split))
                 if key in seen:
                     continue
                 seen.add(key)
+                where = f"{task.name} {lang}{'+' + lang2 if lang2 else ''} {split}"
                 try:
-                    task.load(split, lang, data)
+                    ds = task.load(split, lang, data, lang2)
+                    if split == "train" and run.has_intermediate and task is run.intermediate_task:
+                        short = too_few_examples(run, task, lang, len(ds))
+                        if short:
+                            problems.append(f"{where}: {short}")
                 except TaskError as e:
-                    problems.append(f"{task.name} {lang} {split}: {e}")
+                    problems.append(f"{where}: {e}")
                 except (OSError, ValueError) as e:  # unreadable files, the hub unreachable: named, not a traceback
-                    problems.append(f"{task.name} {lang} {split}: could not be read ({type(e).__name__}: {e})")
+                    problems.append(f"{where}: could not be read ({type(e).__name__}: {e})")
     return problems
 
 
