@@ -151,18 +151,14 @@ def _modelled_gains(zero_shot: pd.DataFrame, p: AnalysisParams, notes: list[str]
                          "target task's own training data (intermediate_same_data): its gain is more training, not "
                          "transfer; the gains table keeps it, marked")
             zero_shot = zero_shot[~same]
-    if p.seen_languages == "drop" and "eval_seen" in zero_shot.columns:
-        seen = zero_shot.eval_seen.fillna(False).astype(bool)
-        if seen.any():
-            notes.append(f"left out of the mixed models (seen_languages: drop): {int(seen.sum())} gains in the "
-                         "intermediate language itself")
-            zero_shot = zero_shot[~seen]
-    if p.relative_languages == "drop" and "eval_relative" in zero_shot.columns:
-        near = zero_shot.eval_relative.fillna(False).astype(bool)
-        if near.any():
-            notes.append(f"left out of the mixed models (relative_languages: drop): {int(near.sum())} gains in a close "
-                         "relative of the intermediate language (one WALS genus)")
-            zero_shot = zero_shot[~near]
+    for knob, column, what in (("seen_languages", "eval_seen", "the intermediate language itself"),
+                               ("relative_languages", "eval_relative",
+                                "a close relative of the intermediate language (one WALS genus)")):
+        if getattr(p, knob) == "drop" and column in zero_shot.columns:
+            flagged = zero_shot[column].fillna(False).astype(bool)
+            if flagged.any():
+                notes.append(f"left out of the mixed models ({knob}: drop): {int(flagged.sum())} gains in {what}")
+                zero_shot = zero_shot[~flagged]
     return zero_shot
 
 

@@ -38,8 +38,9 @@ class EncoderParams(Group):
     qa_n_best: int = Field(20, ge=1, description="extractive QA: start and end candidates per window (XTREME: 20)")
     retrieval_layer: int | None = Field(None, ge=0, description="retrieval: the hidden state pooled into sentence "
                                         "embeddings (0 = the embedding layer; None = the last layer). XTREME uses "
-                                        "8 for mBERT and 14 for XLM-R large (google-research/xtreme PR 104: 10 "
-                                        "reproduces the paper's XLM-R large numbers)")
+                                        "8 for mBERT and 14 for XLM-R large (google-research/xtreme PR 104 reports "
+                                        "its layer 10, presumably 11 here, reproduces the paper's XLM-R large "
+                                        "numbers)")
     retrieval_pool_special: bool = Field(True, description="retrieval: include special tokens (<s>, </s>) in the "
                                          "mean pooling, as XTREME does")
 
