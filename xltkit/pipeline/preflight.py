@@ -35,6 +35,7 @@ class Need:
     revision: str | None
     patterns: tuple[str, ...] = ()  # the files of a dataset's config(s) the runs read
     local: str | None = None  # a folder that stands in for the repository (hub_root, a local model)
+    sources: tuple = ()  # (task name, HubSource) of each registry entry that reads it
 
     def fetch(self) -> str:
         parts = [f"hf download {self.repo}"]
@@ -95,6 +96,7 @@ def needs(runs: list[RunParams]) -> list[Need]:
 
     found: dict[tuple, set[str]] = {}
     local: dict[tuple, str | None] = {}
+    sources: dict[tuple, dict] = {}
     for run in runs:
         model = run.model
         if isinstance(model, HubEncoder) and not Path(model.model_id).is_dir():
@@ -106,7 +108,9 @@ def needs(runs: list[RunParams]) -> list[Need]:
             key = ("dataset", src.path, task.revision(src, data))
             found.setdefault(key, set()).update(src.patterns())
             local[key] = str(Path(run.hub.hub_root) / src.path) if run.hub.hub_root else None
-    return [Need(k[0], k[1], k[2], tuple(sorted(p)), local.get(k)) for k, p in sorted(found.items(), key=str)]
+            sources.setdefault(key, {})[(task.name, src.config)] = (task.name, src)
+    return [Need(k[0], k[1], k[2], tuple(sorted(p)), local.get(k), tuple(sources.get(k, {}).values()))
+            for k, p in sorted(found.items(), key=str)]
 
 
 def missing(needs_: list[Need]) -> list[tuple[Need, str]]:
@@ -142,18 +146,15 @@ def _why_missing(need: Need) -> str | None:
     if need.kind == "model":
         absent = [what for what, pats in MODEL_NEEDS.items() if not any(has(p) for p in pats)]
         return f"{where} has no {' or '.join(absent)} files" if absent else None
-    from xltkit.tasks.hub.files import PARQUET_BRANCH, lacking
+    from xltkit.tasks.hub.files import lacking, script_refusal
 
     missing_files = lacking(files, need.patterns)
     if not missing_files:
         return None
-    script = need.repo.rsplit("/", 1)[-1] + ".py"
-    if script in files:  # never run: say what to read instead
-        branch = (f"its parquet conversion's files in that folder ({PARQUET_BRANCH})" if need.local else
-                  f"its parquet conversion (dataset_revisions: {{{need.repo}: {PARQUET_BRANCH}}})")
-        instead = f"{branch} or " if "README.md" in need.patterns else ""  # a repository of configs, not raw files
-        return (f"{where} lacks {', '.join(missing_files)} and holds the loading script {script}: a loading-script "
-                f"dataset, whose code xltkit never runs; read {instead}task_files instead")
+    for task, src in need.sources:  # a loading script, never run: the loader's own refusal, saying what to read
+        refusal = script_refusal(task, src, folder, need.revision, missing_files, mirror=need.local is not None)
+        if refusal:
+            return refusal
     return f"{where} lacks {', '.join(missing_files)}"
 
 
@@ -169,7 +170,7 @@ def report(runs: list[RunParams]) -> tuple[list[Need], list[tuple[Need, str]], s
         lines.append(f"missing on this machine ({len(m)}):")
         for need, why in m:
             lines.append(f"  {need.describe()}: {why}")
-            if need.local is None:
+            if need.local is None and "loading-script dataset" not in why:  # its refusal says what to fetch
                 lines.append(f"      {need.fetch()}")
         lines.append("fetch them where the hub is reachable (the commands above), or point hub_root at a local copy")
     return n, m, "\n".join(lines)
