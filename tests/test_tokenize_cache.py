@@ -201,3 +201,18 @@ def test_the_tasks_code_keys_the_encoding_too(tok, anim, tmp_path):
     with tokenized.caching(tmp_path / "tokenized", salt="task-v2") as changed:
         tokenized.encode(HEAD, tok, ds)
     assert (cache.misses, cache.hits, changed.misses, changed.hits) == (1, 1, 1, 0)
+
+
+def test_a_killed_writers_temporary_entry_is_swept_a_day_later_and_a_live_ones_is_not(tmp_path):
+    import os
+    import time
+
+    folder = tmp_path / "tokenized"
+    old, live = folder / ".pair-abc.123-deadbeef.tmp", folder / ".pair-def.456-cafef00d.tmp"
+    for d in (old, live):
+        (d / "data").mkdir(parents=True)
+    day_ago = time.time() - tokenized.STALE_SECONDS - 60
+    os.utime(old, (day_ago, day_ago))
+    with tokenized.caching(folder):
+        pass
+    assert not old.exists() and live.is_dir()

@@ -30,7 +30,8 @@ A stage turns the cache on for the calls inside :func:`caching` (the run's
 ``cache_dir/tokenized``); outside one, :func:`encode` is :meth:`Head.encode`.  An entry is a
 ``save_to_disk`` folder written under a temporary name and renamed once complete (with the
 ``_done.json`` every finished folder of the cache has), so a killed writer leaves no entry
-and two workers that build one at once keep one copy.  Every result, built or read, is the
+(its temporary folder is removed by the next stage that opens the cache a day later: no
+writer takes that long) and two workers that build one at once keep one copy.  Every result, built or read, is the
 entry read back (memory-mapped), so a cached and an uncached run train on identical rows.
 Nothing is evicted: remove the folder to reclaim its space.
 
@@ -82,6 +83,25 @@ class TokenizedCache:
 _CURRENT: ContextVar[TokenizedCache | None] = ContextVar("xltkit_tokenized_cache", default=None)
 
 
+STALE_SECONDS = 24 * 3600  # a temporary entry untouched this long was left by a killed writer
+
+
+def sweep(folder: Path, older_than: float = STALE_SECONDS) -> list[Path]:
+    """Remove the temporary entries of writers killed mid-write (``.<key>.<pid>-<id>.tmp`` folders
+    not modified for ``older_than`` seconds); a live writer's are younger.  The removed ones."""
+    import time
+
+    gone = []
+    for tmp in folder.glob(".*.tmp") if folder.is_dir() else ():
+        try:
+            if time.time() - tmp.stat().st_mtime > older_than:
+                shutil.rmtree(tmp, ignore_errors=True)
+                gone.append(tmp)
+        except OSError:  # another stage removed it first
+            pass
+    return gone
+
+
 def current() -> TokenizedCache | None:
     """The cache of the stage being executed (None: encodings are not kept)."""
     return _CURRENT.get()
@@ -92,6 +112,7 @@ def caching(folder: str | Path, salt: str = "") -> Iterator[TokenizedCache]:
     """Keep the encodings made inside the block in ``folder`` and read them back from there;
     ``salt`` joins every key (the task's fingerprint)."""
     cache = TokenizedCache(Path(folder), salt)
+    sweep(cache.folder)
     token = _CURRENT.set(cache)
     try:
         yield cache
