@@ -34,10 +34,14 @@ SHOW = {
     "pretrain": ["plots.stage_stats(out, 'MLM loss', 'heldout_mlm_accuracy')"],
     "intermediate": ["plots.stage_stats(out, 'intermediate-task loss', 'final_loss')"],
     "finetune": ["plots.stage_stats(out, 'target-task loss', 'final_loss')"],
-    "evaluate": ["out[(out.split == 'test') & (out.phenomenon == 'all')]"
-                 ".pivot_table(index='eval_lang', columns='metric', values='value').round(3)",
-                 "out[out.split == 'test'].pivot_table(index='eval_lang', columns=['metric', 'phenomenon'], "
-                 "values='value').round(3)"],
+    "evaluate": ["same = out[(out.split == 'test') & (out.eval_setting == 'same')]  # both sentences in eval_lang\n"
+                 "same[same.phenomenon == 'all'].pivot_table(index='eval_lang', columns='metric', values='value')"
+                 ".round(3)",
+                 "same.pivot_table(index='eval_lang', columns=['metric', 'phenomenon'], values='value').round(3)",
+                 "gen = out[(out.split == 'test') & (out.eval_setting == 'generalized') & (out.phenomenon == 'all')]\n"
+                 "# the generalized setting (pair tasks): first sentence's language x second sentence's\n"
+                 "gen.pivot_table(index='eval_lang', columns=['metric', 'eval_lang2'], values='value').round(3) "
+                 "if len(gen) else 'no generalized setting: not a pair task, or generalized: false'"],
     "analysis": ["print(out.summary())",
                  "out.languages  # typology and measured morphological richness of the languages",
                  "out.gains.round(4)",
