@@ -289,3 +289,80 @@ def test_check_head_accepts_xtreme_step_windows_and_refuses_impossible_ones():
         check_head(run(max_length=64, qa_stride=60, qa_stride_mode="step"), task, "finetune")
     with pytest.raises(ValueError, match="qa_stride=40 must be at most half of max_length=64"):
         check_head(run(max_length=64, qa_stride=40), task, "finetune")
+
+
+# ---- XTREME's max-context rule on the tokenizer's windows ------------------------------------
+def test_the_windows_are_placed_in_the_context_from_the_tokenizers_offsets(tiny):
+    from xltkit.modeling.qa_windows import context_starts
+
+    _, tok = tiny
+    rows = _qa_rows(np.random.default_rng(5), n=4, words=60)
+    rows["question"][1] = "Where is it? Who? What?"
+    for settings in (QASettings(stride=12, stride_mode="step"), QASettings(stride=12)):
+        enc = ExtractiveQAHead(settings)._tokenize(tok, rows)
+        by_hand = _context_starts(tok, enc, rows["context"])  # matched against the context tokenized alone
+        for ex, windows in by_hand.items():
+            idx = [i for i, s in enumerate(enc["overflow_to_sample_mapping"]) if s == ex]
+            ctx = [[o for o, sid in zip(enc["offset_mapping"][i], enc.sequence_ids(i)) if sid == 1] for i in idx]
+            assert context_starts(ctx) == [s for s, _ in windows], (settings.stride_mode, ex)
+    assert [s for s, _ in _context_starts(tok, ExtractiveQAHead(QASettings(stride=12, stride_mode="step"))
+                                         ._tokenize(tok, rows), rows["context"])[0]] == [0, 12, 24, 36]
+
+
+class _Decoy(_Oracle):
+    """The oracle, plus a higher one-token span (7 + 7 against the answer's 5 + 5) at the first
+    context token of every window but an example's first: a token with no context on its left
+    there, whose max-context window is an earlier one."""
+
+    def __init__(self, feats, enc):
+        super().__init__(feats)
+        self.decoy, seen = {}, set()
+        for i, ex in enumerate(enc["overflow_to_sample_mapping"]):
+            if ex in seen:
+                self.decoy[tuple(enc["input_ids"][i])] = enc.sequence_ids(i).index(1)
+            seen.add(ex)
+
+    def __call__(self, input_ids, attention_mask, **segments):
+        out = super().__call__(input_ids, attention_mask, **segments)
+        for row, (ids, mask) in enumerate(zip(input_ids.tolist(), attention_mask.tolist())):
+            k = self.decoy.get(tuple(i for i, m in zip(ids, mask) if m))
+            if k is not None:
+                out.start_logits[row, k] += 12
+                out.end_logits[row, k] += 12
+        return out
+
+
+def test_step_windows_score_a_span_only_where_its_start_has_max_context(tiny):
+    """XTREME's windows drop the decoy (its start is no window's max-context token where it
+    peaks) and find every answer; without the rule, and with the default overlap windows (which
+    do not apply it, as run_qa.py does not), the decoy wins wherever a context has several windows."""
+    _, tok = tiny
+    rows = _qa_rows(np.random.default_rng(6), n=6, words=40)
+    ds = Dataset.from_dict(rows)
+    answers = [a["text"][0] for a in rows["answers"]]
+    for settings, rule in ((QASettings(stride=12, stride_mode="step"), True),
+                           (QASettings(stride=12, stride_mode="step", max_context=False), False),
+                           (QASettings(stride=12), False)):
+        head = ExtractiveQAHead(settings)
+        enc = head._tokenize(tok, rows)
+        several = {ex for ex in enc["overflow_to_sample_mapping"]
+                   if list(enc["overflow_to_sample_mapping"]).count(ex) > 1}
+        assert several == set(range(6))  # 40 words: several 48-token windows each
+        pred = [p.strip() for p in head.predict(_Decoy(head.encode(tok, ds), enc), tok, ds, batch_size=4)]
+        assert (pred == answers) if rule else all(p != a for p, a in zip(pred, answers)), settings
+
+
+def test_the_rule_is_hashed_only_where_it_is_on_so_overlap_keys_stand():
+    from xltkit.modeling.params import EncoderParams
+
+    overlap = EncoderParams(model="hf:x", qa_stride=128)
+    step = EncoderParams(model="hf:x", qa_stride=128, qa_stride_mode="step")
+    assert overlap.head_knobs("extractive_qa") == {"qa_stride": 128, "qa_max_answer_length": 30, "qa_n_best": 20}
+    assert step.head_knobs("extractive_qa") == {"qa_stride": 128, "qa_stride_mode": "step", "qa_max_answer_length": 30,
+                                                "qa_n_best": 20, "qa_max_context": True}  # a new evaluation key
+    # the training reads no prediction knob: the step fine-tunes stand
+    assert step.head_knobs("extractive_qa", training=True) == {"qa_stride": 128, "qa_stride_mode": "step"}
+    for enc in (overlap, step):
+        head = get_head("extractive_qa", enc, SimpleNamespace(unanswerable=False))
+        assert head.settings.uses_max_context == enc.qa_max_context
+    assert "qa_max_context" not in step.canonical() and "qa_max_context" not in EncoderParams.model_fields

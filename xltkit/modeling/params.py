@@ -57,11 +57,20 @@ class EncoderParams(Group):
 
     #: head kind -> (the knobs its training reads, the knobs its predictions read besides)
     HEAD_KNOBS: ClassVar[dict[str, tuple[tuple[str, ...], tuple[str, ...]]]] = {
-        "extractive_qa": (("qa_stride", "qa_stride_mode"), ("qa_max_answer_length", "qa_n_best")),
+        "extractive_qa": (("qa_stride", "qa_stride_mode"), ("qa_max_answer_length", "qa_n_best", "qa_max_context")),
         "retrieval": ((), ("retrieval_layer", "retrieval_pool_special")),
     }
     #: knobs added after runs were cached: hashed only away from this value, so the keys of those runs stand
-    HEAD_KNOB_DEFAULTS: ClassVar[dict[str, object]] = {"qa_stride_mode": "overlap"}
+    #: (qa_max_context is on with step windows: their evaluations from before the rule are not reused)
+    HEAD_KNOB_DEFAULTS: ClassVar[dict[str, object]] = {"qa_stride_mode": "overlap", "qa_max_context": False}
+
+    @property
+    def qa_max_context(self) -> bool:
+        """Extractive QA: whether a span's start counts only in its max-context window, as XTREME's
+        run_squad.py scores its windows: with qa_stride_mode step (XTREME's windows), not with
+        overlap (Hugging Face's run_qa.py).  Read by :class:`xltkit.modeling.qa.QASettings` the same
+        way; not a field of its own."""
+        return self.qa_stride_mode == "step"
 
     def head_knobs(self, head: str, training: bool = False) -> dict:
         """The knobs a head kind reads in training (``training``) or in prediction (all of them):

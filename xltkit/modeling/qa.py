@@ -25,7 +25,11 @@ maximum answer length 30 subwords):
   and is at most ``max_answer_length`` subwords; the best valid span by start + end logit
   is cut from the context by its character offsets.  Where the task has unanswerable
   questions, "" (no answer) wins when the first token's score (the lowest over the windows)
-  beats the best span.
+  beats the best span.  With XTREME's windows (``step``) a span counts only where its start
+  token has its *max context* (XTREME's and BERT's ``token_is_max_context``:
+  :mod:`xltkit.modeling.qa_windows`), so a span two windows hold is scored in one of them, the
+  one where its start sits most centrally; with ``overlap`` every window scores it, as Hugging
+  Face's ``run_qa.py`` does (``QASettings.max_context`` sets it either way).
 
 A prediction is the answer text; the metrics (``exact_match``, ``f1``) compare it with the
 gold answers after the task's answer normalization.
@@ -37,6 +41,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from xltkit.modeling import qa_windows
 from xltkit.modeling.head import Head, _quiet_libraries, on_device
 
 
@@ -52,10 +57,18 @@ class QASettings:
     n_best: int = 20
     allow_null: bool = False  # predict "" where the null score wins (SQuAD 2.0-style sets)
     stride_mode: str = "overlap"  # one of STRIDE_MODES
+    #: a span's start counts only in its max-context window (XTREME's run_squad.py); None: as the windows'
+    #: source does it, on for step (XTREME's) and off for overlap (Hugging Face's run_qa.py)
+    max_context: bool | None = None
 
     def __post_init__(self):
         if self.stride_mode not in STRIDE_MODES:
             raise ValueError(f"unknown stride_mode {self.stride_mode!r}; allowed: {', '.join(STRIDE_MODES)}")
+
+    @property
+    def uses_max_context(self) -> bool:
+        """Whether predictions apply the max-context rule (EncoderParams.qa_max_context hashes the same)."""
+        return self.stride_mode == "step" if self.max_context is None else self.max_context
 
 
 class ExtractiveQAHead(Head):
@@ -188,21 +201,26 @@ class ExtractiveQAHead(Head):
         for i, s in enumerate(sample):
             windows.setdefault(s, []).append(i)
 
-        return [self.best_span(contexts[ex], [(logits[i], enc["offset_mapping"][i], context_mask[i])
-                                              for i in windows.get(ex, [])])
-                for ex in range(len(contexts))]
+        def answer(ex: int) -> str:
+            idx = windows.get(ex, [])
+            offsets, masks = [enc["offset_mapping"][i] for i in idx], [context_mask[i] for i in idx]
+            starts = qa_windows.max_context(offsets, masks) if self.settings.uses_max_context and len(idx) > 1 else None
+            return self.best_span(contexts[ex], list(zip([logits[i] for i in idx], offsets, masks)), starts)
 
-    def best_span(self, context: str, windows: list[tuple]) -> str:
+        return [answer(ex) for ex in range(len(contexts))]
+
+    def best_span(self, context: str, windows: list[tuple], starts: list | None = None) -> str:
         """The answer text of one example from its windows' (start, end) logits, offsets and
-        context masks."""
+        context masks; ``starts``: per window, the tokens a span may start at (their max-context
+        window, :func:`~xltkit.modeling.qa_windows.max_context`), None for every context token."""
         cfg = self.settings
         best, best_score, null = "", -np.inf, np.inf
-        for (start, end), offsets, in_context in windows:
-            null = min(null, float(start[0] + end[0]))
+        for w, ((start, end), offsets, in_context) in enumerate(windows):
+            null = min(null, float(start[0] + end[0]))  # every window's, as XTREME's score_null
             top_s = np.argsort(start)[::-1][: cfg.n_best]
             top_e = np.argsort(end)[::-1][: cfg.n_best]
             for s in top_s:
-                if not in_context[s]:
+                if not in_context[s] or (starts is not None and not starts[w][s]):
                     continue
                 for e in top_e:
                     if not in_context[e] or e < s or e - s + 1 > cfg.max_answer_length:
