@@ -36,6 +36,13 @@ METRIC_COLUMNS = [
 #: (the data's source and commit), intermediate_same_data (the intermediate task's training data shares a
 #: corpus with the target's: XNLI's English train is MNLI; such a gain is more training on the target's data)
 LANGUAGE_COLUMNS = ["eval_seen", "eval_relative", "eval_low_resource", "dataset_revision", "intermediate_same_data"]
+#: what each row says of the weights its run started from, beside the schema (tables from before it lack it):
+#: model_commit (the commit of the hub snapshot the run's chain read: recorded by its first training stage that
+#: read the hub and passed on; for a run that trains nothing, the snapshot its evaluation read; "" for lab models,
+#: rules and local folders).  A hub id without a pinned revision reads the default branch, which moves, so two
+#: seeds of one condition may start from two encoders (:mod:`xltkit.analysis.commits` says where).  It is no
+#: stage key's part, nor a descriptive column of :func:`compare`
+MODEL_COLUMNS = ["model_commit"]
 PREDICTION_COLUMNS = ["run_id", "eval_lang", "split", "eval_setting", "eval_lang2", "example_id", "label", "pred",
                       "correct", "num", "den", "phenomena"]
 GRID = "grid.json"

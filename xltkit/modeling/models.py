@@ -92,6 +92,11 @@ class Model(ABC):
         """Intermediate-task training: train on ``task``, save the bare encoder (no head) to ``out``."""
         raise ModelError(f"model {self.name!r} ({self.role}) takes no intermediate training")
 
+    def model_commit(self, source: Any, encoder: "EncoderParams") -> str | None:
+        """The commit of the hub snapshot that loading ``source`` reads (a hub id may name a branch, which
+        moves); None where ``source`` is not the hub's (a lab model, a rule, a local or trained folder)."""
+        return None
+
     @abstractmethod
     def predictor(self, task: "Task", model_dir: Path, encoder: "EncoderParams", seed: int = 0) -> Callable[[Any], list]:
         """A function from a task dataset to one prediction per example (token tasks: per word);
@@ -245,9 +250,16 @@ class HubEncoder(NeuralEncoder):
 
     def _train(self, task, train, source, job, encoder):
         model, tok, stats = super()._train(task, train, source, job, encoder)
-        if source == self.model_id and not Path(self.model_id).is_dir():  # the hub's weights: the commit they
-            stats["model_commit"] = self.commit(encoder)  # were read at (a revision may name a branch, which moves)
+        if self.reads_hub(source):  # the hub's weights: the commit they were read at (a revision may name a
+            stats["model_commit"] = self.commit(encoder)  # branch, which moves)
         return model, tok, stats
+
+    def reads_hub(self, source: Any) -> bool:
+        """Whether loading ``source`` reads the hub's snapshot (the hub id, not a local folder nor a trained one)."""
+        return source == self.model_id and not Path(self.model_id).is_dir()
+
+    def model_commit(self, source, encoder) -> str | None:
+        return self.commit(encoder) if self.reads_hub(source) else None
 
     def commit(self, encoder) -> str | None:
         """The commit of the hub cache's snapshot that loading read (its folder is named by it), or None."""
@@ -290,7 +302,8 @@ class HubUntrained(HubEncoder):
 
         with tempfile.TemporaryDirectory(prefix="xltkit-untrained-") as tmp:  # nothing trained yet: start from
             folder = self._random_copy(Path(tmp), encoder, job.training.seed)  # the config, not the weights
-            return super()._train(task, train, folder, job, encoder)
+            model, tok, stats = super()._train(task, train, folder, job, encoder)
+        return model, tok, {**stats, "model_commit": self.model_commit(self.model_id, encoder)}  # config, tokenizer
 
     def predictor(self, task, model_dir, encoder, seed: int = 0):
         """A task that is not trained (retrieval) straight from the hub id: the random copy's embeddings."""

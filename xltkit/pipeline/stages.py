@@ -18,7 +18,7 @@ from typing import Any
 import pandas as pd
 
 from xltkit.core import results
-from xltkit.core.io import building, is_done, locked, write_json, write_parquet
+from xltkit.core.io import building, is_done, locked, read_json, write_json, write_parquet
 from xltkit.core.params import ParamsError, unknown_key_message
 from xltkit.pipeline import checks, graph
 from xltkit.pipeline.params import GROUPS, RunParams, stage_params
@@ -48,6 +48,15 @@ def _tokenized(run: RunParams, task):
 
 def _info(stage: str, node_reads: dict, **extra) -> dict:
     return {"stage": stage, "reads": node_reads, **extra}
+
+
+def _passed_on(upstream: Path | None) -> dict[str, Any]:
+    """What a stage passes on to the stages after it through its ``stats.json``: ``model_commit``, the
+    commit of the hub weights the chain started from (recorded by the first stage that read them), so
+    that every results row names it; {} where none was recorded (a lab model, a rule, a local folder)."""
+    stats = upstream / "stats.json" if upstream is not None else None
+    commit = read_json(stats).get("model_commit") if stats is not None and stats.is_file() else None
+    return {"model_commit": commit} if commit else {}
 
 
 # ---- 00 data ---------------------------------------------------------------------------
@@ -127,7 +136,8 @@ def intermediate(run: RunParams, upstream: Path | None, out: Path) -> Path:
     train, job = _job(run, "intermediate", task, run.intermediate.intermediate_lang)
     with _tokenized(run, task), _checkpoints(run, out), \
             building(out, _info("intermediate", graph.STAGES["intermediate"].reads(run))) as tmp:
-        stats = model.train_encoder(task, train, tmp, model.source(upstream), job, run.encoder)
+        stats = {**_passed_on(upstream), **model.train_encoder(task, train, tmp, model.source(upstream), job,
+                                                                run.encoder)}
         write_json({**stats, "train_examples": len(train), "data": task.load_notes()}, tmp / "stats.json")
     return out
 
@@ -139,7 +149,7 @@ def finetune(run: RunParams, upstream: Path | None, out: Path) -> Path:
     train, job = _job(run, "finetune", task, run.target.source_lang)
     with _tokenized(run, task), _checkpoints(run, out), \
             building(out, _info("finetune", graph.STAGES["finetune"].reads(run))) as tmp:
-        stats = model.fit(task, train, tmp, model.source(upstream), job, run.encoder)
+        stats = {**_passed_on(upstream), **model.fit(task, train, tmp, model.source(upstream), job, run.encoder)}
         notes = task.load_notes()
         if stats or notes:
             write_json({**stats, "train_examples": len(train), **({"data": notes} if notes else {})},
@@ -187,8 +197,10 @@ def evaluate(run: RunParams, upstream: Path | None, out: Path) -> pd.DataFrame:
     task, model, data = run.target_task, run.model, run.data_context()
     task.forget_notes()
     trained = HEADS[task.head].trained  # retrieval: the encoder as the stages before left it
-    predict = model.predictor(task, upstream if trained else model.source(upstream), run.encoder,
-                              seed=run.training.seed)
+    source = upstream if trained else model.source(upstream)
+    predict = model.predictor(task, source, run.encoder, seed=run.training.seed)
+    # the hub weights' commit as the training stages passed it on, or (nothing trained) as read here
+    commit = _passed_on(upstream).get("model_commit") or model.model_commit(source, run.encoder)
     src = run.target.source_lang
     frames, preds = [], []
     inter_iso = None
@@ -220,7 +232,8 @@ def evaluate(run: RunParams, upstream: Path | None, out: Path) -> pd.DataFrame:
              "intermediate_lang": run.intermediate.intermediate_lang, "target_task": task.name, "source_lang": src,
              "noise": run.target.noise, "noise_scale": run.target.noise_scale,
              "noise_setting": run.noise_label("finetune"), "intermediate_noise_setting": run.noise_label("intermediate"),
-             "seed": run.training.seed, "intermediate_recipe": graph.intermediate_recipe(run)}
+             "seed": run.training.seed, "intermediate_recipe": graph.intermediate_recipe(run),
+             "model_commit": commit or ""}
     from xltkit.modeling.heads import get_head
 
     ident.update(get_head(task.head, run.encoder, task).recorded())  # e.g. retrieval's pooling, beside every score
