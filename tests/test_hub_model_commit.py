@@ -1,6 +1,6 @@
-"""A hub encoder read from the Hugging Face cache records the commit its weights came from, and every
-results row of its runs carries it: a ``revision`` may name a branch (``revision: null`` the default
-one), and a branch moves."""
+"""A hub encoder read from the Hugging Face cache records the commit its weights came from, every
+results row of its runs carries it, and the analysis says where one condition pools runs of two
+commits: a ``revision`` may name a branch (``revision: null`` the default one), and a branch moves."""
 
 import json
 import subprocess
@@ -85,3 +85,43 @@ def test_every_metrics_row_names_the_commit_its_chain_started_from(hub, tmp_path
     assert report["retrieval"]["commits"] == [SHA] and report["retrieval"]["stats"] == {}
     assert report["untrained"]["commits"] == [SHA]
 
+
+MOVED = """
+    import contextlib, io, json, sys
+    from pathlib import Path
+    from xltkit.analysis.params import AnalysisParams
+    from xltkit.analysis.report import analyze
+    from xltkit.pipeline.cli import main
+    from xltkit.pipeline.experiment import Experiment
+    from xltkit.pipeline.runner import Runner
+
+    hub_root, out, main_ref, moved_to = sys.argv[1:]
+    shared = dict(model="hf:acme/tiny-xlmr", target_task="xnli", source_lang="eng", eval_langs=["eng", "deu"],
+                  hub_root=hub_root, n_train=None, n_dev=None, n_test=None, finetune_steps=2, batch_size=8,
+                  max_length=32, freeze_embeddings=False)
+    for seeds in ([0], [0, 1]):  # seed 1 is trained after the branch moved
+        exp = Experiment(experiment="moved", shared=shared, grid={"seed": seeds})
+        Runner(exp, outputs=out, executor="inline", echo=lambda *a, **k: None).run()
+        Path(main_ref).write_text(moved_to)
+    a = analyze(AnalysisParams(experiment_dir=f"{out}/moved", n_boot=100))
+    score = io.StringIO()
+    with contextlib.redirect_stdout(score):
+        main(["score", f"{out}/moved"])
+    print(json.dumps({"summary": (Path(out) / "moved" / "analysis" / "summary.txt").read_text(),
+                      "scores": a.scores[["model_commits", "mixed_model_commits"]].to_dict("records"),
+                      "score": score.getvalue()}))
+"""
+
+
+@pytest.mark.slow
+def test_an_analysis_that_pools_seeds_of_two_commits_says_so(hub, tmp_path):
+    """refs/main moves between two seeds of one condition (revision: null): the analysis pools them, and
+    says so in its summary and its scores; ``xltkit score`` says so too."""
+    moved = "89abcdef" * 5
+    cache = _hub_cache(tmp_path, hub, [SHA, moved])
+    ref = cache / "models--acme--tiny-xlmr" / "refs" / "main"
+    report = _python(MOVED, hub, cache, hub[0], tmp_path / "out", ref, moved)
+    warning = f"pools runs of different hub weights, model_commit {SHA} (seed 0); {moved} (seed 1)"
+    assert f"note: hf:acme/tiny-xlmr/none (xnli from eng) {warning}" in report["summary"]
+    assert {(r["model_commits"], r["mixed_model_commits"]) for r in report["scores"]} == {(f"{SHA}, {moved}", True)}
+    assert warning in report["score"] and "model=hf:acme/tiny-xlmr" in report["score"]

@@ -16,6 +16,7 @@ from pathlib import Path
 import pandas as pd
 
 from xltkit.analysis import plots
+from xltkit.analysis.commits import CONDITION_KEYS, commit_notes, with_commits
 from xltkit.analysis.controls import controls_table, generalized_table, model_roles, one_class_table, pair_table
 from xltkit.analysis.gains import gain_table, pooled_scores, primary_metric, seed_gains
 from xltkit.analysis.labels import noise_label, setting, with_noise_settings
@@ -137,6 +138,31 @@ def _with_language_flags(table: pd.DataFrame, res: pd.DataFrame) -> pd.DataFrame
     return table.merge(known, on=FLAG_KEYS, how="left")
 
 
+def _condition(cell: dict) -> str:
+    """A condition as the notes name it: ``hf:xlm-roberta-base/siqa:eng +adv(...) (xcopa from eng)``."""
+    lang = cell["intermediate_lang"]
+    inter = "none" if lang == "none" else f"{cell['intermediate_task']}:{lang}"
+    noise = noise_label(pd.DataFrame([cell])).iloc[0]
+    return f"{cell['model']}/{inter}{'' if noise == 'none' else ' +' + noise} ({cell['target_task']} from " \
+           f"{cell['source_lang']})"
+
+
+def _with_model_commits(scores: pd.DataFrame, gains: pd.DataFrame, sg: pd.DataFrame, res: pd.DataFrame,
+                        notes: list[str]) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """The hub commits each score and gain pools (``model_commits``, ``mixed_model_commits``), and a note
+    for each condition whose seeds started from different hub weights (:mod:`xltkit.analysis.commits`)."""
+    scores = with_commits(scores, res, CONDITION_KEYS)
+    gains = with_commits(gains, res, CONDITION_KEYS, baseline=gains["baseline"] if "baseline" in gains else None)
+    sg = with_commits(sg, res, CONDITION_KEYS + ["seed"], baseline=pd.Series("none", index=sg.index))
+    notes += commit_notes(res, CONDITION_KEYS, label=_condition)
+    crossed = gains[gains.mixed_model_commits] if "mixed_model_commits" in gains else gains.iloc[:0]
+    if len(crossed):  # a gain is a difference of two conditions: each may be one commit, and the two not the same
+        names = sorted({_condition(c) for c in crossed[CONDITION_KEYS].to_dict("records")})
+        notes.append(f"{len(crossed)} gains compare or pool runs of different hub weights (mixed_model_commits in "
+                     f"gains.csv names them): {', '.join(names)}")
+    return scores, gains, sg
+
+
 def _modelled_gains(zero_shot: pd.DataFrame, p: AnalysisParams, notes: list[str]) -> pd.DataFrame:
     """The zero-shot gains the mixed models see: never those of an intermediate task that trains on
     the target's own data; not those in a seen language where ``seen_languages`` is drop, nor in a
@@ -218,6 +244,7 @@ def analyze(p: AnalysisParams) -> Analysis:
         notes += msgs
 
     gains, sg = _with_language_flags(gains, res), _with_language_flags(sg, res)
+    scores, gains, sg = _with_model_commits(scores, gains, sg, res, notes)
     languages = language_table(exp_dir, notes)
     model = typ = lrt = None
     predictors: list[str] = []

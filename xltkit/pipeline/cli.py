@@ -228,7 +228,8 @@ def _score(args) -> int:
     p = p / "results.parquet" if p.is_dir() else p
     if not p.is_file():
         raise FileNotFoundError(f"results table not found: {p}")
-    from xltkit.analysis.benchmark import VARIANTS
+    from xltkit.analysis.benchmark import SYSTEM_KEYS, VARIANTS
+    from xltkit.analysis.commits import commit_notes, with_commits
 
     results = pd.read_parquet(p)
     variants = args.variants
@@ -239,7 +240,11 @@ def _score(args) -> int:
     except ValueError as e:
         print(f"xltkit: error: {e}", file=sys.stderr)
         return 2
+    keys = [k for k in SYSTEM_KEYS if k in results.columns]  # a system whose seeds started from other hub weights
+    table = with_commits(table, results, keys)
     print(render_scores(table))
+    for note in commit_notes(results, keys):
+        print(f"note: {note}")
     if args.out:
         Path(args.out).parent.mkdir(parents=True, exist_ok=True)
         table.to_csv(args.out, index=False)
