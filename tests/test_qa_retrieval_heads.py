@@ -366,3 +366,23 @@ def test_the_rule_is_hashed_only_where_it_is_on_so_overlap_keys_stand():
         head = get_head("extractive_qa", enc, SimpleNamespace(unanswerable=False))
         assert head.settings.uses_max_context == enc.qa_max_context
     assert "qa_max_context" not in step.canonical() and "qa_max_context" not in EncoderParams.model_fields
+
+
+def test_the_window_estimate_counts_the_windows_the_tokenizer_makes(tiny):
+    """inputs_per_example (xltkit plan's window count) from a context's and a question's lengths
+    gives the windows _tokenize makes of them, in both modes (this tokenizer: 4 special tokens)."""
+    _, tok = tiny
+    rows = _qa_rows(np.random.default_rng(8), n=6, words=60)
+    rows["question"][1] = "Where is it? Who? What?"
+    rows["context"][2] = " ".join(rows["context"][2].split()[:9])  # one window
+    assert tok.num_special_tokens_to_add(pair=True) == 4
+    for settings in (QASettings(stride=12, stride_mode="step"), QASettings(stride=12), QASettings(stride=5)):
+        head = ExtractiveQAHead(settings)
+        made = list(head._tokenize(tok, rows)["overflow_to_sample_mapping"])
+        for ex, (q, c) in enumerate(zip(rows["question"], rows["context"])):
+            n_q, n_c = (len(tok(t, add_special_tokens=False)["input_ids"]) for t in (q, c))
+            assert head.inputs_per_example(48, n_c, n_q) == made.count(ex), (settings, ex)
+    # by hand, step mode: "Where is it?" is 11 subwords, a window 48 - 11 - 4 = 33 context tokens, the first
+    # context 62: 1 + ceil(29 / 12) = 4; overlap 12: one window every 33 - 12 = 21 tokens, 1 + ceil(29 / 21) = 3
+    assert ExtractiveQAHead(QASettings(stride=12, stride_mode="step")).inputs_per_example(48, 62, 11) == 4
+    assert ExtractiveQAHead(QASettings(stride=12)).inputs_per_example(48, 62, 11) == 3

@@ -85,6 +85,11 @@ class Head:
         metrics table has no column for); none by default."""
         return {}
 
+    def inputs_per_example(self, max_length: int, context_tokens: int, question_tokens: int) -> int:
+        """How many model inputs an example of the given typical lengths (subwords) makes, for cost
+        estimates (``xltkit plan``): one; extractive QA, a window per stretch of its context."""
+        return 1
+
     def for_run(self, encoder, task) -> "Head":
         """This head with its settings from the run's encoder parameters and its task (heads
         without settings are themselves)."""

@@ -37,6 +37,7 @@ gold answers after the task's answer normalization.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -99,10 +100,7 @@ class ExtractiveQAHead(Head):
             raise ValueError(f"stride={self.settings.stride} (the step between windows) leaves no room for the "
                              f"question in a window of {length} tokens ({special} of them special)")
         questions = [q.lstrip() for q in batch["question"]]  # leading spaces only take room
-        # a question longer than the window leaves no room for context (the tokenizer panics): cut it to
-        # MAX_QUESTION tokens, as XTREME's max_query_length does, and shorter where the window needs it
-        room = min(MAX_QUESTION, length - self.settings.stride - special) if step else \
-            max(1, min(MAX_QUESTION, length - 2 * stride - 4))  # overlap: the context keeps > stride
+        room = self._question_room(length, special)
         q_enc = tokenizer(questions, add_special_tokens=False, return_offsets_mapping=True)
         questions = [q[: off[room - 1][1]] if len(off) > room else q for q, off in zip(questions, q_enc["offset_mapping"])]
         if not step:
@@ -111,6 +109,29 @@ class ExtractiveQAHead(Head):
         n_question = [len(ids) for ids in tokenizer(questions, add_special_tokens=False)["input_ids"]]
         return self._windows(tokenizer, questions, batch["context"],
                              [length - self.settings.stride - n - special for n in n_question])
+
+    def _question_room(self, length: int, special: int) -> int:
+        """The most question tokens a window of ``length`` keeps: a question longer than the window
+        leaves no room for context (the tokenizer panics), so it is cut to MAX_QUESTION tokens, as
+        XTREME's max_query_length does, and shorter where the window needs it."""
+        if self.settings.stride_mode == "step":
+            return min(MAX_QUESTION, length - self.settings.stride - special)
+        return max(1, min(MAX_QUESTION, length - 2 * min(self.settings.stride, length // 2) - 4))  # context > stride
+
+    def inputs_per_example(self, max_length: int, context_tokens: int, question_tokens: int, special: int = 4) -> int:
+        """The windows an example makes whose context and question have the given lengths in
+        subwords (``special``: a pair's special tokens, XLM-R's 4), as :meth:`_tokenize` cuts
+        them: one while the context fits beside the question, then one more per ``advance``
+        context tokens, the step (``step``) or a window's context less the overlap (``overlap``).
+        For cost estimates (``xltkit plan``), from a typical length.
+
+        Example: max_length 128, qa_stride 32, a question of 14 and a context of 180: a window holds
+        128 - 14 - 4 = 110 context tokens; step mode 1 + ceil(70 / 32) = 4 windows, overlap mode
+        1 + ceil(70 / (110 - 32)) = 2."""
+        room = max_length - min(question_tokens, self._question_room(max_length, special)) - special
+        step = self.settings.stride_mode == "step"
+        advance = self.settings.stride if step else room - min(self.settings.stride, max_length // 2)
+        return 1 if context_tokens <= room else 1 + math.ceil((context_tokens - room) / max(1, advance))
 
     @staticmethod
     def _windows(tokenizer, questions: list[str], contexts: list[str], overlap):

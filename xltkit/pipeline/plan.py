@@ -10,6 +10,14 @@ is counted as forward passes.  Tokens per example are each task's typical length
 (``typical_tokens``, an estimate), capped at ``max_length``: the ``tokens_est`` column is an
 estimate, and so is every device hour.  A step costs at least the table's per-step time
 (small batches are bound by kernel launches, not by arithmetic).
+
+``examples`` counts the model's inputs: an extractive-QA question is one per window of its
+context (``windows_est``), as many as a context of its source's typical length makes at the
+run's ``max_length``, ``qa_stride`` and ``qa_stride_mode`` (the head's
+:meth:`~xltkit.modeling.head.Head.inputs_per_example`; the typical lengths, estimates, in
+:data:`xltkit.tasks.hub.sizes.QA_LENGTHS`; one window where the source has none).  An epoch
+trains on every window, so windows multiply epochs' examples and every evaluation's, not a
+stage trained for a number of steps.
 """
 
 from __future__ import annotations
@@ -53,6 +61,32 @@ def _split_rows(run: RunParams, task, lang: str, split: str, stage: str | None =
     return hub if n is None else min(n, hub)
 
 
+def _windows(run: RunParams, task, lang: str, split: str, stage: str | None = None) -> int:
+    """Model inputs per example of a split: the windows an example of its source's typical lengths
+    makes with the run's settings (an estimate: see the module docstring); 1 where none is known."""
+    from xltkit.tasks.base import TaskError
+    from xltkit.tasks.hub.sizes import QA_LENGTHS
+
+    if not task.reads or "hub" not in task.reads:
+        return 1
+    try:
+        lengths = QA_LENGTHS.get(task.source_for(split, lang, run.data_context(stage)).path)
+    except TaskError:  # a language without a hub source (its own files)
+        return 1
+    if lengths is None:
+        return 1
+    from xltkit.modeling.heads import get_head
+
+    return get_head(task.head, run.encoder, task).inputs_per_example(run.encoder.max_length, *lengths)
+
+
+def _stage_task(run: RunParams, stage: str):
+    """(task, language) a training stage trains on."""
+    if stage == "intermediate":
+        return run.intermediate_task, run.intermediate.intermediate_lang
+    return run.target_task, run.target.source_lang
+
+
 def _train_examples(run: RunParams, stage: str) -> int | None:
     if stage == "pretrain":
         p = run.pretraining
@@ -72,7 +106,8 @@ def _train_examples(run: RunParams, stage: str) -> int | None:
     rows = _split_rows(run, task, lang, "train", stage)
     method = run.stage_noise(stage)[0]
     copies = run.noise_knobs.rs_da_copies if method == "rs-da" and run.noise_knobs.rs_da_copies else 1
-    return None if rows is None else math.ceil(epochs * rows * copies / per_step) * per_step
+    windows = _windows(run, task, lang, "train", stage)
+    return None if rows is None else math.ceil(epochs * rows * windows * copies / per_step) * per_step
 
 
 def _dev_examples(run: RunParams, stage: str, train_examples: int | None) -> tuple[int | None, int]:
@@ -80,21 +115,21 @@ def _dev_examples(run: RunParams, stage: str, train_examples: int | None) -> tup
     every = run.eval_every(stage)
     if every is None or train_examples is None or not run.model.trainable or stage == "pretrain":
         return (0 if every is None or stage == "pretrain" else None), 0
-    task, lang = ((run.intermediate_task, run.intermediate.intermediate_lang) if stage == "intermediate" else
-                  (run.target_task, run.target.source_lang))
+    task, lang = _stage_task(run, stage)
     steps = train_examples // (run.training.batch_size * run.training.gradient_accumulation_steps)
     evals = max(1, steps // every)
     rows = _split_rows(run, task, lang, "dev", stage)
-    return (None if rows is None else rows * evals), evals
+    return (None if rows is None else rows * _windows(run, task, lang, "dev", stage) * evals), evals
 
 
-def _eval_examples(run: RunParams) -> tuple[int | None, int, int]:
-    """(evaluation examples, of which in the generalized setting, generalized language pairs) of a run:
-    each language's dev and test sets once in the same setting and once more with each second-sentence
-    language :meth:`RunParams.second_langs` pairs it with (counted at the first language's size: pairs
-    missing in the second language are dropped when loaded, not here).  Unknown sizes: None examples."""
+def _eval_examples(run: RunParams) -> tuple[int | None, int, int, int]:
+    """(evaluation examples, of which in the generalized setting, generalized language pairs, questions
+    or sentences before windows) of a run: each language's dev and test sets once in the same setting
+    and once more with each second-sentence language :meth:`RunParams.second_langs` pairs it with
+    (counted at the first language's size: pairs missing in the second language are dropped when
+    loaded, not here), an extractive-QA question once per window.  Unknown sizes: None examples."""
     task = run.target_task
-    total = generalized = pairs = 0
+    total = generalized = pairs = rows_total = 0
     known = True
     for lang in run.eval_langs():
         second = len(run.second_langs(lang))
@@ -104,9 +139,11 @@ def _eval_examples(run: RunParams) -> tuple[int | None, int, int]:
             if rows is None:
                 known = False
                 continue
-            total += rows * (1 + second)
-            generalized += rows * second
-    return (total if known else None), generalized, pairs
+            inputs = rows * _windows(run, task, lang, split)
+            total += inputs * (1 + second)
+            generalized += inputs * second
+            rows_total += rows * (1 + second)
+    return (total if known else None), generalized, pairs, rows_total
 
 
 def plan(runs: list[RunParams], count: bool = False, rates: dict | None = None) -> pd.DataFrame:
@@ -134,12 +171,16 @@ def plan(runs: list[RunParams], count: bool = False, rates: dict | None = None) 
             if stage == "pretrain":
                 length = 20  # a lab sentence
             pair_examples = lang_pairs = 0
+            windows = 1.0
             if stage == "evaluate":
-                (examples, pair_examples, lang_pairs), share = _eval_examples(run), FORWARD_SHARE
+                (examples, pair_examples, lang_pairs, questions), share = _eval_examples(run), FORWARD_SHARE
+                windows = examples / questions if examples and questions else 1.0
             elif stage == "data":
                 examples, share = 0, 0.0
             else:
                 examples, share = _train_examples(run, stage), 1.0
+                if stage != "pretrain":
+                    windows = float(_windows(run, *_stage_task(run, stage), "train", stage))
             rate = throughput(run.encoder.model, table)
             dev, evals = (0, 0) if stage in ("evaluate", "data") else _dev_examples(run, stage, examples)
             tokens = None if examples is None else examples * length
@@ -158,7 +199,8 @@ def plan(runs: list[RunParams], count: bool = False, rates: dict | None = None) 
             if not run.model.trainable or stage == "data":
                 source = "CPU seconds (a surface-cue rule, or the lab's corpora)"
             rows[jid] = {"stage": stage, "key": node.key, "model": run.encoder.model, "task": task.name,
-                         "runs": 1, "done": done, "examples": examples, "dev_examples": dev, "dev_evals": evals,
+                         "runs": 1, "done": done, "examples": examples, "windows_est": windows,
+                         "dev_examples": dev, "dev_evals": evals,
                          "tokens_est": tokens, "device_hours": hours, "rate_source": source,
                          "lang_pairs": lang_pairs, "pair_examples": pair_examples}
     return pd.DataFrame(list(rows.values()))
@@ -187,6 +229,9 @@ def summary(table: pd.DataFrame) -> str:
         lines.append(f"  generalized setting: up to {int(gen.lang_pairs.max())} pairs of languages per run, "
                      f"{int(gen.pair_examples.sum()):,} of the {int(gen.examples.sum()):,} evaluation examples "
                      "of those runs")
+    if len(todo) and todo.windows_est.max() > 1:  # extractive QA: several windows a question
+        lines.append(f"  extractive QA: up to {todo.windows_est.max():.1f} windows (model inputs) a question, from "
+                     "typical context lengths (estimates: xltkit/tasks/hub/sizes.py)")
     saves = int(todo.dev_evals.sum())
     if saves:
         lines.append(f"  dev evaluations (each saves a checkpoint while it is the best): {saves:,}")

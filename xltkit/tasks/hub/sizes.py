@@ -27,6 +27,13 @@ num_examples: N`` of that config, not a count of the data):
 Not found: XTREME's paper table of dataset sizes (Hu et al. 2020, Table 1) could not be read
 with the available corpora, so it is not used as a check.  A split missing from a row (None) is
 missing on the card too.
+
+Besides the sizes, :data:`QA_LENGTHS`: the typical context and question length of an extractive-QA
+source, from which ``xltkit plan`` counts the windows (model inputs) a question makes at the
+run's ``max_length`` / ``qa_stride`` / ``qa_stride_mode``.  These are estimates, not counts.  They
+sit here, by dataset, and not on the task classes: a task's class source and attributes are
+hashed into its cache keys (``Task.fingerprint``, ``identity.declared``), and an estimate must
+not retrain anything.
 """
 
 from __future__ import annotations
@@ -85,3 +92,13 @@ def card(rows: tuple[int | None, int | None, int | None] | None) -> dict[str, in
     if rows is None:
         return None
     return {split: n for split, n in zip(("train", "validation", "test"), rows) if n is not None}
+
+
+#: extractive-QA source (dataset id) -> (context, question): typical lengths in XLM-R subwords, ESTIMATES.
+#: SQuAD v1.1 and 2.0 (the same Wikipedia paragraphs): a context of about 140 words, about 1.3 XLM-R subwords a
+#: word, so about 180; a question of about 11 words, so about 14.  Neither was counted on the data.  A source
+#: not listed is priced at one window a question (as before windows were counted).
+QA_LENGTHS: dict[str, tuple[int, int]] = {
+    "rajpurkar/squad": (180, 14),
+    "rajpurkar/squad_v2": (180, 14),
+}
