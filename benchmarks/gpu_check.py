@@ -92,7 +92,9 @@ def main(argv=None) -> int:
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     report = {"device": torch.cuda.get_device_name(0) if device.type == "cuda" else "cpu", "size": args.size,
               "model": "xlm-roberta-base" if args.size == "base" else "tiny",  # the encoder xltkit plan --rates prices
-              "steps": args.steps, "batch": args.batch, "seq": args.seq, "checks": {}}
+              "steps": args.steps, "batch": args.batch, "seq": args.seq,
+              "precision": "bf16",  # what the rates are of (xltkit plan prices only jobs of that precision with them)
+              "checks": {}}
     ok = True
     for kind in ("sequence", "token"):
         bf16, rate, per_step = train(kind, args.size, args.steps, "bf16", device, args)

@@ -181,7 +181,8 @@ def plan(runs: list[RunParams], count: bool = False, rates: dict | None = None) 
                 examples, share = _train_examples(run, stage), 1.0
                 if stage != "pretrain":
                     windows = float(_windows(run, *_stage_task(run, stage), "train", stage))
-            rate = throughput(run.encoder.model, table)
+            rate = throughput(run.encoder.model, table, precision=run.training.precision if share == 1.0 else "fp32",
+                              shape=(run.training.batch_size, length))  # a measured rate: is it this job's?
             dev, evals = (0, 0) if stage in ("evaluate", "data") else _dev_examples(run, stage, examples)
             tokens = None if examples is None else examples * length
             hours = None
