@@ -24,11 +24,12 @@ from collections.abc import Callable
 
 import pandas as pd
 
+from xltkit.analysis.gains import CELL_KEYS, INTER_KEYS
+
 COLUMN = "model_commit"
 UNRECORDED = "unrecorded"
 #: one condition of the analysis: a model trained one way, its seeds and evaluation languages pooled
-CONDITION_KEYS = ["model", "target_task", "source_lang", "noise", "noise_scale", "noise_setting",
-                  "intermediate_task", "intermediate_lang", "intermediate_noise_setting"]
+CONDITION_KEYS = CELL_KEYS + INTER_KEYS
 
 
 def run_commits(results: pd.DataFrame, keys: list[str]) -> pd.DataFrame:

@@ -31,7 +31,8 @@ def _run(args) -> int:
                     gpus_per_run=args.gpus_per_run, retry_failed=args.retry_failed)
     from xltkit.pipeline import preflight
 
-    problems = preflight.machine_problems(runner.runs) if args.executor != "slurm" else []  # SLURM: the jobs' machines
+    here = args.executor != "slurm"  # SLURM: the jobs' machines run the stages and hold the data, not this one
+    problems = preflight.machine_problems(runner.runs) if here else []
     text, missing = "", []
     if os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes", "on"):
         _, missing, text = preflight.report(runner.runs)  # offline: everything must be here before training starts
@@ -41,9 +42,8 @@ def _run(args) -> int:
               file=sys.stderr)
         return 2
     todo = [p for p in runner.runs if not runner.run_done(p)]
-    if todo and not args.no_data_check and args.executor != "slurm":  # SLURM: the jobs' machines hold the data
-        # a wrong column or placeholder labels in an evaluation language: now,
-        bad = preflight.load_all(todo, hub_only=True)  # not after hours of training
+    if todo and not args.no_data_check and here:  # a wrong column or placeholder labels in an evaluation
+        bad = preflight.load_all(todo, hub_only=True)  # language: now, not after hours of training
         if bad:
             print(f"xltkit: {len(bad)} splits the grid reads cannot be used; nothing was run (--no-data-check "
                   "skips this check)\n" + "\n".join(f"  {line}" for line in bad), file=sys.stderr)
