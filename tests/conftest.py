@@ -12,6 +12,7 @@ import torch
 
 REPO = Path(__file__).resolve().parent.parent
 TINY_LANGS = ["lab_eng", "lab_fin", "lab_tur"]
+TINY_MAX_LEN = 32  # the tiny lab tokenizer's max_length (fixture ``tok``)
 
 
 def tiny(cache_dir, **kw) -> dict:
@@ -41,6 +42,57 @@ def tiny_params(cache_dir):
 @pytest.fixture()
 def repo() -> Path:
     return REPO
+
+
+# ---- a tiny lab, its tokenizer and an English task frame (modules may define their own) ----------
+@pytest.fixture(scope="module")
+def lab():
+    from xltkit.lab import Lab
+
+    return Lab(TINY_LANGS, lab_seed=0)
+
+
+@pytest.fixture(scope="module")
+def tok(lab):
+    from xltkit.modeling.tokenization import train_tokenizer
+
+    return train_tokenizer([s for c in TINY_LANGS for s in lab.corpus(c, 150)], 200, TINY_MAX_LEN)
+
+
+@pytest.fixture(scope="module")
+def anim(lab):
+    from xltkit.tasks import get_task
+
+    return get_task("anim").make(lab, "lab_eng", "train", 48)
+
+
+# ---- the hub path offline: fixtures in the hub's schemas, a tiny XLM-R trained on their text -------
+@pytest.fixture(scope="session")
+def hub_root(tmp_path_factory):
+    """The hub fixtures at their default size (modules that need another size define their own)."""
+    from xltkit.tasks.hub.fixtures import write_fixtures
+
+    return write_fixtures(tmp_path_factory.mktemp("hub"))
+
+
+@pytest.fixture(scope="session")
+def encoder(tmp_path_factory, hub_root):
+    from xltkit.modeling.tiny import tiny_xlmr
+    from xltkit.tasks.hub.fixtures import fixture_text
+
+    return tiny_xlmr(tmp_path_factory.mktemp("enc") / "tiny-xlmr", fixture_text(hub_root))
+
+
+@pytest.fixture
+def hf_cache(tmp_path, monkeypatch):
+    """An empty Hugging Face hub cache that loading reads offline."""
+    from huggingface_hub import constants
+
+    cache = tmp_path / "hf-hub"
+    cache.mkdir()
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(cache))
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
+    return cache
 
 
 def copy_tree(src: Path, dst: Path) -> Path:

@@ -26,21 +26,6 @@ def _offline(tmp_path_factory):
     os.environ["HF_DATASETS_CACHE"] = str(tmp_path_factory.mktemp("hf-datasets"))
 
 
-@pytest.fixture(scope="session")
-def hub_root(tmp_path_factory):
-    from xltkit.tasks.hub.fixtures import write_fixtures
-
-    return write_fixtures(tmp_path_factory.mktemp("hub"))
-
-
-@pytest.fixture(scope="session")
-def encoder(tmp_path_factory, hub_root):
-    from xltkit.modeling.tiny import tiny_xlmr
-    from xltkit.tasks.hub.fixtures import fixture_text
-
-    return tiny_xlmr(tmp_path_factory.mktemp("enc") / "tiny-xlmr", fixture_text(hub_root))
-
-
 def _run(hub_root, cache, **kw) -> RunParams:
     base = dict(hub_root=str(hub_root), n_train=None, n_dev=None, n_test=None, finetune_steps=6,
                 intermediate_steps=4, batch_size=8, max_length=48, cache_dir=str(cache), freeze_embeddings=False,

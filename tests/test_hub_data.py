@@ -52,17 +52,6 @@ def _snapshot(cache, repo: str, sha: str, src_folder, patterns) -> None:
             shutil.copy(f, snap / rel)
 
 
-@pytest.fixture
-def hf_cache(tmp_path, monkeypatch):
-    from huggingface_hub import constants
-
-    cache = tmp_path / "hf-hub"
-    cache.mkdir()
-    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(cache))
-    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
-    return cache
-
-
 def test_offline_loading_reads_the_pinned_snapshot_of_the_hub_cache(hub_root, hf_cache, tmp_path):
     from xltkit.pipeline.preflight import missing, needs
 

@@ -33,17 +33,6 @@ def fixtures(tmp_path_factory):
     return write_fixtures(tmp_path_factory.mktemp("hub"), n=24)
 
 
-@pytest.fixture
-def hf_cache(tmp_path, monkeypatch):
-    from huggingface_hub import constants
-
-    cache = tmp_path / "hf-hub"
-    cache.mkdir()
-    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(cache))
-    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
-    return cache
-
-
 def _script_repo(folder, name="xcopa"):
     """A dataset repository of the script era: its card and its loading script, no data files."""
     folder.mkdir(parents=True)

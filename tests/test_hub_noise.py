@@ -43,21 +43,6 @@ def _offline(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def hub_root(tmp_path_factory):
-    from xltkit.tasks.hub.fixtures import write_fixtures
-
-    return write_fixtures(tmp_path_factory.mktemp("hub"))
-
-
-@pytest.fixture(scope="session")
-def encoder(tmp_path_factory, hub_root):
-    from xltkit.modeling.tiny import tiny_xlmr
-    from xltkit.tasks.hub.fixtures import fixture_text
-
-    return tiny_xlmr(tmp_path_factory.mktemp("enc") / "tiny-xlmr", fixture_text(hub_root))
-
-
-@pytest.fixture(scope="session")
 def pretrained(encoder):
     """The tiny encoder and its tokenizer as fine-tuning starts from them."""
     from transformers import AutoModel, AutoTokenizer

@@ -19,7 +19,7 @@ from transformers import (
     XLMRobertaForSequenceClassification,
 )
 
-from conftest import TINY_LANGS
+from conftest import TINY_LANGS, TINY_MAX_LEN
 from xltkit.core import results
 from xltkit.core.io import read_json
 from xltkit.core.params import ParamsError
@@ -31,7 +31,6 @@ from xltkit.modeling.noise.embedding import AddPerturbation, EmbeddingNoise, emb
 from xltkit.modeling.noise.resources import embedding_synonyms, read_synonym_table
 from xltkit.modeling.noise.tokens import perturb_frame
 from xltkit.modeling.params import TrainingParams
-from xltkit.modeling.tokenization import train_tokenizer
 from xltkit.modeling.trainer import NoisyTrainer
 from xltkit.modeling.training import TrainJob, train_task
 from xltkit.pipeline import graph
@@ -39,22 +38,7 @@ from xltkit.pipeline.params import RunParams
 from xltkit.pipeline.stages import ensure, noise_config
 from xltkit.tasks import get_task
 
-MAX_LEN = 32
-
-
-@pytest.fixture(scope="module")
-def lab():
-    return Lab(TINY_LANGS, lab_seed=0)
-
-
-@pytest.fixture(scope="module")
-def tok(lab):
-    return train_tokenizer([s for c in TINY_LANGS for s in lab.corpus(c, 150)], 200, MAX_LEN)
-
-
-@pytest.fixture(scope="module")
-def anim(lab):
-    return get_task("anim").make(lab, "lab_eng", "train", 48)
+MAX_LEN = TINY_MAX_LEN
 
 
 @pytest.fixture(scope="module")

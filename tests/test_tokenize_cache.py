@@ -8,8 +8,7 @@ import torch
 from datasets import Dataset, load_dataset
 from transformers import BertConfig, BertForSequenceClassification
 
-from conftest import TINY_LANGS, tiny
-from xltkit.lab import Lab
+from conftest import TINY_LANGS, TINY_MAX_LEN, tiny
 from xltkit.modeling import tokenized
 from xltkit.modeling.heads import get_head
 from xltkit.modeling.noise.config import NoiseConfig
@@ -19,23 +18,8 @@ from xltkit.modeling.tokenization import load_tokenizer, train_tokenizer
 from xltkit.modeling.training import TrainJob, train_task
 from xltkit.tasks import get_task
 
-MAX_LEN = 32
+MAX_LEN = TINY_MAX_LEN
 HEAD = get_head("sequence")
-
-
-@pytest.fixture(scope="module")
-def lab():
-    return Lab(TINY_LANGS, lab_seed=0)
-
-
-@pytest.fixture(scope="module")
-def tok(lab):
-    return train_tokenizer([s for c in TINY_LANGS for s in lab.corpus(c, 150)], 200, MAX_LEN)
-
-
-@pytest.fixture(scope="module")
-def anim(lab):
-    return get_task("anim").make(lab, "lab_eng", "train", 48)
 
 
 def reloaded(tok, folder, max_length=MAX_LEN):
