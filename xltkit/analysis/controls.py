@@ -115,6 +115,10 @@ def generalized_table(gen: pd.DataFrame, same: pd.DataFrame) -> pd.DataFrame:
     return t[cols].sort_values(["model", "setting", "eval_lang", "eval_lang2"]).reset_index(drop=True)
 
 
+#: one matrix of :func:`pair_table`: a model trained one way, on one task from one source language, one metric
+PAIR_CONDITION = ["model", "setting", "target_task", "source_lang", "metric"]
+
+
 def pair_table(generalized: pd.DataFrame) -> pd.DataFrame:
     """The generalized table as a pair matrix per condition (model, training setting, task,
     source language, metric), in long form like every analysis table: ``eval_lang`` (the first
@@ -125,7 +129,7 @@ def pair_table(generalized: pd.DataFrame) -> pd.DataFrame:
     columns="eval_lang2", values="score")`` of one condition is the matrix."""
     if generalized.empty:
         return pd.DataFrame()
-    cond = ["model", "setting", "target_task", "source_lang", "metric"]
+    cond = PAIR_CONDITION
     pairs = generalized[cond + ["eval_lang", "eval_lang2", "score"]].assign(same=False)
     diag = pd.concat([generalized[cond + ["eval_lang", "same_score"]],
                       generalized[cond + ["eval_lang2", "same_score2"]].set_axis(cond + ["eval_lang", "same_score"],

@@ -17,7 +17,8 @@ import pandas as pd
 
 from xltkit.analysis import plots
 from xltkit.analysis.commits import CONDITION_KEYS, commit_notes, with_commits
-from xltkit.analysis.controls import controls_table, generalized_table, model_roles, one_class_table, pair_table
+from xltkit.analysis.controls import (PAIR_CONDITION, controls_table, generalized_table, model_roles, one_class_table,
+                                     pair_table)
 from xltkit.analysis.gains import gain_table, pooled_scores, primary_metric, seed_gains
 from xltkit.analysis.labels import noise_label, setting, with_noise_settings
 from xltkit.analysis.languages import language_table, model_table
@@ -97,8 +98,7 @@ class Analysis:
             lines.append("\nGeneralized setting, every pair of languages (pair tasks; rows: the first sentence's "
                          "language, columns: the second's, diagonal: the same-language setting); score x 100 (test, "
                          "pooled over seeds; intervals in generalized.csv):")
-            cond = ["model", "setting", "target_task", "source_lang", "metric"]
-            for (model, setting_, task, src, metric), g in self.pairs.groupby(cond, sort=True):
+            for (model, setting_, task, src, metric), g in self.pairs.groupby(PAIR_CONDITION, sort=True):
                 lines.append(f"  {model}/{setting_}: {task} from {src}, {metric}")
                 m = g.pivot_table(index="eval_lang", columns="eval_lang2", values="score", aggfunc="first")
                 lines.append((100 * m).to_string(float_format=lambda x: f"{x:.1f}", na_rep=""))
