@@ -103,12 +103,13 @@ def _finetune_reads(run: RunParams) -> dict[str, Any]:
     hashed nowhere, so XQuAD's and MLQA's SQuAD fine-tunes are one job), the settings, the model."""
     task, lang = run.target_task, run.target.source_lang
     splits = ("train",) if run.eval_every("finetune") is None else ("train", "dev")
-    shared = task.training_identity(lang, splits, run.data_context())
+    context = run.data_context()
+    shared = task.training_identity(lang, splits, context)
     training = _training(run, "finetune", "target")
     if shared is None:
         data = _task_data(run, task, ("train",))
     else:
-        data = {"training_data": shared, "n_train": run.data_context().size("train")}
+        data = {"training_data": shared, "n_train": context.size("train")}
         if "target" in training:
             training["target"] = {k: v for k, v in training["target"].items() if k != "target_task"}
     return {**data, "source_lang": lang, **training, "model": _model(run), **_head(run, task, training=True)}
